@@ -1,0 +1,66 @@
+# newsflow — the two commands a newcomer needs:
+#   make demo   start Kafka, Elasticsearch and the four services, crawl the sample site, show what was indexed
+#   make test   run the whole test suite (starts and stops what it needs)
+# Everything they need is set up on first use: virtualenv, Python packages, Debian packages,
+# Kafka and Elasticsearch from Maven Central. Every step is idempotent.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup stack-up stack-down stack-status demo down test test-fast eval bench schemas lint-deploy clean
+
+help:
+	@echo "make demo     run the pipeline on the bundled sample site (leaves it running; 'make down' stops it)"
+	@echo "make test     run every test, against a real Kafka and Elasticsearch"
+	@echo "make eval     score the parser and enrichment against the annotated corpus"
+	@echo "make bench    run the benchmarks (throughput, memory)"
+	@echo "make down     stop the demo's services, Kafka and Elasticsearch"
+
+$(PY):
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' || { echo "error: need Python 3.11+ as $(PYTHON)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml requirements.lock | $(PY)
+	bash deploy/local/system-packages.sh
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+	$(PY) -m services.devstack fetch
+
+stack-up: setup
+	$(PY) -m services.devstack start
+
+stack-down:
+	@[ -x $(PY) ] && $(PY) -m services.devstack stop || true
+
+stack-status:
+	$(PY) -m services.devstack status
+
+demo: setup
+	$(PY) -m services.demo
+
+down:
+	@[ -x $(PY) ] && $(PY) -m services.demo --down || true
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not stack"
+
+eval: setup
+	$(PY) -m bench.eval
+
+bench: setup
+	$(PY) -m bench
+
+schemas: setup
+	$(PY) -m schemas.export
+
+clean: down
+	rm -rf $(VENV) .stack .run

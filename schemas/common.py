@@ -1,0 +1,119 @@
+"""Building blocks shared by the event schemas.
+
+Field names here are public API: the same names appear in Kafka events, in the
+Elasticsearch index and in CLI output. Add fields freely (consumers ignore what
+they do not know); renaming or retyping one needs a new schema version and topic.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _require_tz(value: datetime) -> datetime:
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise ValueError("timestamp must carry a timezone (e.g. +03:00 or Z)")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_require_tz)]
+"""A timestamp that must carry its timezone; naive times are a schema error."""
+
+ArticleId = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9a-f]{16}$",
+        description="Stable article id: the first 16 hex digits of SHA-256 of the canonical URL.",
+        examples=["41b3ba51445ab0fe"],
+    ),
+]
+
+
+def new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Model(BaseModel):
+    """Base for every payload: unknown fields are kept, so adding a field is not breaking."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class StrictModel(BaseModel):
+    """Base for nested values whose shape is fixed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Envelope(Model):
+    """What every event carries besides its payload."""
+
+    event_id: str = Field(default_factory=new_event_id, description="Unique id of this event.")
+    trace_id: str = Field(
+        default_factory=new_event_id,
+        description="Follows one article through every stage; set by the scraper.",
+    )
+
+
+class Image(StrictModel):
+    url: str
+    caption: str | None = None
+    credit: str | None = None
+
+
+ProvenanceSource = Literal[
+    "jsonld", "meta", "microdata", "visible", "site-rule", "feed", "url", "http", "default", "enrichment"
+]
+
+
+class FieldProvenance(StrictModel):
+    """Where a field's value came from, and how sure the extractor is of it (0..1)."""
+
+    source: ProvenanceSource
+    confidence: float = Field(ge=0.0, le=1.0)
+    detail: str | None = Field(default=None, description="e.g. the JSON-LD key or CSS selector used")
+
+
+class Mention(StrictModel):
+    start: int = Field(ge=0, description="Character offset in `body` (or title when `field`='title').")
+    end: int = Field(ge=0)
+    text: str
+    field: Literal["title", "lead", "body"] = "body"
+
+
+class Entity(StrictModel):
+    name: str = Field(description="Normalised name (nominative case; full name where the article gives it).")
+    count: int = Field(ge=1)
+    mentions: list[Mention] = Field(default_factory=list)
+
+
+class Entities(StrictModel):
+    persons: list[Entity] = Field(default_factory=list)
+    organizations: list[Entity] = Field(default_factory=list)
+    locations: list[Entity] = Field(default_factory=list)
+
+
+class Quote(StrictModel):
+    text: str
+    speaker: str | None = Field(default=None, description="Normalised like entities; null when not attributed.")
+    speaker_role: str | None = None
+    start: int | None = Field(default=None, ge=0, description="Offset of the quote's text in `body`.")
+    end: int | None = Field(default=None, ge=0)
+
+
+class DiscoveredVia(StrictModel):
+    """How the scraper came to fetch a page; hints from feeds help the parser."""
+
+    kind: Literal["feed", "sitemap", "news-sitemap", "request", "refetch", "link"]
+    url: str | None = Field(default=None, description="The feed/sitemap that listed the page.")
+    guid: str | None = None
+    title: str | None = None
+    published_at: AwareDatetime | None = None

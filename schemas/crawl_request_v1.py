@@ -1,0 +1,31 @@
+"""`crawl_request` v1: ask the scraper to fetch a URL or to add a whole source (news.crawl.requests.v1)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from schemas.common import AwareDatetime, Envelope
+
+
+class CrawlRequestV1(Envelope):
+    event_type: Literal["crawl_request"] = "crawl_request"
+    schema_version: Literal[1] = 1
+
+    kind: Literal["url", "source"]
+    url: str | None = Field(default=None, description="For kind=url: the page to fetch.")
+    source_name: str | None = Field(default=None, description="For kind=url: the source it belongs to.")
+    source: dict[str, Any] | None = Field(
+        default=None, description="For kind=source: a source definition, same shape as in sources.yaml."
+    )
+    force: bool = Field(default=False, description="Fetch even if the URL was seen before.")
+    requested_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _shape(self) -> CrawlRequestV1:
+        if self.kind == "url" and not self.url:
+            raise ValueError("a url crawl request needs `url`")
+        if self.kind == "source" and not self.source:
+            raise ValueError("a source crawl request needs `source`")
+        return self

@@ -1,0 +1,309 @@
+"""`newsflow`: one command line for running, debugging and operating the pipeline.
+
+    newsflow run SERVICE                  run scraper | parser | enrichment | indexer
+    newsflow stack start|stop|status      the local Kafka + Elasticsearch
+    newsflow crawl URL [--source S] [--force]     ask the scraper to fetch a page now
+    newsflow crawl --add-source FILE.yaml          add sources at run time
+    newsflow parse FILE_OR_URL [--url URL] | --batch DIR
+    newsflow dlq list [--stage S] | replay [--stage S] [--reason R]
+
+Subcommands import what they need only when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+# --------------------------------------------------------------------------- run / stack
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import importlib
+
+    module = importlib.import_module(f"services.{args.service}.app")
+    module.main()
+    return 0
+
+
+def cmd_stack(args: argparse.Namespace) -> int:
+    from services.devstack.__main__ import main as stack_main
+
+    return stack_main([args.action])
+
+
+# --------------------------------------------------------------------------- crawl
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from schemas.common import utcnow
+    from schemas.crawl_request_v1 import CrawlRequestV1
+    from schemas.topics import CRAWL_REQUESTS, topic_name
+    from services.common.settings import KafkaSettings
+    from services.scraper.sources import SourcesError, load_sources
+    from services.scraper.urls import host_key
+
+    kafka = KafkaSettings()
+    requests: list[tuple[bytes, CrawlRequestV1]] = []
+    if args.add_source:
+        try:
+            sources = load_sources(args.add_source)
+        except SourcesError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        for source in sources.sources:
+            request = CrawlRequestV1(kind="source", source=source.model_dump(mode="json"), requested_at=utcnow())
+            requests.append((source.name.encode(), request))
+    for url in args.urls:
+        if not url.startswith(("http://", "https://")):
+            print(f"error: {url!r} is not an http(s) URL", file=sys.stderr)
+            return 2
+        request = CrawlRequestV1(kind="url", url=url, source_name=args.source, force=args.force, requested_at=utcnow())
+        requests.append((host_key(url).encode(), request))
+    if not requests:
+        print("error: give URLs to fetch or --add-source FILE", file=sys.stderr)
+        return 2
+
+    async def send() -> None:
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(**kafka.aiokafka_kwargs())  # type: ignore[arg-type]
+        await producer.start()
+        try:
+            for key, request in requests:
+                await producer.send_and_wait(topic_name(CRAWL_REQUESTS, kafka.topic_namespace), key=key, value=request.model_dump_json().encode())
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+    for _, request in requests:
+        print(f"requested: {request.kind} {request.url or request.source['name']}  (trace {request.trace_id})")  # type: ignore[index]
+    return 0
+
+
+# --------------------------------------------------------------------------- parse (and enrich)
+
+
+def _read_page(path: Path) -> bytes:
+    data = path.read_bytes()
+    if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    return data
+
+
+def _local_url(path: Path) -> str:
+    """A stand-in URL for a page read from disk without --url (ids and relative links need one)."""
+    from urllib.parse import quote
+
+    return "http://localhost" + quote(str(path.resolve()))
+
+
+def _raw_from_bytes(body: bytes, url: str, *, content_type: str | None = None, timezone_name: str | None = None, language: str | None = None):  # type: ignore[no-untyped-def]
+    from services.scraper.crawl import build_raw_page
+
+    return build_raw_page(
+        source="cli", requested_url=url, final_url=url, canonical_url=url, status=200,
+        headers={"content-type": content_type or "text/html"}, body=body, fetched_at=datetime.now(timezone.utc),
+        fetch_ms=0, discovered_via=None, trace_id=None, language_hint=language, timezone=timezone_name,
+    )
+
+
+def _fetch(url: str) -> tuple[bytes, str | None, str]:
+    from services.scraper.fetch import Fetched, Fetcher
+    from services.scraper.sources import DEFAULT_USER_AGENT
+
+    async def go():  # type: ignore[no-untyped-def]
+        fetcher = Fetcher(DEFAULT_USER_AGENT)
+        try:
+            return await fetcher.fetch(url, expect="html")
+        finally:
+            await fetcher.close()
+
+    result = asyncio.run(go())
+    if not isinstance(result, Fetched):
+        raise SystemExit(f"error: cannot fetch {url}: {result.reason}: {result.detail}")
+    if result.status != 200:
+        raise SystemExit(f"error: {url} answered HTTP {result.status}")
+    return result.body, result.content_type, result.final_url
+
+
+def _article_json(article: Any) -> dict[str, Any]:
+    data = article.model_dump(mode="json", exclude={"event_id", "event_type", "schema_version"})
+    return data
+
+
+def _process(raw: Any, stage: str, models: Any) -> Any:
+    from services.enrichment.logic import enrich
+    from services.parser.extract import parse_page
+    from services.common.outcomes import Rejected
+
+    parsed = parse_page(raw)
+    if stage == "parse" or isinstance(parsed, Rejected):
+        return parsed
+    return enrich(parsed, models)
+
+
+def cmd_parse(args: argparse.Namespace, stage: str = "parse") -> int:
+    from services.common.outcomes import Rejected
+
+    models = None
+    if stage == "enrich":
+        from services.enrichment.logic import load_models
+
+        models = load_models()
+    if args.batch:
+        root = Path(args.batch)
+        files = sorted(p for p in root.rglob("*") if p.is_file() and (p.name.endswith(".html") or p.name.endswith(".htm") or p.name.endswith(".html.gz")))
+        for path in files:
+            try:
+                raw = _raw_from_bytes(_read_page(path), args.url or _local_url(path), timezone_name=args.timezone)
+                result = _process(raw, stage, models)
+            except Exception as exc:  # noqa: BLE001 - one bad file must not end the batch
+                result = Rejected("unexpected-error", f"{type(exc).__name__}: {exc}")
+            rel = str(path.relative_to(root))
+            line = {"file": rel, "rejected": f"{result.reason}: {result.detail}"} if isinstance(result, Rejected) else {"file": rel, "article": _article_json(result)}
+            print(json.dumps(line, ensure_ascii=False, default=str), flush=True)
+        return 0
+    target = args.target
+    if target is None:
+        print("error: give FILE_OR_URL or --batch DIR", file=sys.stderr)
+        return 2
+    if target.startswith(("http://", "https://")):
+        body, content_type, final_url = _fetch(target)
+        raw = _raw_from_bytes(body, args.url or final_url, content_type=content_type, timezone_name=args.timezone)
+    else:
+        path = Path(target)
+        if not path.exists():
+            print(f"error: no such file: {target}", file=sys.stderr)
+            return 2
+        raw = _raw_from_bytes(_read_page(path), args.url or _local_url(path), timezone_name=args.timezone)
+    result = _process(raw, stage, models)
+    if isinstance(result, Rejected):
+        _print_json({"rejected": result.reason, "detail": result.detail})
+        return 1
+    _print_json(_article_json(result))
+    return 0
+
+
+# --------------------------------------------------------------------------- dead letters
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from schemas.dead_letter_v1 import DeadLetterV1
+    from schemas.topics import DEAD_LETTERS, topic_name
+    from services.common.settings import KafkaSettings
+
+    kafka = KafkaSettings()
+    topic = topic_name(DEAD_LETTERS, kafka.topic_namespace)
+
+    async def read() -> list[DeadLetterV1]:
+        from aiokafka import AIOKafkaConsumer
+
+        consumer = AIOKafkaConsumer(topic, **kafka.aiokafka_kwargs(), auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)  # type: ignore[arg-type]
+        await consumer.start()
+        records: list[DeadLetterV1] = []
+        try:
+            idle = 0
+            while idle < 3:
+                batch = await consumer.getmany(timeout_ms=500)
+                if not batch:
+                    idle += 1
+                for messages in batch.values():
+                    for message in messages:
+                        try:
+                            records.append(DeadLetterV1.model_validate_json(message.value))
+                        except ValueError:
+                            continue
+        finally:
+            await consumer.stop()
+        return [r for r in records if (not args.stage or r.stage == args.stage) and (not args.reason or r.reason == args.reason)]
+
+    records = asyncio.run(read())
+    if args.action == "list":
+        for r in records:
+            print(f"{r.failed_at:%Y-%m-%d %H:%M:%S}  {r.stage:<10} {r.reason:<28} {r.url or r.article_id or ''}  {r.detail[:120]}")
+        print(f"{len(records)} dead letter(s)")
+        return 0
+
+    async def replay() -> int:
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(**kafka.aiokafka_kwargs(), max_request_size=16 * 1024 * 1024)  # type: ignore[arg-type]
+        await producer.start()
+        sent = 0
+        try:
+            for r in records:
+                value = r.original_value()
+                if not r.source_topic or value is None or r.original_truncated:
+                    print(f"skipped {r.event_id}: no complete original to replay")
+                    continue
+                import base64
+
+                key = base64.b64decode(r.original_key_b64) if r.original_key_b64 else None
+                await producer.send_and_wait(r.source_topic, value=value, key=key)
+                sent += 1
+        finally:
+            await producer.stop()
+        return sent
+
+    sent = asyncio.run(replay())
+    print(f"replayed {sent} message(s) to their original topics")
+    return 0
+
+
+# --------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsflow", description="newsflow: event-driven news ingestion")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run one service")
+    run.add_argument("service", choices=["scraper", "parser", "enrichment", "indexer"])
+    run.set_defaults(func=cmd_run)
+
+    stack = sub.add_parser("stack", help="the local Kafka + Elasticsearch")
+    stack.add_argument("action", choices=["fetch", "start", "wait", "status", "stop"])
+    stack.set_defaults(func=cmd_stack)
+
+    crawl = sub.add_parser("crawl", help="publish crawl requests (URLs or sources) to the scraper")
+    crawl.add_argument("urls", nargs="*", metavar="URL")
+    crawl.add_argument("--source", help="source the URLs belong to (its politeness and rules apply)")
+    crawl.add_argument("--force", action="store_true", help="fetch even if already seen")
+    crawl.add_argument("--add-source", metavar="FILE", help="a sources YAML file whose sources to add at run time")
+    crawl.set_defaults(func=cmd_crawl)
+
+    for name, help_text in (("parse", "parse a page and print the article as JSON"), ("enrich", "parse and enrich a page, print JSON")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("target", nargs="?", metavar="FILE_OR_URL")
+        p.add_argument("--url", help="the page's URL (for relative links and the article id)")
+        p.add_argument("--batch", metavar="DIR", help="every .html/.html.gz under DIR, one JSON line each")
+        p.add_argument("--timezone", help="IANA zone for dates printed without one (e.g. Europe/Moscow)")
+        p.set_defaults(func=(lambda a, stage=name: cmd_parse(a, stage)))
+
+    dlq = sub.add_parser("dlq", help="inspect or replay dead letters")
+    dlq.add_argument("action", choices=["list", "replay"])
+    dlq.add_argument("--stage", choices=["scraper", "parser", "enrichment", "indexer"])
+    dlq.add_argument("--reason")
+    dlq.set_defaults(func=cmd_dlq)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

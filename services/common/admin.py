@@ -1,0 +1,85 @@
+"""Creating the catalogue's topics (idempotently) before a service subscribes.
+
+Kafka's auto-creation is off on purpose: an auto-created topic gets the broker's
+default shape, and faust tables refuse to run when a topic and its changelog
+disagree on partitions. Every service calls `ensure_topics` at start-up, retrying
+while Kafka is not reachable yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+
+from schemas.topics import CATALOGUE, TopicSpec, topic_name
+from services.common.logs import get_logger
+from services.common.settings import KafkaSettings
+
+log = get_logger(__name__)
+
+
+class TopicShapeError(RuntimeError):
+    """An existing topic has fewer partitions than the catalogue asks for."""
+
+
+async def ensure_topics(
+    kafka: KafkaSettings,
+    specs: Iterable[TopicSpec] = CATALOGUE,
+    *,
+    timeout: float = 300.0,
+) -> dict[str, int]:
+    """Create missing topics; return {name: partitions}. Retries while Kafka is unreachable."""
+    specs = list(specs)
+    deadline = asyncio.get_running_loop().time() + timeout
+    delay = 0.5
+    while True:
+        admin = AIOKafkaAdminClient(**kafka.aiokafka_kwargs(), request_timeout_ms=10000)  # type: ignore[arg-type]
+        try:
+            await admin.start()
+            return await _create_missing(admin, kafka, specs)
+        except (KafkaConnectionError, KafkaError, OSError) as exc:
+            if isinstance(exc, TopicShapeError):
+                raise
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.warning("kafka not reachable yet, retrying", error=repr(exc), retry_in=round(delay, 1))
+            await asyncio.sleep(delay + random.uniform(0, delay / 2))
+            delay = min(delay * 2, 10)
+        finally:
+            try:
+                await admin.close()
+            except Exception:  # noqa: BLE001 - closing a half-open client
+                pass
+
+
+async def _create_missing(admin: AIOKafkaAdminClient, kafka: KafkaSettings, specs: list[TopicSpec]) -> dict[str, int]:
+    wanted = {topic_name(spec, kafka.topic_namespace): spec for spec in specs}
+    existing = set(await admin.list_topics())
+    missing = [
+        NewTopic(
+            name=name,
+            num_partitions=spec.partitions,
+            replication_factor=kafka.replication_factor,
+            topic_configs=spec.config(),
+        )
+        for name, spec in wanted.items()
+        if name not in existing
+    ]
+    if missing:
+        try:
+            await admin.create_topics(missing)
+        except TopicAlreadyExistsError:
+            pass  # another service created it between our list and create
+        log.info("created topics", topics=[t.name for t in missing])
+    described = await admin.describe_topics(list(wanted))
+    shape = {d["topic"]: len(d["partitions"]) for d in described}
+    for name, spec in wanted.items():
+        if shape.get(name, 0) < spec.partitions:
+            raise TopicShapeError(
+                f"topic {name} has {shape.get(name, 0)} partitions, the catalogue needs {spec.partitions}"
+            )
+    return shape

@@ -1,0 +1,260 @@
+"""Building a faust app for one service, with /metrics, /livez and /readyz.
+
+Each service's `app.py` calls `build_app`, declares its topics and agents on the
+result, and hands it to `run_worker`. Nothing connects at import time: the faust
+app object is created inside the service's factory, and clients start with the
+worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+from typing import Awaitable, Callable
+
+import faust
+from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from schemas.topics import CATALOGUE, TopicSpec, topic_name
+from services.common.admin import ensure_topics
+from services.common.logs import configure_logging, get_logger
+from services.common.metrics import CONSUMER_LAG, EVENT_LOOP_LAG, READY
+from services.common.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+ReadyCheck = Callable[[], Awaitable[bool]]
+
+# The loop is "blocked" for liveness when a 1 s tick runs this much late.
+LIVENESS_LAG_LIMIT = 10.0
+# Readiness holds for this long after the last successful Kafka round trip.
+KAFKA_READY_WINDOW = 30.0
+
+
+class ServiceHealth:
+    """Liveness and readiness of one service process.
+
+    live: the event loop keeps running its 1 s tick (a blocked loop also fails the
+    probe simply by not answering). ready: Kafka answered a metadata request in the
+    last 30 s, the consumer joined its group, and every extra check (Elasticsearch
+    for the indexer) passes.
+    """
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self.last_tick = time.monotonic()
+        self.loop_lag = 0.0
+        self.kafka_ok_at = 0.0
+        self.assigned = False
+        self.extra_checks: dict[str, ReadyCheck] = {}
+        self.extra_state: dict[str, bool] = {}
+
+    def live(self) -> bool:
+        return time.monotonic() - self.last_tick < LIVENESS_LAG_LIMIT and self.loop_lag < LIVENESS_LAG_LIMIT
+
+    def ready(self) -> bool:
+        kafka_ok = time.monotonic() - self.kafka_ok_at < KAFKA_READY_WINDOW
+        return kafka_ok and self.assigned and all(self.extra_state.get(n, False) for n in self.extra_checks)
+
+    def report(self) -> dict[str, object]:
+        return {
+            "stage": self.stage,
+            "live": self.live(),
+            "ready": self.ready(),
+            "event_loop_lag_seconds": round(self.loop_lag, 4),
+            "kafka": time.monotonic() - self.kafka_ok_at < KAFKA_READY_WINDOW,
+            "joined_group": self.assigned,
+            **{name: self.extra_state.get(name, False) for name in self.extra_checks},
+        }
+
+
+def app_id(service: str, settings: ServiceSettings) -> str:
+    ns = settings.kafka.topic_namespace
+    name = settings.group_id or f"newsflow-{service}"
+    return f"{ns}.{name}" if ns else name
+
+
+def build_app(service: str, settings: ServiceSettings, *, stage: str | None = None) -> faust.App:
+    """A faust app wired the way every newsflow service needs it.
+
+    Values are raw bytes: each stage decodes with its pydantic schema so that a
+    malformed message becomes a dead letter instead of crashing the agent.
+    """
+    stage = stage or service
+    identifier = app_id(service, settings)
+    kafka = settings.kafka
+    credentials = None
+    if kafka.sasl_mechanism:
+        credentials = faust.SASLCredentials(
+            username=kafka.username or "",
+            password=kafka.password.get_secret_value() if kafka.password else "",
+            mechanism=kafka.sasl_mechanism,
+            ssl_context=kafka.aiokafka_kwargs().get("ssl_context"),
+        )
+    elif kafka.security_protocol == "SSL":
+        credentials = faust.SSLCredentials(kafka.aiokafka_kwargs()["ssl_context"])
+    app = faust.App(
+        identifier,
+        broker=kafka.broker_url,
+        broker_credentials=credentials,
+        store=settings.runtime.table_store,
+        datadir=str(Path(settings.runtime.data_dir) / identifier),
+        autodiscover=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        web_enabled=True,
+        web_bind=settings.http_host,
+        web_port=settings.http_port,
+        web_host=settings.http_host,
+        topic_replication_factor=kafka.replication_factor,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        producer_compression_type="gzip",
+        producer_max_request_size=16 * 1024 * 1024,
+        consumer_max_fetch_size=16 * 1024 * 1024,
+        producer_acks=-1,
+        broker_commit_interval=1.0,
+        stream_buffer_maxsize=256,
+        table_standby_replicas=0,
+        worker_redirect_stdouts=False,
+    )
+    health = ServiceHealth(stage)
+    app.newsflow_health = health  # type: ignore[attr-defined]
+    _install_http_endpoints(app, health)
+    _install_monitors(app, health, stage, settings)
+    return app
+
+
+def _install_http_endpoints(app: faust.App, health: ServiceHealth) -> None:
+    @app.page("/metrics")
+    async def metrics(web, request):  # type: ignore[no-untyped-def]
+        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    @app.page("/livez")
+    async def livez(web, request):  # type: ignore[no-untyped-def]
+        return web.json(health.report(), status=200 if health.live() else 503)
+
+    @app.page("/readyz")
+    async def readyz(web, request):  # type: ignore[no-untyped-def]
+        return web.json(health.report(), status=200 if health.ready() else 503)
+
+
+def _install_monitors(app: faust.App, health: ServiceHealth, stage: str, settings: ServiceSettings) -> None:
+    @app.task
+    async def watch_event_loop() -> None:
+        while not app.should_stop:
+            before = time.monotonic()
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            health.loop_lag = max(0.0, now - before - 1.0)
+            health.last_tick = now
+            EVENT_LOOP_LAG.labels(stage).set(health.loop_lag)
+
+    @app.task
+    async def watch_dependencies() -> None:
+        admin: AIOKafkaAdminClient | None = None
+        while not app.should_stop:
+            try:
+                if admin is None:
+                    admin = AIOKafkaAdminClient(**settings.kafka.aiokafka_kwargs(), request_timeout_ms=5000)  # type: ignore[arg-type]
+                    await admin.start()
+                await asyncio.wait_for(admin.describe_cluster(), timeout=10)
+                health.kafka_ok_at = time.monotonic()
+            except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+                log.warning("kafka health check failed", error=repr(exc))
+                if admin is not None:
+                    try:
+                        await admin.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+                admin = None
+            for name, check in health.extra_checks.items():
+                try:
+                    health.extra_state[name] = await asyncio.wait_for(check(), timeout=10)
+                except Exception:  # noqa: BLE001
+                    health.extra_state[name] = False
+            consumer = getattr(app, "_consumer", None)
+            health.assigned = health.assigned or bool(consumer and consumer.assignment())
+            READY.labels(stage).set(1 if health.ready() else 0)
+            await asyncio.sleep(5.0)
+        if admin is not None:
+            await admin.close()
+
+    @app.timer(5.0)
+    async def export_consumer_lag() -> None:
+        consumer = getattr(app, "_consumer", None)
+        if consumer is None:
+            return
+        for tp in consumer.assignment():
+            if tp.topic.endswith("-changelog"):
+                continue
+            try:
+                highwater = consumer.highwater(tp)
+                position = await consumer.position(tp)
+            except Exception:  # noqa: BLE001 - partition moved during a rebalance
+                continue
+            if highwater is not None and position is not None:
+                CONSUMER_LAG.labels(stage, tp.topic, str(tp.partition)).set(max(0, highwater - position))
+
+    @app.on_partitions_assigned.connect  # type: ignore[misc]
+    async def on_assigned(app_, assigned, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        health.assigned = True
+
+
+def topic(app: faust.App, spec: TopicSpec, settings: ServiceSettings) -> faust.TopicT:
+    """Declare a catalogue topic on the app, in the configured namespace."""
+    return app.topic(
+        topic_name(spec, settings.kafka.topic_namespace),
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=spec.partitions,
+        internal=False,
+    )
+
+
+def run_worker(app: faust.App, service: str, settings: ServiceSettings, specs: tuple[TopicSpec, ...] = CATALOGUE) -> None:
+    """Create the topics, then run the faust worker until SIGTERM/SIGINT."""
+    configure_logging(service, settings.runtime.log_level, settings.runtime.log_format)
+    log.info(
+        "starting",
+        service=service,
+        kafka=settings.kafka.bootstrap,
+        namespace=settings.kafka.topic_namespace or None,
+        http=f"{settings.http_host}:{settings.http_port}",
+    )
+    Path(settings.runtime.data_dir).mkdir(parents=True, exist_ok=True)
+    asyncio.run(ensure_topics(settings.kafka, specs))
+    # asyncio.run closed its loop; faust's worker needs a fresh default loop.
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    worker = _Worker(
+        app,
+        loglevel=settings.runtime.log_level,
+        quiet=True,
+        redirect_stdouts=False,
+        override_logging=False,
+    )
+    worker.shutdown_timeout = settings.runtime.shutdown_timeout
+    worker.execute_from_commandline()
+
+
+class _Worker(faust.Worker):
+    """faust's worker, with a bound on how long a stop request may take.
+
+    faust waits for in-flight events on shutdown; an agent inside a retry loop
+    (Elasticsearch down) would keep the process alive indefinitely. Work that was
+    not committed is safe: Kafka redelivers it after the restart.
+    """
+
+    shutdown_timeout: float = 20.0
+
+    def _schedule_shutdown(self, signum: signal.Signals) -> None:
+        import os
+        import threading
+
+        timer = threading.Timer(self.shutdown_timeout, lambda: os._exit(0 if signum == signal.SIGTERM else 1))
+        timer.daemon = True
+        timer.start()
+        super()._schedule_shutdown(signum)

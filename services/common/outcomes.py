@@ -1,0 +1,19 @@
+"""Errors as values between steps: a step returns its result or a `Rejected`.
+
+`Rejected` is bad data: the stage dead-letters it with `reason` and never retries.
+Infrastructure trouble is not a `Rejected`; it is raised and retried by the wiring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: str
+    """Short machine-friendly code, e.g. `invalid-json`, `not-an-article`, `too-large`."""
+    detail: str
+    """What a person needs to understand the rejection."""
+    article_id: str | None = None
+    url: str | None = None

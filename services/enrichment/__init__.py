@@ -1,0 +1,1 @@
+"""Enrichment: language, entities, quotes, lemmas, keywords and story clusters."""

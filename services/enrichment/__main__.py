@@ -1,0 +1,3 @@
+from services.enrichment.app import main
+
+main()

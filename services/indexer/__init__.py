@@ -1,0 +1,1 @@
+"""The indexer: enriched articles into Elasticsearch, exactly once in effect."""

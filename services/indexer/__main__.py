@@ -1,0 +1,3 @@
+from services.indexer.app import main
+
+main()

@@ -1,0 +1,197 @@
+"""Indexer wiring: news.articles.enriched.v1 → batches → Elasticsearch bulk → ack.
+
+Offsets are acknowledged only after every item of a batch has an outcome from
+Elasticsearch (indexed, stale or dead-lettered), so a crash or an Elasticsearch
+outage never loses an article; redelivered articles are harmless because `_id` is
+the article id and versions only move forward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from elasticsearch import ApiError, AsyncElasticsearch
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from schemas.common import utcnow
+from schemas.enriched_article_v1 import EnrichedArticleV1
+from schemas.topics import DEAD_LETTERS, ENRICHED_ARTICLES
+from services.common.app import build_app, run_worker, topic
+from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, TooManyInvalid
+from services.common.logs import get_logger
+from services.common.metrics import EVENTS_IN, EVENTS_OUT, LAST_EVENT_TIMESTAMP, PROCESSING_SECONDS
+from services.common.outcomes import Rejected
+from services.common.settings import ElasticsearchSettings, ServiceSettings
+from services.common.stage import decode_model
+from services.indexer import metrics
+from services.indexer.batching import BatchLimits, Batcher
+from services.indexer.bulk import BulkItem, BulkWriter, RetryPolicy
+from services.indexer.documents import document_version, to_document
+from services.indexer.templates import IndexNames, install
+
+log = get_logger(__name__)
+
+
+class IndexerSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_INDEXER_", extra="ignore")
+
+    http_port: int = 8104
+    es: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    batch_max_items: int = Field(default=500, ge=1)
+    batch_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    batch_max_wait: float = Field(default=1.0, gt=0)
+    replicas: int = Field(default=0, ge=0, description="number_of_replicas for new indices.")
+    retry_base: float = Field(default=0.5, gt=0)
+    retry_cap: float = Field(default=30.0, gt=0)
+    refresh: bool = Field(default=False, description="Wait for a refresh after each bulk (tests, demos).")
+
+
+@dataclass
+class Pending:
+    event: Any
+    article: EnrichedArticleV1 | Rejected
+    raw_value: bytes | None
+    size: int
+
+
+def build_items(pending: list[Pending], indexed_at) -> list[tuple[Pending, BulkItem | Rejected]]:  # type: ignore[no-untyped-def]
+    """Pure: the bulk item for each decoded article, or its rejection."""
+    out: list[tuple[Pending, BulkItem | Rejected]] = []
+    for p in pending:
+        if isinstance(p.article, Rejected):
+            out.append((p, p.article))
+            continue
+        doc = to_document(p.article, indexed_at)
+        out.append((p, BulkItem(id=p.article.id, version=document_version(p.article), document=doc, size=p.size)))
+    return out
+
+
+def create_app(settings: IndexerSettings) -> faust.App:
+    app = build_app("indexer", settings)
+    enriched_topic = topic(app, ENRICHED_ARTICLES, settings)
+    dlq_topic = topic(app, DEAD_LETTERS, settings)
+    names = IndexNames(settings.es.alias)
+    dead_letters = DeadLetterSink("indexer", lambda k, v: dlq_topic.send(key=k, value=v))
+    guard = InvalidRatioGuard(settings.runtime.max_invalid_ratio, settings.runtime.invalid_window)
+    state: dict[str, Any] = {}
+    installed = asyncio.Event()
+
+    def client() -> AsyncElasticsearch:
+        if "es" not in state:
+            state["es"] = AsyncElasticsearch(**settings.es.client_kwargs())  # type: ignore[arg-type]
+        return state["es"]
+
+    async def es_ready() -> bool:
+        health = await client().cluster.health(timeout="2s")
+        return health.get("status") in ("green", "yellow") and installed.is_set()
+
+    app.newsflow_health.extra_checks["elasticsearch"] = es_ready  # type: ignore[attr-defined]
+
+    async def ensure_installed() -> None:
+        delay = 0.5
+        while not installed.is_set():
+            try:
+                created = await install(client(), names, replicas=settings.replicas)
+                log.info("index contract installed", alias=names.alias, write_alias=names.write_alias, created_first_index=created)
+                installed.set()
+            except ApiError as exc:
+                if 400 <= exc.meta.status < 500 and exc.meta.status not in (408, 429):
+                    # The cluster refused our templates: a bug or an incompatible cluster, not an outage.
+                    log.critical("Elasticsearch refused the index templates", error=str(exc))
+                    await app.crash(exc)
+                    raise
+                log.warning("cannot install index templates yet", error=str(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30)
+            except Exception as exc:  # noqa: BLE001 - Elasticsearch not up yet: keep trying
+                log.warning("cannot install index templates yet", error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30)
+
+    async def flush(batch: list[Pending]) -> None:
+        await ensure_installed()
+        writer = BulkWriter(client(), names, RetryPolicy(settings.retry_base, settings.retry_cap), refresh=settings.refresh)
+        started = time.perf_counter()
+        planned = build_items(batch, utcnow())
+        bulk = [(p, item) for p, item in planned if isinstance(item, BulkItem)]
+        outcomes = await writer.write([item for _, item in bulk])
+        now = time.time()
+        for (p, item), outcome in zip(bulk, outcomes):
+            if outcome.status == "rejected":
+                await dead_letters.reject(
+                    Rejected(outcome.reason or "elasticsearch-rejected", outcome.detail or "", article_id=item.id, url=item.document.get("url")),
+                    original_value=p.raw_value, original_key=p.event.message.key, topic=p.event.message.topic,
+                    partition=p.event.message.partition, offset=p.event.message.offset, trace_id=item.document.get("trace_id"),
+                )
+            elif outcome.status == "indexed" and isinstance(p.article, EnrichedArticleV1):
+                metrics.FRESHNESS.observe(max(0.0, now - p.article.fetched_at.timestamp()))
+                EVENTS_OUT.labels("indexer", names.write_alias).inc()
+        for p, item in planned:
+            if isinstance(item, Rejected):
+                await dead_letters.reject(
+                    item, original_value=p.raw_value, original_key=p.event.message.key, topic=p.event.message.topic,
+                    partition=p.event.message.partition, offset=p.event.message.offset,
+                )
+        rejected = {id(p) for p, item in planned if isinstance(item, Rejected)} | {
+            id(p) for (p, _), o in zip(bulk, outcomes) if o.status == "rejected"
+        }
+        # Acknowledge only now: every item of the batch has its outcome.
+        for p in batch:
+            await state["stream"].ack(p.event)
+        PROCESSING_SECONDS.labels("indexer").observe((time.perf_counter() - started) / max(1, len(batch)))
+        LAST_EVENT_TIMESTAMP.labels("indexer").set(now)
+        for p in batch:
+            guard.record(id(p) in rejected)
+
+    batcher: Batcher[Pending] = Batcher(
+        flush,
+        BatchLimits(settings.batch_max_items, settings.batch_max_bytes, settings.batch_max_wait),
+        size_of=lambda p: p.size,
+    )
+
+    @app.agent(enriched_topic)
+    async def index_articles(stream):  # type: ignore[no-untyped-def]
+        manual = stream.noack()
+        state["stream"] = manual
+        try:
+            async for event in manual.events():
+                EVENTS_IN.labels("indexer", event.message.topic).inc()
+                value = event.message.value
+                article = decode_model(EnrichedArticleV1, value)
+                await batcher.add(Pending(event, article, value, len(value or b"")))
+        except TooManyInvalid as exc:
+            log.critical("stopping: too many invalid messages", error=str(exc))
+            await app.crash(exc)
+
+    @app.timer(0.2)
+    async def flush_due_batches() -> None:
+        try:
+            await batcher.flush_if_due()
+        except TooManyInvalid as exc:
+            log.critical("stopping: too many invalid messages", error=str(exc))
+            await app.crash(exc)
+
+    @app.task
+    async def install_templates() -> None:
+        await ensure_installed()
+
+    @app.on_before_shutdown.connect  # type: ignore[misc]
+    async def close_client(app_, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if "es" in state:
+            await state["es"].close()
+
+    return app
+
+
+def main() -> None:
+    settings = IndexerSettings()
+    run_worker(create_app(settings), "indexer", settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Writing a batch of articles to Elasticsearch, with every item accounted for.
+
+`BulkWriter.write(batch)` returns only when each item has an outcome:
+
+    indexed   Elasticsearch acknowledged it (created or updated)
+    stale     a newer version is already indexed (external versioning said 409)
+    rejected  Elasticsearch refused the document itself (mapping/validation 4xx):
+              dead-letter it with Elasticsearch's reason, never retry
+
+Everything else is infrastructure: connection errors, timeouts, 429, 5xx, a whole
+request refused for its size. Those items are retried with exponential backoff,
+for as long as it takes; the caller is blocked meanwhile, so the Kafka consumer
+stops reading (backpressure) and nothing is committed until the batch is done.
+
+Updates go to the index that already holds the article (found with one `ids`
+query per batch), so after a rollover an edited article replaces itself instead
+of appearing twice behind the read alias.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from elastic_transport import ConnectionError as ESConnectionError
+from elastic_transport import ConnectionTimeout, TransportError
+from elasticsearch import ApiError, AsyncElasticsearch
+
+from services.common.logs import get_logger
+from services.common.metrics import INFRA_RETRIES
+from services.indexer import metrics
+from services.indexer.templates import IndexNames
+
+log = get_logger(__name__)
+
+RETRYABLE_STATUS = {408, 429, 500, 502, 503, 504}
+
+
+@dataclass
+class BulkItem:
+    id: str
+    version: int
+    document: dict[str, Any]
+    size: int = 0
+
+
+@dataclass
+class ItemOutcome:
+    status: str  # "indexed" | "stale" | "rejected"
+    reason: str | None = None
+    detail: str | None = None
+
+
+@dataclass
+class RetryPolicy:
+    base: float = 0.5
+    cap: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.cap, self.base * (2 ** min(attempt, 16)))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass
+class BulkWriter:
+    es: AsyncElasticsearch
+    names: IndexNames
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    refresh: bool = False
+
+    async def write(self, items: list[BulkItem]) -> list[ItemOutcome]:
+        """One outcome per item, in order. Blocks (retrying) while Elasticsearch is unavailable."""
+        outcomes: list[ItemOutcome | None] = [None] * len(items)
+        # Within a batch, only the highest version of an article matters.
+        best: dict[str, int] = {}
+        for i, item in enumerate(items):
+            j = best.get(item.id)
+            if j is None or items[j].version <= item.version:
+                if j is not None:
+                    outcomes[j] = ItemOutcome("stale", "superseded-in-batch")
+                best[item.id] = i
+            else:
+                outcomes[i] = ItemOutcome("stale", "superseded-in-batch")
+        pending = sorted(best.values())
+        attempt = 0
+        while pending:
+            targets = await self._with_retry(lambda: self._locate([items[i].id for i in pending]), "locate", attempt)
+            started = time.perf_counter()
+            try:
+                response = await self._bulk([items[i] for i in pending], targets)
+            except ApiError as exc:
+                if exc.meta.status == 413 and len(pending) > 1:
+                    # Too large for one request: split and go on.
+                    half = len(pending) // 2
+                    first = await self.write([items[i] for i in pending[:half]])
+                    second = await self.write([items[i] for i in pending[half:]])
+                    for i, outcome in zip(pending, first + second):
+                        outcomes[i] = outcome
+                    break
+                if exc.meta.status in RETRYABLE_STATUS or exc.meta.status >= 500:
+                    attempt = await self._backoff(attempt, f"bulk answered {exc.meta.status}")
+                    continue
+                raise
+            except (ESConnectionError, ConnectionTimeout, TransportError, OSError) as exc:
+                attempt = await self._backoff(attempt, f"bulk failed: {type(exc).__name__}")
+                continue
+            metrics.PAUSED.set(0)
+            metrics.BULK_SECONDS.observe(time.perf_counter() - started)
+            metrics.BULK_DOCS.observe(len(pending))
+            retry_next: list[int] = []
+            for i, result in zip(pending, response["items"]):
+                action = result.get("index") or next(iter(result.values()))
+                status = action.get("status", 500)
+                if 200 <= status < 300:
+                    outcomes[i] = ItemOutcome("indexed", action.get("result"))
+                    metrics.ITEMS.labels("indexed").inc()
+                elif status == 409:
+                    outcomes[i] = ItemOutcome("stale", "newer-version-indexed")
+                    metrics.ITEMS.labels("stale").inc()
+                elif status in RETRYABLE_STATUS or status >= 500:
+                    retry_next.append(i)
+                    metrics.ITEMS.labels("retried").inc()
+                else:
+                    error = action.get("error") or {}
+                    reason = error.get("type", f"http-{status}")
+                    detail = error.get("reason", "")
+                    cause = error.get("caused_by") or {}
+                    if cause:
+                        detail = f"{detail} (caused by {cause.get('type')}: {cause.get('reason')})"
+                    outcomes[i] = ItemOutcome("rejected", f"elasticsearch-{reason}", f"Elasticsearch refused the document: {reason}: {detail}")
+                    metrics.ITEMS.labels("rejected").inc()
+            pending = retry_next
+            if pending:
+                attempt = await self._backoff(attempt, f"{len(pending)} items throttled or failed")
+        return [o if o is not None else ItemOutcome("stale") for o in outcomes]
+
+    async def _bulk(self, items: list[BulkItem], targets: dict[str, str]) -> Any:
+        operations: list[dict[str, Any]] = []
+        for item in items:
+            operations.append(
+                {"index": {"_index": targets.get(item.id, self.names.write_alias), "_id": item.id,
+                           "version": item.version, "version_type": "external_gte"}}
+            )
+            operations.append(item.document)
+        return await self.es.bulk(operations=operations, refresh="wait_for" if self.refresh else None)
+
+    async def _locate(self, ids: list[str]) -> dict[str, str]:
+        """{article id: concrete index holding it} for ids already indexed."""
+        response = await self.es.search(
+            index=self.names.alias, query={"ids": {"values": ids}}, source=False, size=len(ids),
+            version=True, ignore_unavailable=True, allow_no_indices=True,
+        )
+        found: dict[str, tuple[str, int]] = {}
+        for hit in response["hits"]["hits"]:
+            version = hit.get("_version", 0)
+            if hit["_id"] not in found or found[hit["_id"]][1] < version:
+                found[hit["_id"]] = (hit["_index"], version)
+        return {doc_id: index for doc_id, (index, _) in found.items()}
+
+    async def _with_retry(self, call, what: str, attempt: int):  # type: ignore[no-untyped-def]
+        while True:
+            try:
+                return await call()
+            except ApiError as exc:
+                if exc.meta.status in RETRYABLE_STATUS or exc.meta.status >= 500:
+                    attempt = await self._backoff(attempt, f"{what} answered {exc.meta.status}")
+                    continue
+                raise
+            except (ESConnectionError, ConnectionTimeout, TransportError, OSError) as exc:
+                attempt = await self._backoff(attempt, f"{what} failed: {type(exc).__name__}")
+
+    async def _backoff(self, attempt: int, why: str) -> int:
+        delay = self.retry.delay(attempt)
+        INFRA_RETRIES.labels("indexer", "elasticsearch").inc()
+        metrics.PAUSED.set(1)
+        log.warning("elasticsearch unavailable, consumption paused", reason=why, retry_in=round(delay, 2), attempt=attempt + 1)
+        await asyncio.sleep(delay)
+        return attempt + 1

@@ -1,0 +1,1 @@
+"""The parser: raw pages in, structured articles with per-field provenance out."""

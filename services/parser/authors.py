@@ -1,0 +1,71 @@
+"""Author lists without the junk bylines carry.
+
+Bylines glue names to dates («Мария Иванова, 12 октября 2025, 09:10»), prefix them
+(«Текст:», "By"), list several («Иван Петров и Анна Смирнова», "A, B and C"), and
+sit next to photo credits («Фото: …», "Photograph: …") that are not authors at all.
+"""
+
+from __future__ import annotations
+
+import re
+
+from services.parser.document import normalize_space
+
+_PREFIX = re.compile(
+    r"^(текст|автор(?:ы)?|подготовил[аи]?|беседовал[аи]?|материал подготовил[аи]?|by|written by|words by|reporting by|от)\s*[:：]?\s*",
+    re.I,
+)
+_CREDIT = re.compile(r"^(фото|фотография|photo|photograph|photos|image|illustration|иллюстрация|видео|video|графика|инфографика)\b", re.I)
+_SPLIT = re.compile(r"\s*(?:,|;|\||\s+и\s+|\s+and\s+|\s+&\s+|\s+/\s+)\s*", re.I)
+_DATEISH = re.compile(
+    r"(\d{1,2}[:.]\d{2}|\d{4}|\d{1,2}\.\d{1,2}\.|январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр|"
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|сегодня|вчера|назад|ago|updated|published|обновлено)",
+    re.I,
+)
+_ROLE = re.compile(
+    r"\b(корреспондент|обозреватель|редактор|журналист|специальный|спецкор|correspondent|editor|reporter|staff|writer|columnist|"
+    r"in [A-Z][a-z]+$|политический|экономический|научный|в [А-ЯЁ][а-яё]+е$)\b.*$",
+    re.I,
+)
+_EMAIL = re.compile(r"\S+@\S+")
+_NAME_TOKEN = re.compile(r"^[A-ZА-ЯЁ][\w'’.\-]*$")
+
+
+def _looks_like_name(text: str) -> bool:
+    words = text.split()
+    if not 1 <= len(words) <= 5:
+        return False
+    if _DATEISH.search(text) or any(ch.isdigit() for ch in text):
+        return False
+    capitalised = sum(1 for w in words if _NAME_TOKEN.match(w))
+    return capitalised >= max(1, len(words) - 1)
+
+
+def clean_authors(raw: list[str], *, exclude: set[str] | None = None) -> list[str]:
+    """Normalise raw author strings into a de-duplicated list of person names."""
+    exclude_lower = {e.lower() for e in (exclude or set()) if e}
+    names: list[str] = []
+    for item in raw:
+        text = normalize_space(item)
+        if not text or text.startswith(("http://", "https://", "/")):
+            continue
+        text = _EMAIL.sub("", text)
+        # A credit line is never an author, and nothing after «Фото:» is either.
+        credit = re.search(r"(?:^|[\s,;|])(фото|фотография|photo|photograph|image|иллюстрация)\s*:", text, re.I)
+        if credit:
+            text = text[: credit.start()]
+        text = _PREFIX.sub("", text.strip(" ,;|—–-"))
+        for part in _SPLIT.split(text):
+            part = _PREFIX.sub("", normalize_space(part).strip(" ,;|—–-•·"))
+            part = _ROLE.sub("", part).strip(" ,;|—–-")
+            if part.endswith(".") and not re.search(r"(?:^|\s)\w\.$", part):
+                part = part[:-1]  # sentence punctuation, not an initial
+            if not part or _CREDIT.match(part) or not _looks_like_name(part):
+                continue
+            if part.lower() in exclude_lower:
+                continue
+            if part.isupper() and len(part) > 3:
+                part = part.title()
+            if part.lower() not in {n.lower() for n in names}:
+                names.append(part)
+    return names

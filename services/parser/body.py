@@ -1,0 +1,345 @@
+"""Finding the article text in the visible page.
+
+1. Strip what is never article text: scripts, navigation, forms, figures (captions
+   and credits go to `images`), and elements whose class or id names boilerplate
+   (share, related, comments, ads, newsletter, pull-quotes, bylines…). An element
+   is kept anyway when it holds most of the page's paragraph text: a container
+   called "article-body with-share" is still the article.
+2. Score every element by the paragraph text under it: good text (long, few links)
+   counts for it, link-heavy text against it. The best-scoring element is the
+   article container; `itemprop=articleBody` or a site rule wins outright.
+3. Read the container's blocks in order (paragraphs, in-text headings, list items,
+   quotes, `<br>`-separated text) and drop what slipped through: captions and
+   credits, bylines and datelines, "read also" lines, repeated pull-quotes.
+
+The result carries a confidence; below a threshold the caller asks trafilatura
+for a second opinion.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from services.parser.document import class_id, css, normalize_space, tag_of
+
+REMOVE_TAGS = {
+    "script", "style", "noscript", "template", "iframe", "svg", "canvas", "form", "button", "input", "select",
+    "textarea", "nav", "footer", "aside", "figure", "figcaption", "picture", "video", "audio", "object", "embed",
+    "dialog", "menu", "amp-ad", "amp-embed", "amp-iframe", "amp-video", "amp-carousel", "amp-social-share",
+    "amp-analytics", "amp-img", "amp-sidebar", "amp-consent", "amp-list", "amp-youtube", "img", "time", "head",
+}
+BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt", "td", "th"}
+HEADING_TAGS = {"h2", "h3", "h4", "h5", "h6"}
+LAYOUT_TAGS = {"div", "section", "article", "main", "center", "body", "header", "ul", "ol", "table", "tbody", "tr", "dl"}
+INLINE_TAGS = {
+    "a", "span", "font", "b", "strong", "em", "i", "u", "small", "sup", "sub", "mark", "cite", "q", "abbr", "s",
+    "strike", "del", "ins", "code", "kbd", "var", "label", "br", "wbr", "bdi", "bdo", "big", "tt", "nobr",
+}
+
+BOILERPLATE_WORDS = {
+    "share", "sharing", "shares", "social", "socials", "related", "relatedposts", "recommend", "recommended",
+    "recommendations", "readalso", "readmore", "seealso", "also", "comment", "comments", "commentlist",
+    "subscribe", "subscription", "newsletter", "promo", "advert", "advertisement", "ad", "ads", "adv", "advt",
+    "banner", "sidebar", "widget", "breadcrumb", "breadcrumbs", "tags", "taglist", "tag", "byline", "bio",
+    "caption", "credit", "credits", "pullquote", "mostread", "mostviewed", "popular", "trending", "cookie",
+    "cookies", "consent", "gdpr", "paywall", "teaser", "teasers", "nav", "navigation", "navbar", "menu", "footer",
+    "masthead", "toolbar", "print", "rating", "poll", "sponsored", "outbrain", "taboola", "disqus", "donate",
+    "signup", "follow", "hidden", "hide", "sr", "screenreader", "visuallyhidden", "modal", "popup", "overlay",
+    "chronicle", "hronika", "timeline", "infobox", "inread", "embed", "player", "gallery", "slider", "carousel",
+    "dateline", "date", "datetime", "published", "updated", "meta", "author", "authors", "lead", "standfirst",
+    "subtitle", "dek", "headline", "title", "kicker", "rubric", "readnext", "next", "prev", "pagination",
+    "feedback", "rss", "counter", "stats", "views", "likes", "reactions", "emoji", "complementary",
+    "contentinfo", "banner", "search", "login", "header", "logo", "topbar", "ticker",
+}
+# Class words that mark a container of the article text: never removed as boilerplate.
+CONTENT_WORDS = {"articlebody", "articletext", "storybody", "entrycontent", "postcontent", "articlecontent"}
+BOILERPLATE_ROLES = {"navigation", "banner", "complementary", "contentinfo", "search", "dialog", "alert", "menu", "menubar"}
+
+_SPLIT_WORDS = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
+_BOILERPLATE_LINE = re.compile(
+    r"^(читайте( также)?|смотрите также|см\. также|по теме|подписывайтесь|подпишитесь|поделиться|реклама|"
+    r"источник|фото|фотография|иллюстрация|видео|теги|метки|read more|read also|related|see also|more on this|"
+    r"advertisement|sponsored|share( this)?|follow us|sign up|subscribe|photograph|photo|image|credit|tags|topics|"
+    r"reporting by|editing by|writing by|additional reporting|this article was amended|this story has been|"
+    r"комментари|все новости|новости по теме|хроника|ещё по теме|еще по теме|ранее|также читайте)\b",
+    re.I,
+)
+_READ_MORE = re.compile(r"^(read more|читайте также|read also|по теме|смотрите также|more:)\s*[:：]", re.I)
+_CREDIT = re.compile(
+    r"(^|\s)(фото|фотография|photo|photograph|image|credit|иллюстрация|кадр|скриншот)\s*:|©|\bgetty images\b|\breuters\b\s*$|/\s*(тасс|риа|reuters|ap|afp|pool|epa)\b",
+    re.I,
+)
+_BYLINE = re.compile(r"^(текст|автор|авторы|by|written by|от|беседовал[аи]?)\s*[:：]?\s+\S", re.I)
+_DATELINE_PREFIX = re.compile(r"^[A-ZА-ЯЁ][A-ZА-ЯЁ .'’-]{1,40},\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2}\s+\([^)]{1,40}\)\s*[-–—]\s+")
+
+
+@dataclass
+class Block:
+    text: str
+    tag: str
+    link_density: float
+
+
+@dataclass
+class BodyResult:
+    paragraphs: list[str]
+    confidence: float
+    method: str  # "site-rule" | "microdata" | "scored"
+    container: etree._Element | None = None
+    removed_captions: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+def class_words(el: etree._Element) -> set[str]:
+    words: set[str] = set()
+    for token in class_id(el).split():
+        words.add(token.replace("-", "").replace("_", ""))
+        words.update(w for w in _SPLIT_WORDS.split(token) if w)
+    return words
+
+
+def _is_boilerplate_element(el: etree._Element) -> bool:
+    role = (el.get("role") or "").lower()
+    if role in BOILERPLATE_ROLES:
+        return True
+    if el.get("hidden") is not None or (el.get("aria-hidden") or "").lower() == "true":
+        return True
+    style = (el.get("style") or "").replace(" ", "").lower()
+    if "display:none" in style or "visibility:hidden" in style:
+        return True
+    words = class_words(el)
+    if not words:
+        return False
+    if words & CONTENT_WORDS:
+        return False
+    return bool(words & BOILERPLATE_WORDS)
+
+
+def _paragraph_text_len(el: etree._Element) -> int:
+    return sum(len(normalize_space(p.text_content())) for p in el.iter("p"))
+
+
+def clean_tree(root: etree._Element, protect: list[etree._Element] | None = None) -> None:
+    """Remove never-text elements and class-named boilerplate, in place."""
+    protected = set(protect or [])
+    for br in root.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    total_p = _paragraph_text_len(root) or 1
+    doomed = []
+    for el in root.iter():
+        tag = tag_of(el)
+        if not tag or el in protected:
+            if not tag:
+                doomed.append(el)  # comments, processing instructions
+            continue
+        if tag in REMOVE_TAGS or (tag == "header" and el.getparent() is not None and tag_of(el.getparent()) == "body"):
+            doomed.append(el)
+        elif tag not in ("html", "body", "p") and _is_boilerplate_element(el):
+            # Safety valve: an element holding most of the text is the article, whatever its class.
+            if _paragraph_text_len(el) < 0.4 * total_p or _has_protected(el, protected):
+                doomed.append(el)
+    for el in doomed:
+        if el in protected or _has_protected(el, protected):
+            continue
+        parent = el.getparent()
+        if parent is None:
+            continue
+        _drop_keep_tail(el)
+
+
+def _has_protected(el: etree._Element, protected: set[etree._Element]) -> bool:
+    return any(p in protected for p in el.iter()) if protected else False
+
+
+def _drop_keep_tail(el: etree._Element) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    if tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def _own_text(el: etree._Element) -> str:
+    """Text directly in `el` and in its inline children (not in nested blocks)."""
+    parts = [el.text or ""]
+    for child in el:
+        if tag_of(child) in INLINE_TAGS:
+            parts.append(child.text_content() or "")
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _has_block_child(el: etree._Element) -> bool:
+    for child in el.iter():
+        if child is el:
+            continue
+        tag = tag_of(child)
+        if tag in BLOCK_TAGS or tag in ("div", "section", "article", "ul", "ol", "table"):
+            return True
+    return False
+
+
+def _link_len(el: etree._Element) -> int:
+    return sum(len(normalize_space(a.text_content())) for a in el.iter("a"))
+
+
+def iter_blocks(container: etree._Element) -> list[tuple[etree._Element, Block]]:
+    """Leaf text blocks under `container` in document order."""
+    blocks = []
+    for el in container.iter():
+        tag = tag_of(el)
+        if not tag:
+            continue
+        if tag in BLOCK_TAGS:
+            if tag in ("blockquote", "li", "td", "th", "dd") and _has_block_child(el):
+                # Its paragraphs are blocks of their own; keep only loose text.
+                loose = normalize_space(_own_text(el))
+                if loose:
+                    for piece in _split_lines(_own_text(el)):
+                        blocks.append((el, Block(piece, tag, 0.0)))
+                continue
+            raw = el.text_content() or ""
+            text = normalize_space(raw)
+            if not text:
+                continue
+            density = min(1.0, _link_len(el) / max(1, len(text)))
+            for piece in _split_lines(raw) if "\n" in raw and tag == "p" else [text]:
+                blocks.append((el, Block(piece, tag, density)))
+        elif tag in LAYOUT_TAGS:
+            own = _own_text(el)
+            if len(normalize_space(own)) >= 20:
+                density = 0.0
+                links = [c for c in el if tag_of(c) == "a"]
+                if links:
+                    density = min(1.0, sum(len(normalize_space(a.text_content())) for a in links) / max(1, len(normalize_space(own))))
+                for piece in _split_lines(own):
+                    blocks.append((el, Block(piece, "div", density)))
+    return blocks
+
+
+def _split_lines(raw: str) -> list[str]:
+    pieces = [normalize_space(p) for p in re.split(r"\n\s*\n|\n", raw)]
+    return [p for p in pieces if p]
+
+
+def _score_containers(root: etree._Element) -> tuple[etree._Element | None, float, int]:
+    good: dict[etree._Element, float] = {}
+    bad: dict[etree._Element, float] = {}
+    count: dict[etree._Element, int] = {}
+    for el, block in iter_blocks(root):
+        length = len(block.text)
+        is_good = block.link_density < 0.35 and length >= 40 and block.tag not in ("li", "td", "th", "dd")
+        node = el
+        # Credit the block's ancestors, up to the root.
+        while node is not None:
+            if is_good:
+                good[node] = good.get(node, 0.0) + length * (1 - block.link_density)
+                count[node] = count.get(node, 0) + 1
+            elif block.link_density >= 0.5 or (block.tag in ("li", "td") and length < 80):
+                bad[node] = bad.get(node, 0.0) + length
+            node = node.getparent()
+    best, best_score = None, 0.0
+    for node, g in good.items():
+        if tag_of(node) in BLOCK_TAGS:
+            continue
+        score = g - 1.5 * bad.get(node, 0.0)
+        if score > best_score:
+            best, best_score = node, score
+    return best, best_score, count.get(best, 0) if best is not None else 0
+
+
+def _is_noise(text: str, density: float, tag: str) -> bool:
+    if density > 0.6 and len(text) < 300:
+        return True
+    if _READ_MORE.match(text) or (_BOILERPLATE_LINE.match(text) and (len(text) < 160 or _READ_MORE.match(text))):
+        return True
+    if len(text) < 200 and _CREDIT.search(text) and (text.lower().startswith(("фото", "photo", "image", "credit", "иллюстрация")) or "©" in text or len(text) < 90):
+        return True
+    if _BYLINE.match(text) and len(text) < 120:
+        return True
+    if tag in ("li", "td", "th", "dd") and density > 0.4:
+        return True
+    return False
+
+
+def _dedupe(paragraphs: list[str]) -> list[str]:
+    """Drop repeats and pull-quotes that repeat a sentence of a longer paragraph."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, text in enumerate(paragraphs):
+        key = text.strip("«»\"“”„' ").lower()
+        if key in seen:
+            continue
+        if len(key) < 400 and any(
+            j != i and len(other) > len(text) + 10 and key in other.lower() for j, other in enumerate(paragraphs)
+        ):
+            continue
+        seen.add(key)
+        out.append(text)
+    return out
+
+
+def extract_body(root: etree._Element, *, rule: str | None = None, exclude: list[str] | None = None,
+                 microdata_body: etree._Element | None = None, drop_texts: set[str] | None = None) -> BodyResult:
+    """The article's paragraphs from a page tree (which is modified: pass a copy if you need it)."""
+    for selector in exclude or []:
+        for el in css(root, selector):
+            _drop_keep_tail(el)
+    container = None
+    method = "scored"
+    if rule:
+        found = css(root, rule)
+        if found:
+            container, method = found[0], "site-rule"
+    if container is None and microdata_body is not None and len(normalize_space(microdata_body.text_content())) > 200:
+        container, method = microdata_body, "microdata"
+    clean_tree(root, protect=[container] if container is not None else None)
+    if container is not None and container.getroottree().getroot() is not root.getroottree().getroot():
+        container = None
+    confidence = 0.95 if method == "site-rule" else 0.85
+    good_blocks = 0
+    if container is None:
+        container, score, good_blocks = _score_containers(root)
+        if container is None:
+            return BodyResult([], 0.0, "scored")
+        confidence = min(0.9, 0.3 + 0.1 * good_blocks + score / 8000)
+    drop = {normalize_space(t).lower() for t in (drop_texts or set()) if t}
+    paragraphs = []
+    for el, block in iter_blocks(container):
+        text = block.text
+        if block.tag == "h1":
+            continue
+        if text.lower() in drop:
+            continue
+        if _is_noise(text, block.link_density, block.tag):
+            continue
+        paragraphs.append(text)
+    if paragraphs:
+        paragraphs[0] = _DATELINE_PREFIX.sub("", paragraphs[0])
+    paragraphs = _strip_edges(_dedupe(paragraphs))
+    if method == "scored" and len(paragraphs) < 3:
+        confidence = min(confidence, 0.4)
+    return BodyResult(paragraphs, round(confidence, 3), method, container)
+
+
+def _strip_edges(paragraphs: list[str]) -> list[str]:
+    """Trailing credits and leading date lines that sit inside the text container."""
+    from services.parser.dates import parse_text_date
+
+    while paragraphs and len(paragraphs[0]) < 80 and parse_text_date(paragraphs[0]) is not None and len(paragraphs[0].split()) <= 8:
+        paragraphs = paragraphs[1:]
+    while paragraphs and len(paragraphs[-1]) < 120 and (_CREDIT.search(paragraphs[-1]) or _BOILERPLATE_LINE.match(paragraphs[-1])):
+        paragraphs = paragraphs[:-1]
+    return paragraphs

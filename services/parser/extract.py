@@ -1,0 +1,394 @@
+"""parse_page: a raw page event in, a structured article (or a rejection) out.
+
+A pure function of the raw page event and the site's rules: no clock, no network,
+no state. Re-parsing the raw topic with a newer `EXTRACTOR_VERSION` therefore
+reproduces every article with the new logic (see docs/architecture.md, "Replay").
+
+Each field is taken from the most trustworthy source that has it, and records
+that source in `provenance` with a confidence:
+
+    site-rule  CSS/XPath selectors from the sources file              0.95
+    jsonld     schema.org JSON-LD (NewsArticle & co.)                 0.9
+    microdata  schema.org microdata (itemprop=…)                      0.85
+    meta       OpenGraph / article:* / name=… meta tags               0.8
+    visible    what the page shows (h1, byline, printed dates, body)  0.5–0.9
+    feed       what the feed or sitemap said about the page           0.6
+    url/http   the URL itself / HTTP headers                          0.3–0.5
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import trafilatura
+
+from schemas.common import FieldProvenance, Image, utcnow
+from schemas.parsed_article_v1 import ParsedArticleV1
+from schemas.raw_page_v1 import RawPageV1
+from services.common.ids import article_id
+from services.common.outcomes import Rejected
+from services.parser.authors import clean_authors
+from services.parser.body import extract_body
+from services.parser.dates import parse_iso, parse_text_date, zone
+from services.parser.document import css, load_html, normalize_space, text_of
+from services.parser.structured import JsonLdArticle, read_jsonld, read_meta, read_microdata
+from services.parser.visible import PUBLISH_HINT, UPDATE_HINT, read_visible, split_caption
+from services.scraper.sources import SiteRules
+
+EXTRACTOR_VERSION = "newsflow-parser/1.0.0"
+
+MIN_BODY_CHARS = 250
+_TITLE_SEPARATORS = re.compile(r"\s+[|—–\-:·•»]\s+")
+
+
+class Fields:
+    """Collects chosen values and their provenance."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.provenance: dict[str, FieldProvenance] = {}
+
+    def set(self, name: str, value: Any, source: str, confidence: float, detail: str | None = None) -> None:
+        if value in (None, "", [], {}):
+            return
+        if name in self.values:
+            return
+        self.values[name] = value
+        self.provenance[name] = FieldProvenance(source=source, confidence=round(confidence, 3), detail=detail)  # type: ignore[arg-type]
+
+
+def _strip_site_suffix(title: str, site_name: str | None) -> str:
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) > 1:
+        if site_name and any(site_name.lower() in p.lower() for p in parts[1:]):
+            return parts[0].strip()
+        if len(parts[-1]) < 40 and len(parts[0]) > 20:
+            return " ".join(parts[:-1]).strip() if len(parts) > 2 and len(parts[-2]) > 40 else parts[0].strip()
+    return title.strip()
+
+
+def _similar(a: str, b: str) -> bool:
+    a, b = normalize_space(a).lower().strip(" .«»\"'"), normalize_space(b).lower().strip(" .«»\"'")
+    if not a or not b:
+        return False
+    return a == b or a in b or b in a
+
+
+def _aware(dt: datetime | None, tz_name: str | None) -> tuple[datetime | None, float]:
+    """Make a parsed date timezone-aware; returns (date, confidence factor)."""
+    if dt is None:
+        return None, 0.0
+    if dt.tzinfo is not None:
+        return dt, 1.0
+    site = zone(tz_name)
+    if site is not None:
+        return dt.replace(tzinfo=site), 0.85
+    from datetime import timezone
+
+    return dt.replace(tzinfo=timezone.utc), 0.4
+
+
+def parse_page(raw: RawPageV1, rules: SiteRules | None = None) -> ParsedArticleV1 | Rejected:
+    """Extract the article from a raw page. Never raises for any input page."""
+    aid, url = raw.article_id, raw.final_url or raw.url
+    if raw.html is None:
+        return Rejected("binary-content", f"content type {raw.content_type!r} is not a text page", aid, url)
+    if raw.status != 200:
+        return Rejected("not-ok-status", f"page status {raw.status}", aid, url)
+    root = load_html(raw.html)
+    if isinstance(root, Rejected):
+        return Rejected(root.reason, root.detail, aid, url)
+    try:
+        return _parse_tree(raw, root, rules)
+    except RecursionError:
+        return Rejected("unparseable-html", "the page is nested too deeply to read", aid, url)
+
+
+def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArticleV1 | Rejected:
+    aid, url = raw.article_id, raw.final_url or raw.url
+    jsonld = read_jsonld(root)
+    ld: JsonLdArticle | None = jsonld[0] if jsonld else None
+    meta = read_meta(root)
+    micro = read_microdata(root)
+    visible = read_visible(root)
+    tz_name = raw.timezone
+    f = Fields()
+
+    # --- site name, canonical URL, language -----------------------------------------
+    site_name = meta.first("og:site_name", "application-name") or (ld.publisher if ld else None)
+    f.set("site_name", site_name, "meta" if meta.first("og:site_name", "application-name") else "jsonld", 0.8)
+    canonical = meta.first("link:canonical") or meta.first("og:url") or (ld.url if ld else None)
+    if canonical:
+        canonical = urljoin(url, canonical)
+        f.set("canonical_url", canonical, "meta", 0.9)
+    else:
+        f.set("canonical_url", url, "url", 0.5)
+
+    lang = None
+    for candidate, source in ((ld.language if ld else None, "jsonld"), (meta.first("html:lang"), "visible"),
+                              (meta.first("og:locale", "content-language", "language"), "meta"), (raw.language_hint, "http")):
+        code = (candidate or "").strip().replace("_", "-").split("-")[0].lower()
+        if re.fullmatch(r"[a-z]{2}", code):
+            lang = code
+            f.set("language", code, source, 0.6)  # type: ignore[arg-type]
+            break
+
+    # --- title ---------------------------------------------------------------------
+    rule_title = text_of(css(root, rules.title)[0]) if rules and rules.title and css(root, rules.title) else None
+    f.set("title", rule_title, "site-rule", 0.95, rules.title if rules else None)
+    candidates = [
+        (ld.headline if ld else None, "jsonld", 0.9),
+        (micro.headline, "microdata", 0.85),
+        (meta.first("og:title", "twitter:title"), "meta", 0.8),
+    ]
+    if visible.h1:
+        agreed = [c for c in candidates if c[0] and _similar(c[0], visible.h1)]
+        confidence = 0.95 if agreed else 0.75
+        f.set("title", visible.h1, "visible", confidence, "h1")
+    for value, source, confidence in candidates:
+        f.set("title", _strip_site_suffix(value, site_name) if value and source == "meta" else value, source, confidence)
+    if meta.first("html:title"):
+        f.set("title", _strip_site_suffix(meta.first("html:title") or "", site_name), "visible", 0.6, "<title>")
+    if raw.discovered_via and raw.discovered_via.title:
+        f.set("title", raw.discovered_via.title, "feed", 0.6)
+
+    # --- lead ----------------------------------------------------------------------
+    rule_lead = text_of(css(root, rules.lead)[0]) if rules and rules.lead and css(root, rules.lead) else None
+    f.set("lead", rule_lead, "site-rule", 0.95)
+    f.set("lead", visible.lead, "visible", 0.8, "standfirst element")
+
+    # --- authors -------------------------------------------------------------------
+    exclude = {site_name or "", meta.first("og:site_name") or ""}
+    if rules and rules.authors:
+        f.set("authors", clean_authors([text_of(e) for e in css(root, rules.authors)], exclude=exclude), "site-rule", 0.95)
+    if ld and ld.authors:
+        f.set("authors", clean_authors(ld.authors, exclude=exclude), "jsonld", 0.9)
+    if micro.authors:
+        f.set("authors", clean_authors(micro.authors, exclude=exclude), "microdata", 0.85)
+    meta_authors = [a for a in meta.all("author", "article:author", "sailthru.author", "parsely-author", "dc.creator") if not a.startswith("http")]
+    if meta_authors:
+        f.set("authors", clean_authors(meta_authors, exclude=exclude), "meta", 0.8)
+    if visible.byline:
+        f.set("authors", clean_authors(visible.byline, exclude=exclude), "visible", 0.7, "byline")
+
+    # --- dates ---------------------------------------------------------------------
+    _choose_dates(f, raw, root, rules, ld, meta, micro, visible, tz_name)
+
+    # --- section and tags ------------------------------------------------------------
+    if rules and rules.section and css(root, rules.section):
+        f.set("section", text_of(css(root, rules.section)[0]), "site-rule", 0.95)
+    f.set("section", ld.section if ld else None, "jsonld", 0.85)
+    f.set("section", micro.section, "microdata", 0.8)
+    f.set("section", meta.first("article:section", "section", "parsely-section"), "meta", 0.8)
+    crumbs = [c for c in visible.breadcrumbs if not _similar(c, f.values.get("title", ""))]
+    if crumbs:
+        f.set("section", crumbs[-1], "visible", 0.5, "breadcrumbs")
+    tags: list[str] = []
+    if rules and rules.tags:
+        tags = [text_of(e) for e in css(root, rules.tags) if text_of(e)]
+        f.set("tags", _unique(tags), "site-rule", 0.95)
+    f.set("tags", _unique(ld.keywords) if ld else None, "jsonld", 0.8)
+    f.set("tags", _unique(meta.all("article:tag") or _split_keywords(meta.first("news_keywords", "keywords"))), "meta", 0.7)
+    f.set("tags", _unique(micro.keywords), "microdata", 0.7)
+    f.set("tags", _unique(visible.tags), "visible", 0.6)
+
+    # --- images ----------------------------------------------------------------------
+    images = [Image(url=urljoin(url, i.url) if i.url else url, caption=i.caption, credit=i.credit) for i in visible.images]
+    if not images:
+        og_image = meta.first("og:image")
+        if og_image:
+            images.append(Image(url=urljoin(url, og_image), caption=meta.first("og:image:alt")))
+    f.set("images", images, "visible", 0.8)
+
+    # --- body ------------------------------------------------------------------------
+    drop = set(visible.caption_texts)
+    if f.values.get("lead"):
+        drop.add(f.values["lead"])
+    if f.values.get("title"):
+        drop.add(f.values["title"])
+    result = extract_body(
+        root,
+        rule=rules.body if rules else None,
+        exclude=rules.exclude if rules else None,
+        microdata_body=micro.body,
+        drop_texts=drop,
+    )
+    paragraphs = result.paragraphs
+    body_source, body_conf, body_detail = ("site-rule" if result.method == "site-rule" else "microdata" if result.method == "microdata" else "visible"), result.confidence, result.method
+    ld_body = _jsonld_body(ld)
+    if ld_body and len(ld_body) > max(MIN_BODY_CHARS, 1.3 * len("\n\n".join(paragraphs))) and result.method != "site-rule":
+        paragraphs = [normalize_space(p) for p in re.split(r"\n\s*\n|\n", ld_body) if normalize_space(p)]
+        body_source, body_conf, body_detail = "jsonld", 0.85, "articleBody"
+    elif result.confidence < 0.5 and raw.html:
+        second = _second_opinion(raw.html, url)
+        if second and len(second) > 1.2 * len("\n\n".join(paragraphs)):
+            paragraphs = [p for p in second.split("\n") if p.strip()]
+            body_source, body_conf, body_detail = "visible", 0.6, "trafilatura"
+    body = "\n\n".join(paragraphs)
+
+    # --- is it an article at all? ------------------------------------------------------
+    rejection = _not_an_article(ld, meta, body, paragraphs, f, result.container)
+    if rejection:
+        return Rejected("not-an-article", rejection, aid, url)
+    f.set("body", body, body_source, body_conf, body_detail)  # type: ignore[arg-type]
+    if "title" not in f.values:
+        return Rejected("no-title", "no headline found in any source", aid, url)
+
+    canonical_url = f.values["canonical_url"]
+    return ParsedArticleV1(
+        trace_id=raw.trace_id,
+        id=aid,
+        url=raw.url,
+        canonical_url=canonical_url,
+        source=raw.source,
+        site_name=f.values.get("site_name"),
+        title=f.values["title"],
+        lead=f.values.get("lead"),
+        body=body,
+        published_at=f.values.get("published_at"),
+        modified_at=f.values.get("modified_at"),
+        authors=f.values.get("authors", []),
+        section=f.values.get("section"),
+        tags=f.values.get("tags", []),
+        images=f.values.get("images", []),
+        language=lang,
+        fetched_at=raw.fetched_at,
+        content_hash=raw.content_hash,
+        provenance=f.provenance,
+        extractor_version=EXTRACTOR_VERSION,
+        parsed_at=utcnow(),
+    )
+
+
+def _unique(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        v = normalize_space(v)
+        if v and v.lower() not in {o.lower() for o in out}:
+            out.append(v)
+    return out
+
+
+def _split_keywords(value: str | None) -> list[str]:
+    return [k for k in (normalize_space(p) for p in (value or "").split(",")) if k]
+
+
+def _jsonld_body(ld: JsonLdArticle | None) -> str | None:
+    if ld is None:
+        return None
+    if ld.body:
+        return ld.body
+    if ld.live_updates:
+        return "\n\n".join(ld.live_updates)
+    return None
+
+
+def _second_opinion(html: str, url: str) -> str | None:
+    try:
+        return trafilatura.extract(html, url=url, favor_precision=True, include_comments=False, include_tables=False, deduplicate=True)
+    except Exception:  # noqa: BLE001 - the second opinion is optional
+        return None
+
+
+def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None, ld: JsonLdArticle | None,
+                  meta: Any, micro: Any, visible: Any, tz_name: str | None) -> None:
+    site_tz = zone(tz_name)
+
+    def put(name: str, value: str | None, source: str, confidence: float, detail: str | None = None, text: bool = False) -> None:
+        if not value or name in f.values:
+            return
+        if text:
+            found = parse_text_date(value, default_tz=None, reference=raw.fetched_at)
+            dt = found[0] if found else None
+        else:
+            dt = parse_iso(value)
+            if dt is None:
+                found = parse_text_date(value, default_tz=None, reference=raw.fetched_at)
+                dt = found[0] if found else None
+        dt, factor = _aware(dt, tz_name)
+        if dt is not None:
+            f.set(name, dt, source, confidence * factor, detail)
+
+    if rules and rules.published_at and css(root, rules.published_at):
+        el = css(root, rules.published_at)[0]
+        put("published_at", el.get("datetime") or el.get("content") or text_of(el), "site-rule", 0.95, rules.published_at)
+    if ld:
+        put("published_at", ld.published, "jsonld", 0.9, "datePublished")
+        put("modified_at", ld.modified, "jsonld", 0.9, "dateModified")
+    put("published_at", meta.first("article:published_time", "og:published_time", "published_time", "pubdate", "publishdate",
+                                   "date", "dc.date", "dc.date.issued", "dcterms.created", "sailthru.date", "parsely-pub-date"), "meta", 0.85)
+    put("modified_at", meta.first("article:modified_time", "og:updated_time", "last-modified", "dcterms.modified"), "meta", 0.85)
+    put("published_at", micro.published, "microdata", 0.85, "datePublished")
+    put("modified_at", micro.modified, "microdata", 0.85, "dateModified")
+    # <time datetime=…>: prefer ones labelled as publication over "updated" ones.
+    for hint, value in sorted(visible.time_elements, key=lambda hv: 1 if UPDATE_HINT.search(hv[0]) else 0):
+        if UPDATE_HINT.search(hint) and not PUBLISH_HINT.search(hint):
+            put("modified_at", value, "visible", 0.8, "time[datetime]")
+        else:
+            put("published_at", value, "visible", 0.8, "time[datetime]")
+    # Printed dates: absolute before relative, publication before update.
+    texts = sorted(visible.date_texts, key=lambda ht: (1 if UPDATE_HINT.search(ht[0]) and not PUBLISH_HINT.search(ht[0]) else 0))
+    for hint, text in texts:
+        label = "modified_at" if UPDATE_HINT.search(hint) and not PUBLISH_HINT.search(hint) else "published_at"
+        if label == "published_at" and UPDATE_HINT.search(text) and not PUBLISH_HINT.search(text):
+            # "Обновлено: … Опубликовано: …" in one line: take the published part.
+            m = PUBLISH_HINT.search(text)
+            if m:
+                text = text[m.end():]
+            else:
+                label = "modified_at"
+        found = parse_text_date(_strip_relative(text), default_tz=None, reference=None) or parse_text_date(text, default_tz=None, reference=raw.fetched_at)
+        if found:
+            dt, factor = _aware(found[0], tz_name)
+            if dt is not None:
+                f.set(label, dt, "visible", 0.7 * factor, "printed date")
+    if "published_at" not in f.values:
+        # Last resort among the page's own signals: the first date printed near the top.
+        body = root.find("body")
+        if body is not None:
+            head_text = normalize_space(body.text_content())[:3000]
+            found = parse_text_date(head_text, default_tz=None, reference=None)
+            if found:
+                dt, factor = _aware(found[0], tz_name)
+                f.set("published_at", dt, "visible", 0.5 * factor, "first printed date")
+    if "published_at" not in f.values and raw.discovered_via and raw.discovered_via.published_at:
+        f.set("published_at", raw.discovered_via.published_at, "feed", 0.6, raw.discovered_via.kind)
+    del site_tz
+
+
+_RELATIVE = re.compile(r"\d+\s+(минут[уы]?|час(?:а|ов)?|дн(?:я|ей)|день|minutes?|mins?|hours?|hrs?|days?)\s+(назад|ago)", re.I)
+
+
+def _strip_relative(text: str) -> str:
+    return _RELATIVE.sub(" ", text)
+
+
+_LISTING_HINT = re.compile(r"(?:^|/)(tag|tags|topic|topics|section|category|rubric|rubrika|tema|archive|search|author|page)(?:/|$)", re.I)
+
+
+def _not_an_article(ld: JsonLdArticle | None, meta: Any, body: str, paragraphs: list[str], f: Fields, container: Any) -> str | None:
+    """A reason when the page is a section front, tag page or otherwise not one article."""
+    og_type = (meta.first("og:type") or "").lower()
+    article_signals = bool(ld) or og_type == "article" or bool(meta.first("article:published_time"))
+    if not body or len(body) < 80:
+        return f"no article text found ({len(body)} characters)"
+    listing_type = og_type in ("website", "object", "profile") and not ld
+    if container is not None:
+        links = container.xpath(".//a")
+        linked = sum(len(normalize_space(a.text_content())) for a in links)
+        total = len(normalize_space(container.text_content())) or 1
+        teaser_like = len(links) >= 8 and linked / total > 0.35
+    else:
+        teaser_like = False
+    if listing_type and (teaser_like or len(body) < 1200):
+        return f"og:type={og_type!r} and the text looks like a list of teasers"
+    if not article_signals and teaser_like:
+        return "a list of links and teasers, not an article"
+    if len(body) < MIN_BODY_CHARS and not article_signals:
+        return f"too little text for an article ({len(body)} characters)"
+    if not article_signals and "published_at" not in f.values and len(paragraphs) < 3:
+        return "no date, no article metadata and fewer than three paragraphs"
+    return None

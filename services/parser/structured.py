@@ -1,0 +1,262 @@
+"""Machine-readable metadata: JSON-LD, OpenGraph/meta tags and schema.org microdata.
+
+Each reader returns plain values; `extract.py` decides which source wins and records
+the provenance. JSON-LD on real sites is often broken (trailing commas, comments,
+raw newlines, several objects glued together); we repair what is cheap to repair
+and skip the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from services.parser.document import normalize_space, tag_of, text_of
+
+ARTICLE_TYPES = {
+    "newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
+    "backgroundnewsarticle", "reviewnewsarticle", "blogposting", "liveblogposting", "socialmediaposting",
+    "report", "scholarlyarticle", "techarticle", "advertisernewsarticle", "satiricalarticle",
+}
+
+
+@dataclass
+class JsonLdArticle:
+    type: str
+    headline: str | None = None
+    description: str | None = None
+    body: str | None = None
+    published: str | None = None
+    modified: str | None = None
+    authors: list[str] = field(default_factory=list)
+    section: str | None = None
+    keywords: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    url: str | None = None
+    language: str | None = None
+    publisher: str | None = None
+    live_updates: list[str] = field(default_factory=list)
+
+
+def _loads_lenient(text: str) -> Any:
+    text = text.strip()
+    if text.startswith("<!--"):
+        text = text[4:]
+    if text.endswith("-->"):
+        text = text[:-3]
+    text = text.replace("<![CDATA[", "").replace("]]>", "").strip()
+    try:
+        return json.loads(text, strict=False)
+    except ValueError:
+        pass
+    repaired = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    repaired = re.sub(r"(?m)^\s*//.*$", "", repaired)
+    repaired = re.sub(r",\s*([}\]])", r"\1", repaired)
+    try:
+        return json.loads(repaired, strict=False)
+    except ValueError:
+        pass
+    # Several top-level objects in one script tag.
+    try:
+        return json.loads("[" + re.sub(r"}\s*{", "},{", repaired) + "]", strict=False)
+    except ValueError:
+        return None
+
+
+def _walk(node: Any) -> list[dict[str, Any]]:
+    """Every dict in a JSON-LD value, @graph and nested lists included (iteratively)."""
+    found: list[dict[str, Any]] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, dict):
+            found.append(item)
+            for key in ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement"):
+                value = item.get(key)
+                if isinstance(value, (list, dict)):
+                    stack.append(value)
+    return found
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    value = obj.get("@type")
+    values = value if isinstance(value, list) else [value]
+    return {str(v).lower().rsplit("/", 1)[-1] for v in values if v}
+
+
+def _names(value: Any) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    names = []
+    for v in values:
+        if isinstance(v, str):
+            names.append(v)
+        elif isinstance(v, dict):
+            name = v.get("name") or " ".join(filter(None, [v.get("givenName"), v.get("familyName")]))
+            if isinstance(name, str) and name:
+                names.append(name)
+    return [normalize_space(n) for n in names if normalize_space(n)]
+
+
+def _string(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, (str, dict))), None)
+    if isinstance(value, dict):
+        value = value.get("@value") or value.get("name") or value.get("url") or value.get("@id")
+    if isinstance(value, (int, float)):
+        value = str(value)
+    return normalize_space(value) if isinstance(value, str) and value.strip() else None
+
+
+def _keywords(value: Any) -> list[str]:
+    if isinstance(value, str):
+        parts = value.split(",")
+    elif isinstance(value, list):
+        parts = [v for v in value if isinstance(v, str)]
+    else:
+        return []
+    return [normalize_space(p) for p in parts if normalize_space(p)]
+
+
+def _images(value: Any) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    urls = []
+    for v in values:
+        if isinstance(v, str):
+            urls.append(v)
+        elif isinstance(v, dict) and isinstance(v.get("url") or v.get("contentUrl"), str):
+            urls.append(v.get("url") or v.get("contentUrl"))
+    return urls
+
+
+def read_jsonld(root: etree._Element) -> list[JsonLdArticle]:
+    articles = []
+    for script in root.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
+        data = _loads_lenient(script.text or "")
+        if data is None:
+            continue
+        for obj in _walk(data):
+            types = _types(obj)
+            kind = next((t for t in types if t in ARTICLE_TYPES), None)
+            if kind is None:
+                continue
+            body = obj.get("articleBody")
+            updates = []
+            for update in obj.get("liveBlogUpdate") or []:
+                if isinstance(update, dict) and isinstance(update.get("articleBody"), str):
+                    updates.append(update["articleBody"])
+            publisher = obj.get("publisher")
+            articles.append(
+                JsonLdArticle(
+                    type=kind,
+                    headline=_string(obj.get("headline")) or _string(obj.get("name")),
+                    description=_string(obj.get("description")) or _string(obj.get("alternativeHeadline")),
+                    body=body.strip() if isinstance(body, str) and body.strip() else None,
+                    published=_string(obj.get("datePublished")) or _string(obj.get("coverageStartTime")) or _string(obj.get("dateCreated")),
+                    modified=_string(obj.get("dateModified")),
+                    authors=_names(obj.get("author")) or _names(obj.get("creator")),
+                    section=_string(obj.get("articleSection")),
+                    keywords=_keywords(obj.get("keywords")),
+                    images=_images(obj.get("image")),
+                    url=_string(obj.get("url")) or (_string(obj.get("mainEntityOfPage")) if isinstance(obj.get("mainEntityOfPage"), (str, dict)) else None),
+                    language=_string(obj.get("inLanguage")),
+                    publisher=(_names(publisher) or [None])[0] if publisher else None,
+                    live_updates=updates,
+                )
+            )
+    # NewsArticle-like types first: a page often also carries a generic WebPage/Article.
+    articles.sort(key=lambda a: 0 if "news" in a.type or a.type == "liveblogposting" else 1)
+    return articles
+
+
+@dataclass
+class MetaTags:
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+    def first(self, *names: str) -> str | None:
+        for name in names:
+            for value in self.values.get(name, []):
+                if value:
+                    return value
+        return None
+
+    def all(self, *names: str) -> list[str]:
+        out: list[str] = []
+        for name in names:
+            out.extend(v for v in self.values.get(name, []) if v)
+        return out
+
+
+def read_meta(root: etree._Element) -> MetaTags:
+    meta = MetaTags()
+    head_and_body = root.iter("meta")
+    for el in head_and_body:
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv") or "").strip().lower()
+        value = el.get("content")
+        if key and value is not None:
+            meta.values.setdefault(key, []).append(normalize_space(value))
+    for el in root.iter("link"):
+        rel = (el.get("rel") or "").lower().split()
+        if "canonical" in rel and el.get("href"):
+            meta.values.setdefault("link:canonical", []).append(el.get("href").strip())
+        if "amphtml" in rel and el.get("href"):
+            meta.values.setdefault("link:amphtml", []).append(el.get("href").strip())
+    html_lang = root.get("lang") or root.get("xml:lang")
+    if html_lang:
+        meta.values["html:lang"] = [html_lang.strip()]
+    title = root.find(".//title")
+    if title is not None:
+        meta.values["html:title"] = [text_of(title)]
+    return meta
+
+
+@dataclass
+class Microdata:
+    headline: str | None = None
+    published: str | None = None
+    modified: str | None = None
+    authors: list[str] = field(default_factory=list)
+    section: str | None = None
+    keywords: list[str] = field(default_factory=list)
+    body: etree._Element | None = None
+
+
+def _itemprop_value(el: etree._Element) -> str | None:
+    for attr in ("content", "datetime", "value"):
+        if el.get(attr):
+            return normalize_space(el.get(attr))
+    return text_of(el) or None
+
+
+def read_microdata(root: etree._Element) -> Microdata:
+    data = Microdata()
+    for el in root.iterfind(".//*[@itemprop]"):
+        props = (el.get("itemprop") or "").lower().split()
+        for prop in props:
+            if prop == "headline" and data.headline is None:
+                data.headline = _itemprop_value(el)
+            elif prop == "datepublished" and data.published is None:
+                data.published = _itemprop_value(el)
+            elif prop == "datemodified" and data.modified is None:
+                data.modified = _itemprop_value(el)
+            elif prop in ("author", "creator"):
+                name_el = el.find(".//*[@itemprop='name']")
+                name = _itemprop_value(name_el) if name_el is not None else _itemprop_value(el)
+                if name and name not in data.authors:
+                    data.authors.append(name)
+            elif prop == "articlesection" and data.section is None:
+                data.section = _itemprop_value(el)
+            elif prop == "keywords":
+                value = _itemprop_value(el)
+                if value:
+                    data.keywords.extend(k.strip() for k in value.split(",") if k.strip())
+            elif prop == "articlebody" and data.body is None and tag_of(el) not in ("meta", "link"):
+                data.body = el
+    return data

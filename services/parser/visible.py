@@ -1,0 +1,170 @@
+"""Metadata as a reader sees it: headline, standfirst, byline, printed dates, photos, tags.
+
+Read from the untouched page tree, before the body extractor strips it. These are
+the fallbacks when a page has no structured metadata, and the cross-checks when it
+has (a JSON-LD headline that differs from the visible one loses to the visible one).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from services.parser.body import class_words
+from services.parser.document import normalize_space, tag_of, text_of
+
+LEAD_WORDS = {"lead", "standfirst", "subtitle", "subheadline", "subhead", "dek", "intro", "announce", "anons", "summary", "excerpt", "deck", "lede", "podzagolovok"}
+BYLINE_WORDS = {"author", "authors", "byline", "writer", "creator", "avtor", "reporter", "contributor"}
+DATE_WORDS = {"date", "time", "datetime", "published", "pubdate", "timestamp", "posted", "meta", "dateline", "byline", "info", "data"}
+BREADCRUMB_WORDS = {"breadcrumb", "breadcrumbs", "crumbs", "path", "navchain", "breadcrumbs-list"}
+HOME_WORDS = {"главная", "home", "главная страница", "новости", "news", "homepage"}
+UPDATE_HINT = re.compile(r"(обновлен|изменен|updated|modified|last edited|amended)", re.I)
+PUBLISH_HINT = re.compile(r"(опубликован|дата публикации|published|posted|first published)", re.I)
+CREDIT_SPLIT = re.compile(
+    r"\s*(?:(?<=[.!?»\"”)])\s*)?((?:фото|фотография|photo|photograph|image|credit|иллюстрация|кадр|источник фото)\s*:.*|©.*)$",
+    re.I,
+)
+CREDIT_TAIL = re.compile(r"\s+([A-ZА-ЯЁ][\w.\-]+(?:\s[\w.\-]+){0,3}\s*/\s*[\w .\-/]+)$")
+
+
+@dataclass
+class VisibleImage:
+    url: str | None
+    caption: str | None
+    credit: str | None
+
+
+@dataclass
+class VisibleMeta:
+    h1: str | None = None
+    lead: str | None = None
+    lead_element: etree._Element | None = None
+    byline: list[str] = field(default_factory=list)
+    date_texts: list[tuple[str, str]] = field(default_factory=list)  # (hint, text)
+    time_elements: list[tuple[str, str]] = field(default_factory=list)  # (hint, datetime attr)
+    images: list[VisibleImage] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    breadcrumbs: list[str] = field(default_factory=list)
+    caption_texts: set[str] = field(default_factory=set)
+
+
+def split_caption(text: str) -> tuple[str | None, str | None]:
+    """«Торговый порт в Баку Фото: Shutterstock/FOTODOM» → (caption, credit)."""
+    text = normalize_space(text)
+    if not text:
+        return None, None
+    match = CREDIT_SPLIT.search(text)
+    if match:
+        caption = normalize_space(text[: match.start(1)]) or None
+        return caption, normalize_space(match.group(1))
+    return text, None
+
+
+def _hint_of(el: etree._Element) -> str:
+    hint = normalize_space(" ".join(filter(None, [el.get("class"), el.get("id"), el.get("itemprop"), el.get("data-type")])))
+    parent = el.getparent()
+    if parent is not None:
+        hint += " " + normalize_space(" ".join(filter(None, [parent.get("class"), parent.get("itemprop")])))
+        prev_text = normalize_space((parent.text or "") + " " + (el.getprevious().tail if el.getprevious() is not None and el.getprevious().tail else ""))
+        hint += " " + prev_text[-60:]
+    return hint
+
+
+def read_visible(root: etree._Element) -> VisibleMeta:
+    meta = VisibleMeta()
+    body = root.find("body")
+    scope = body if body is not None else root
+    h1s = [h for h in scope.iter("h1") if text_of(h)]
+    if h1s:
+        meta.h1 = text_of(h1s[0])
+    first_p_seen = False
+    for el in scope.iter():
+        tag = tag_of(el)
+        if not tag:
+            continue
+        words = class_words(el)
+        if tag == "p" and not (words & LEAD_WORDS):
+            first_p_seen = True
+        if meta.lead_element is None and not first_p_seen and words & LEAD_WORDS and tag not in ("body", "html", "article", "main", "section"):
+            text = text_of(el)
+            if 30 <= len(text) <= 700 and not (meta.h1 and text == meta.h1):
+                meta.lead, meta.lead_element = text, el
+        if _is_byline(el, words) and not any(_is_byline(d, class_words(d)) for d in el.iterdescendants()):
+            # Innermost byline elements only: a wrapper would glue its names together.
+            text = text_of(el)
+            if 2 <= len(text) <= 200:
+                meta.byline.append(text)
+        if tag == "time":
+            value = el.get("datetime") or el.get("content")
+            if value:
+                meta.time_elements.append((_hint_of(el), value))
+            elif text_of(el):
+                meta.date_texts.append((_hint_of(el), text_of(el)))
+        elif words & DATE_WORDS and tag not in ("body", "html", "article", "main") and len(text_of(el)) <= 160:
+            text = text_of(el)
+            if text:
+                meta.date_texts.append((_hint_of(el) + " " + text, text))
+        if tag in ("figure", "amp-img") or "gallery" in words or "photo" in words:
+            _collect_image(el, meta)
+        if (words & {"tags", "taglist", "tag", "keywords", "topics"}) and tag in ("div", "ul", "section", "p", "nav"):
+            for a in el.iter("a"):
+                t = text_of(a).lstrip("#")
+                if t and len(t) < 60 and t not in meta.tags:
+                    meta.tags.append(t)
+        if words & BREADCRUMB_WORDS and not meta.breadcrumbs:
+            crumbs = [normalize_space(c) for c in re.split(r"[»›>/|→]", text_of(el))]
+            crumbs = [c for c in crumbs if c and c.lower() not in HOME_WORDS]
+            if crumbs:
+                meta.breadcrumbs = crumbs
+    # Old-school pages: credits printed as a line right under the image.
+    for img in scope.iter("img"):
+        if img.get("src") and not any(i.url == img.get("src") for i in meta.images):
+            caption = img.get("alt") or None
+            nxt = img.getnext()
+            credit = None
+            tail = normalize_space(img.tail or "")
+            if tail and CREDIT_SPLIT.search(tail):
+                caption_part, credit = split_caption(tail)
+                caption = caption_part or caption
+            elif nxt is not None and tag_of(nxt) in ("span", "div", "p", "small", "i", "em", "font", "br"):
+                line = text_of(nxt) if tag_of(nxt) != "br" else normalize_space(nxt.tail or "")
+                if line and len(line) < 300 and CREDIT_SPLIT.search(line):
+                    caption_part, credit = split_caption(line)
+                    caption = caption_part or caption
+                    meta.caption_texts.add(line)
+            if credit:
+                meta.images.append(VisibleImage(img.get("src"), caption, credit))
+    return meta
+
+
+def _is_byline(el: etree._Element, words: set[str]) -> bool:
+    return bool(words & BYLINE_WORDS) or (el.get("rel") or "").lower() == "author" or (el.get("itemprop") or "").lower() == "author"
+
+
+def _collect_image(el: etree._Element, meta: VisibleMeta) -> None:
+    url = None
+    for img in el.iter("img", "amp-img", "source"):
+        url = img.get("src") or img.get("data-src") or (img.get("srcset") or "").split(" ")[0] or None
+        if url:
+            break
+    captions = [c for c in el.iter("figcaption")] or [c for c in el.iter() if class_words(c) & {"caption", "description", "desc", "podpis"}]
+    caption_text = text_of(captions[0]) if captions else ""
+    credit = None
+    credit_els = [c for c in el.iter() if class_words(c) & {"credit", "credits", "copyright", "author", "source", "photographer"}]
+    if credit_els:
+        credit = text_of(credit_els[0]) or None
+        if credit and caption_text.endswith(credit):
+            caption_text = normalize_space(caption_text[: -len(credit)])
+    caption, split_credit = split_caption(caption_text) if caption_text else (None, None)
+    credit = credit or split_credit
+    if caption_text:
+        meta.caption_texts.add(normalize_space(caption_text))
+    if caption:
+        meta.caption_texts.add(caption)
+    if credit:
+        meta.caption_texts.add(credit)
+    if url or caption or credit:
+        if not any(i.url == url and url for i in meta.images):
+            meta.images.append(VisibleImage(url, caption, credit))

@@ -1,0 +1,3 @@
+from services.samplesite.server import main
+
+main()

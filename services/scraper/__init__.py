@@ -1,0 +1,1 @@
+"""The scraper: feeds, sitemaps and pages, fetched politely, published as raw page events."""

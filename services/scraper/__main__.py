@@ -1,0 +1,3 @@
+from services.scraper.app import main
+
+main()

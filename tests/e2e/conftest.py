@@ -1,0 +1,66 @@
+"""A full pipeline (four services as processes) plus the sample site, per test module."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from elasticsearch import AsyncElasticsearch
+
+from services.devstack.pipeline import Pipeline, free_port
+from services.devstack.processes import ManagedProcess, wait_http_ok
+from services.devstack.stack import Stack, StackConfig
+from services.samplesite.server import Manifest, load_manifest
+from services.samplesite.sources import sample_sources
+
+
+@dataclass
+class RunningPipeline:
+    pipeline: Pipeline
+    base_url: str
+    manifest: Manifest
+    run_dir: Path
+
+    @property
+    def alias(self) -> str:
+        return self.pipeline.alias
+
+    def topic(self, name: str) -> str:
+        return f"{self.pipeline.namespace}.{name}"
+
+
+def start_pipeline(stack_config: StackConfig, run_dir: Path, *, poll_interval: float = 5.0,
+                   services: tuple[str, ...] = ("scraper", "parser", "enrichment", "indexer")) -> RunningPipeline:
+    namespace = f"e{uuid.uuid4().hex[:8]}"
+    site_port = free_port()
+    site = ManagedProcess("samplesite", run_dir)
+    site.start({}, ["--port", str(site_port)])
+    base = f"http://127.0.0.1:{site_port}"
+    assert wait_http_ok(base + "/robots.txt", 30), "sample site did not start"
+    manifest = load_manifest()
+    pipeline = Pipeline(stack_config, namespace=namespace, alias=f"{namespace}-articles", run_dir=run_dir,
+                        extra_env={"NEWSFLOW_LOG_LEVEL": "INFO"})
+    pipeline.write_sources(sample_sources(base, manifest, poll_interval=poll_interval))
+    pipeline.start(services)
+    pipeline.wait_ready(services, timeout=180)
+    return RunningPipeline(pipeline, base, manifest, run_dir)
+
+
+@pytest.fixture(scope="module")
+def running_pipeline(stack: Stack, stack_config: StackConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeline]:
+    run_dir = tmp_path_factory.mktemp("pipeline")
+    running = start_pipeline(stack_config, run_dir)
+    yield running
+    running.pipeline.stop()
+    ManagedProcess("scraper-recrawl", run_dir, module="services.scraper").stop()
+    ManagedProcess("samplesite", run_dir).stop()
+
+
+@pytest.fixture
+async def es(stack_config: StackConfig) -> AsyncIterator[AsyncElasticsearch]:
+    client = AsyncElasticsearch(stack_config.es_url, request_timeout=30)
+    yield client
+    await client.close()

@@ -1,0 +1,134 @@
+"""The sample site, crawled through Kafka and the four services into Elasticsearch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from elasticsearch import AsyncElasticsearch
+
+from services.devstack.pipeline import free_port
+from services.devstack.processes import ManagedProcess
+from tests.e2e.conftest import RunningPipeline
+from tests.helpers import dead_letters, eventually, expected_ids
+
+pytestmark = pytest.mark.slow
+
+SEED_ID = "putin-aliev-dushanbe"
+SEED_CAPTIONS = [
+    "Владимир Путин и Ильхам Алиев (слева) во время встречи в правительственной резиденции в Душанбе",
+    "Ильхам Алиев во время встречи с президентом РФ Владимиром Путиным в правительственной резиденции Кохи Сомон",
+    "Григорий Сысоев/POOL/ТАСС",
+    "Торговый порт в Баку",
+    "Shutterstock/FOTODOM",
+    "Сергей Булкин/NEWS.ru",
+]
+SEED_QUOTES = [
+    "Личные отношения очень важны.",
+    "Я полагаю, что она послужит началом преодоления возникшего на определенном этапе недопонимания.",
+    "Очень многие хотят в этом половить какую-то свою удачу",
+    "Баку и Москва продолжают идти по дорожным картам",
+]
+
+
+async def _all_indexed(es: AsyncElasticsearch, alias: str, ids: list[str]) -> int:
+    try:
+        await es.indices.refresh(index=alias)
+        return (await es.count(index=alias, query={"ids": {"values": ids}}))["count"]
+    except Exception:  # noqa: BLE001 - index not created yet
+        return 0
+
+
+async def test_every_sample_article_is_indexed_with_its_fields(running_pipeline: RunningPipeline, es: AsyncElasticsearch) -> None:
+    expected = expected_ids(running_pipeline.base_url, running_pipeline.manifest)
+    alias = running_pipeline.alias
+
+    async def complete() -> bool:
+        return await _all_indexed(es, alias, list(expected)) == len(expected)
+
+    await eventually(complete, timeout=240, what=f"all {len(expected)} sample articles in Elasticsearch")
+    total = (await es.count(index=alias))["count"]
+    assert total == len(expected) == 24, "only the sample articles, once each (the section front is not an article)"
+
+    hits = (await es.search(index=alias, size=100, query={"match_all": {}}))["hits"]["hits"]
+    assert {h["_id"] for h in hits} == set(expected)
+    for hit in hits:
+        doc, page = hit["_source"], expected[hit["_id"]]
+        want = page.expected
+        assert doc["id"] == hit["_id"]
+        assert doc["title"] == want["title"], page.id
+        assert doc["language"] == want["language"], page.id
+        assert doc["authors"] == want["authors"], page.id
+        published = datetime.fromisoformat(doc["published_at"])
+        assert published.tzinfo is not None, page.id
+        assert abs((published - page.published_at).total_seconds()) < 60, page.id
+        for fragment in want.get("body_contains", []):
+            assert fragment in doc["body"], (page.id, fragment)
+        for fragment in want.get("body_excludes", []):
+            assert fragment not in doc["body"], (page.id, fragment)
+        assert doc["word_count"] > 100
+        assert doc["provenance"]["body"]["source"] in ("visible", "microdata", "jsonld", "site-rule")
+        assert doc["fetched_at"] <= doc["indexed_at"]
+
+
+async def test_seed_article_is_searchable_by_name(running_pipeline: RunningPipeline, es: AsyncElasticsearch) -> None:
+    expected = expected_ids(running_pipeline.base_url, running_pipeline.manifest)
+    seed_id = next(i for i, p in expected.items() if p.id == SEED_ID)
+    await eventually(lambda: _all_indexed(es, running_pipeline.alias, [seed_id]), timeout=240, what="seed article indexed")
+    result = await es.search(index=running_pipeline.alias, query={"multi_match": {"query": "Алиев", "fields": ["title^2", "body"]}})
+    assert result["hits"]["hits"], "a search for Алиев finds something"
+    top = result["hits"]["hits"][0]
+    assert top["_id"] == seed_id
+    doc = top["_source"]
+    assert doc["title"] == "„Кризис эмоций“ позади: о чем договорились Путин и Алиев в Душанбе"
+    assert doc["published_at"].startswith("2025-10-10T") and doc["published_at"].endswith("+03:00")
+    for quote in SEED_QUOTES:
+        assert quote in doc["body"]
+    for caption in SEED_CAPTIONS:
+        assert caption not in doc["body"]
+    captions = " ".join(f"{i.get('caption') or ''} {i.get('credit') or ''}" for i in doc["images"])
+    assert "Торговый порт в Баку" in captions and "Shutterstock/FOTODOM" in captions
+
+
+async def test_section_front_is_dead_lettered_not_indexed(running_pipeline: RunningPipeline, stack_config) -> None:  # type: ignore[no-untyped-def]
+    topic = running_pipeline.topic("news.deadletter.v1")
+
+    async def section_rejected() -> list[dict]:  # type: ignore[type-arg]
+        records = await dead_letters(stack_config.kafka_bootstrap, topic)
+        return [r for r in records if r["stage"] == "parser" and r["reason"] == "not-an-article" and r["url"].endswith("/express/politics/")]
+
+    records = await eventually(section_rejected, timeout=240, what="section front in the dead-letter topic")
+    assert records[0]["original_value_b64"], "the dead letter keeps the original message"
+
+
+async def test_second_crawl_keeps_ids_and_adds_no_duplicates(running_pipeline: RunningPipeline, es: AsyncElasticsearch) -> None:
+    expected = expected_ids(running_pipeline.base_url, running_pipeline.manifest)
+    alias = running_pipeline.alias
+    await eventually(lambda: _all_indexed(es, alias, list(expected)), timeout=240, what="first crawl complete")
+    await eventually(lambda: _count_equals(es, alias, len(expected)), timeout=60, what="first crawl settled")
+    first = {h["_id"]: h["_source"]["fetched_at"] for h in (await es.search(index=alias, size=100, source=["fetched_at"]))["hits"]["hits"]}
+
+    # A second scraper with a new group id has no memory of the first crawl: it fetches
+    # and publishes every page again, and everything downstream runs a second time.
+    pipeline = running_pipeline.pipeline
+    recrawl = ManagedProcess("scraper-recrawl", running_pipeline.run_dir, module="services.scraper")
+    recrawl.start({**pipeline.env("scraper"), "NEWSFLOW_SCRAPER_GROUP_ID": "recrawl", "NEWSFLOW_SCRAPER_HTTP_PORT": str(free_port())})
+
+    async def all_refetched() -> bool:
+        await es.indices.refresh(index=alias)
+        hits = (await es.search(index=alias, size=100, source=["fetched_at"]))["hits"]["hits"]
+        return len(hits) == len(first) and all(h["_source"]["fetched_at"] > first[h["_id"]] for h in hits)
+
+    try:
+        await eventually(all_refetched, timeout=240, what="every article re-indexed from the second crawl")
+    finally:
+        recrawl.stop()
+    await es.indices.refresh(index=alias)
+    assert (await es.count(index=alias))["count"] == len(expected)
+    ids = {h["_id"] for h in (await es.search(index=alias, size=100, source=False))["hits"]["hits"]}
+    assert ids == set(expected) == set(first)
+
+
+async def _count_equals(es: AsyncElasticsearch, alias: str, n: int) -> bool:
+    await es.indices.refresh(index=alias)
+    return (await es.count(index=alias))["count"] == n

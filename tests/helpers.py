@@ -1,0 +1,67 @@
+"""Small helpers for stack tests: polling, reading topics, sample-site expectations."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any, Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from services.common.ids import article_id
+from services.samplesite.server import Manifest, SamplePage
+from services.scraper.crawl import dedup_key
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float, interval: float = 1.0, what: str = "condition") -> Any:
+    """Await `check()` until it returns a truthy value; fail with the last value after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"{what} not reached within {timeout:.0f}s (last value: {last!r})")
+
+
+async def read_topic(bootstrap: str, topic: str, *, idle: float = 2.0, limit: float = 30.0) -> list[tuple[bytes | None, bytes | None]]:
+    """Every message of `topic` from the beginning, until no new message arrives for `idle` seconds."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    messages: list[tuple[bytes | None, bytes | None]] = []
+    try:
+        deadline = time.monotonic() + limit
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - quiet_since < idle:
+            batch = await consumer.getmany(timeout_ms=300)
+            for records in batch.values():
+                for record in records:
+                    messages.append((record.key, record.value))
+                    quiet_since = time.monotonic()
+    finally:
+        await consumer.stop()
+    return messages
+
+
+async def dead_letters(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    return [json.loads(v) for _, v in await read_topic(bootstrap, topic) if v]
+
+
+async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=8 * 1024 * 1024)
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send_and_wait(topic, value=value, key=key)
+    finally:
+        await producer.stop()
+
+
+def expected_id(base_url: str, page: SamplePage) -> str:
+    return article_id(dedup_key(base_url + page.path))
+
+
+def expected_ids(base_url: str, manifest: Manifest) -> dict[str, SamplePage]:
+    return {expected_id(base_url, page): page for page in manifest.articles()}
