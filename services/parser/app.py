@@ -16,7 +16,7 @@ from services.common.app import build_app, run_worker, topic
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard
 from services.common.settings import ServiceSettings
 from services.common.stage import Stage, faust_events, run_stage
-from services.parser.logic import SiteRuleBook, parse_event
+from services.parser.logic import SiteRuleBook, parse_and_measure
 
 
 class ParserSettings(ServiceSettings):
@@ -36,7 +36,7 @@ def create_app(settings: ParserSettings) -> faust.App:
     stage = Stage(
         name="parser",
         input_model=RawPageV1,
-        process=partial(parse_event, rules=rules),
+        process=partial(parse_and_measure, rules=rules),
         key_of=lambda article: article.id.encode(),
         executor=ThreadPoolExecutor(settings.threads, thread_name_prefix="parse"),
     )

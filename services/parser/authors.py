@@ -18,8 +18,11 @@ _PREFIX = re.compile(
 _CREDIT = re.compile(r"^(фото|фотография|photo|photograph|photos|image|illustration|иллюстрация|видео|video|графика|инфографика)\b", re.I)
 _SPLIT = re.compile(r"\s*(?:,|;|\||\s+и\s+|\s+and\s+|\s+&\s+|\s+/\s+)\s*", re.I)
 _DATEISH = re.compile(
-    r"(\d{1,2}[:.]\d{2}|\d{4}|\d{1,2}\.\d{1,2}\.|январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр|"
-    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|сегодня|вчера|назад|ago|updated|published|обновлено)",
+    r"(\d{1,2}[:.]\d{2}|\b\d{4}\b|\d{1,2}\.\d{1,2}\.|"
+    r"\d{1,2}\s+(январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр)|"
+    r"\b(january|february|march|april|june|july|august|september|october|november|december)\b|"
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)\.?\s+\d|"
+    r"\bсегодня\b|\bвчера\b|\bназад\b|\bago\b|\bupdated\b|\bpublished\b|обновлено)",
     re.I,
 )
 _ROLE = re.compile(
@@ -33,7 +36,8 @@ _NAME_TOKEN = re.compile(r"^[A-ZА-ЯЁ][\w'’.\-]*$")
 
 def _looks_like_name(text: str) -> bool:
     words = text.split()
-    if not 1 <= len(words) <= 5:
+    # One word is a desk, an agency or a role ("Newswire", "Health", "Senior"), not a person.
+    if not 2 <= len(words) <= 5:
         return False
     if _DATEISH.search(text) or any(ch.isdigit() for ch in text):
         return False

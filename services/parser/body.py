@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from services.parser.document import class_id, css, normalize_space, tag_of
+from services.parser.document import class_id, css, link_density, normalize_space, tag_of
 
 REMOVE_TAGS = {
     "script", "style", "noscript", "template", "iframe", "svg", "canvas", "form", "button", "input", "select",
@@ -89,7 +89,8 @@ class BodyResult:
     confidence: float
     method: str  # "site-rule" | "microdata" | "scored"
     container: etree._Element | None = None
-    removed_captions: list[str] = field(default_factory=list)
+    signatures: list[str] = field(default_factory=list)
+    """Byline lines found inside the text («Текст: Иван Петров», a name alone at the end)."""
 
     @property
     def text(self) -> str:
@@ -234,30 +235,117 @@ def _split_lines(raw: str) -> list[str]:
     return [p for p in pieces if p]
 
 
-def _score_containers(root: etree._Element) -> tuple[etree._Element | None, float, int]:
-    good: dict[etree._Element, float] = {}
-    bad: dict[etree._Element, float] = {}
-    count: dict[etree._Element, int] = {}
-    for el, block in iter_blocks(root):
-        length = len(block.text)
-        is_good = block.link_density < 0.35 and length >= 40 and block.tag not in ("li", "td", "th", "dd")
-        node = el
-        # Credit the block's ancestors, up to the root.
-        while node is not None:
-            if is_good:
-                good[node] = good.get(node, 0.0) + length * (1 - block.link_density)
-                count[node] = count.get(node, 0) + 1
-            elif block.link_density >= 0.5 or (block.tag in ("li", "td") and length < 80):
-                bad[node] = bad.get(node, 0.0) + length
-            node = node.getparent()
-    best, best_score = None, 0.0
-    for node, g in good.items():
-        if tag_of(node) in BLOCK_TAGS:
+CAPTION_MAX_CHARS = 300
+
+
+def _is_icon(img: etree._Element) -> bool:
+    for attr in ("width", "height"):
+        value = (img.get(attr) or "").strip().rstrip("px")
+        if value.isdigit() and int(value) <= 32:
+            return True
+    return False
+
+
+def captions_near_images(root: etree._Element) -> set[str]:
+    """Texts that sit with an image in a small box: captions and credits, whatever the markup.
+
+    Old templates put captions in table cells, spans or divs without any class
+    that says so. The smallest ancestor of an image that has text at all is its
+    caption box when that text is short; every line of it is a caption.
+    """
+    found: set[str] = set()
+    for img in root.iter("img", "amp-img"):
+        if _is_icon(img):
             continue
-        score = g - 1.5 * bad.get(node, 0.0)
-        if score > best_score:
-            best, best_score = node, score
-    return best, best_score, count.get(best, 0) if best is not None else 0
+        for attr in ("alt", "title"):
+            value = normalize_space(img.get(attr))
+            if len(value) >= 15:
+                found.add(value)
+        node = img.getparent()
+        for _ in range(4):
+            if node is None or tag_of(node) in ("body", "html", "article", "main"):
+                node = None
+                break
+            if normalize_space(node.text_content()):
+                break
+            node = node.getparent()
+        if node is None:
+            continue
+        text = normalize_space(node.text_content())
+        if not text or len(text) > CAPTION_MAX_CHARS:
+            continue
+        found.add(text)
+        for el in node.iter():
+            if tag_of(el) and tag_of(el) not in INLINE_TAGS:
+                piece = normalize_space(el.text_content())
+                if piece:
+                    found.add(piece)
+            for piece in _split_lines(_own_text(el) if tag_of(el) else ""):
+                found.add(piece)
+    return found
+
+
+def _block_score(block: Block) -> float:
+    """Readability-style weight of one text block: length, commas, few links."""
+    length = len(block.text)
+    if length < 25:
+        return 0.0
+    score = 1.0 + block.text.count(",") + min(length / 100.0, 3.0)
+    if block.tag in ("li", "td", "th", "dd"):
+        score *= 0.5
+    return score * (1.0 - block.link_density)
+
+
+def _holder(el: etree._Element) -> etree._Element | None:
+    return el if tag_of(el) in LAYOUT_TAGS else el.getparent()
+
+
+def _score_containers(root: etree._Element) -> tuple[list[etree._Element], float, int]:
+    """The article's container(s): the best-scoring element and its kindred siblings.
+
+    Each block credits its holder fully and the holder's parent by half, so the
+    winner is the tightest element around the article's paragraphs, not the page
+    around it (a sidebar with more text but in separate boxes does not win).
+    Siblings of the winner that carry paragraphs of their own are added back: an
+    article split by an ad or a "read also" box into several wrappers stays whole.
+    """
+    scores: dict[etree._Element, float] = {}
+    counts: dict[etree._Element, int] = {}
+    for el, block in iter_blocks(root):
+        value = _block_score(block)
+        if value <= 0:
+            continue
+        holder = _holder(el)
+        if holder is None:
+            continue
+        scores[holder] = scores.get(holder, 0.0) + value
+        counts[holder] = counts.get(holder, 0) + 1
+        parent = holder.getparent()
+        if parent is not None:
+            scores[parent] = scores.get(parent, 0.0) + value / 2
+            counts[parent] = counts.get(parent, 0) + 1
+    if not scores:
+        return [], 0.0, 0
+    final = {node: value * (1.0 - link_density(node)) for node, value in scores.items() if tag_of(node) not in BLOCK_TAGS or tag_of(node) == "td"}
+    best = max(final, key=final.__getitem__)
+    best_score = final[best]
+    chosen = [best]
+    parent = best.getparent()
+    if parent is not None:
+        threshold = max(10.0, 0.2 * best_score)
+        for sibling in parent:
+            if sibling is best or not tag_of(sibling):
+                continue
+            if final.get(sibling, 0.0) >= threshold:
+                chosen.append(sibling)
+            elif tag_of(sibling) == "p":
+                text = normalize_space(sibling.text_content())
+                density = link_density(sibling, len(text))
+                if (len(text) >= 80 and density < 0.25) or (0 < len(text) < 80 and density == 0 and text[-1:] in ".!?…»\""):
+                    chosen.append(sibling)
+    order = {el: i for i, el in enumerate(parent.iter())} if parent is not None else {}
+    chosen.sort(key=lambda el: order.get(el, 0))
+    return chosen, best_score, counts.get(best, 0)
 
 
 def _is_noise(text: str, density: float, tag: str) -> bool:
@@ -305,41 +393,66 @@ def extract_body(root: etree._Element, *, rule: str | None = None, exclude: list
             container, method = found[0], "site-rule"
     if container is None and microdata_body is not None and len(normalize_space(microdata_body.text_content())) > 200:
         container, method = microdata_body, "microdata"
+    image_captions = captions_near_images(root)
     clean_tree(root, protect=[container] if container is not None else None)
     if container is not None and container.getroottree().getroot() is not root.getroottree().getroot():
         container = None
     confidence = 0.95 if method == "site-rule" else 0.85
-    good_blocks = 0
+    containers = [container] if container is not None else []
     if container is None:
-        container, score, good_blocks = _score_containers(root)
-        if container is None:
+        containers, score, good_blocks = _score_containers(root)
+        if not containers:
             return BodyResult([], 0.0, "scored")
-        confidence = min(0.9, 0.3 + 0.1 * good_blocks + score / 8000)
-    drop = {normalize_space(t).lower() for t in (drop_texts or set()) if t}
+        container = containers[0]
+        confidence = min(0.9, 0.3 + 0.08 * good_blocks + score / 400)
+    drop = {normalize_space(t).lower() for t in (drop_texts or set()) | image_captions if t}
     paragraphs = []
-    for el, block in iter_blocks(container):
+    signatures = []
+    for el, block in (pair for c in containers for pair in iter_blocks(c)):
         text = block.text
         if block.tag == "h1":
             continue
         if text.lower() in drop:
+            continue
+        if _BYLINE.match(text) and len(text) < 160:
+            signatures.append(text)
             continue
         if _is_noise(text, block.link_density, block.tag):
             continue
         paragraphs.append(text)
     if paragraphs:
         paragraphs[0] = _DATELINE_PREFIX.sub("", paragraphs[0])
-    paragraphs = _strip_edges(_dedupe(paragraphs))
+    paragraphs, trailing = _strip_edges(_dedupe(paragraphs))
+    signatures.extend(trailing)
     if method == "scored" and len(paragraphs) < 3:
         confidence = min(confidence, 0.4)
-    return BodyResult(paragraphs, round(confidence, 3), method, container)
+    return BodyResult(paragraphs, round(confidence, 3), method, container, signatures)
 
 
-def _strip_edges(paragraphs: list[str]) -> list[str]:
-    """Trailing credits and leading date lines that sit inside the text container."""
+_DATE_ONLY = re.compile(r"^[\W\d]*(\d{1,2}[.:/]\d{1,2}|\d{4})[\d\s.,:/\-–—|]*(?:[A-ZА-Яа-яё]{0,4}\.?)?$")
+_NAME_ONLY = re.compile(r"^[A-ZА-ЯЁ][\w'’-]+(?:\s+[A-ZА-ЯЁ][\w'’.-]+){1,3}$")
+
+
+def _strip_edges(paragraphs: list[str]) -> tuple[list[str], list[str]]:
+    """Drop date lines, widget labels and signatures around and after the text.
+
+    Returns (paragraphs, signatures): a name standing alone after the last
+    paragraph is the author's signature, not text.
+    """
     from services.parser.dates import parse_text_date
 
-    while paragraphs and len(paragraphs[0]) < 80 and parse_text_date(paragraphs[0]) is not None and len(paragraphs[0].split()) <= 8:
-        paragraphs = paragraphs[1:]
-    while paragraphs and len(paragraphs[-1]) < 120 and (_CREDIT.search(paragraphs[-1]) or _BOILERPLATE_LINE.match(paragraphs[-1])):
-        paragraphs = paragraphs[:-1]
-    return paragraphs
+    signatures: list[str] = []
+    kept = [p for p in paragraphs if not (len(p) < 40 and _DATE_ONLY.match(p))]
+    while kept and len(kept[0]) < 80 and parse_text_date(kept[0]) is not None and len(kept[0].split()) <= 8:
+        kept = kept[1:]
+    while kept:
+        last = kept[-1]
+        if len(last) < 120 and (_CREDIT.search(last) or _BOILERPLATE_LINE.match(last)):
+            kept.pop()
+        elif len(last) < 60 and last.endswith(":"):
+            kept.pop()
+        elif len(last) < 60 and _NAME_ONLY.match(last) and len(kept) > 2:
+            signatures.append(kept.pop())
+        else:
+            break
+    return kept, signatures

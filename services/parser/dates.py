@@ -38,23 +38,24 @@ ZONE_ABBREVIATIONS: dict[str, tzinfo] = {
 
 _RU_MONTH_RE = r"(январ[яь]|феврал[яь]|марта?|апрел[яь]|ма[яй]|июн[яь]|июл[яь]|августа?|сентябр[яь]|октябр[яь]|ноябр[яь]|декабр[яь])"
 _EN_MONTH_RE = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_SEP = r"(?:[,•·|—–-])"
 _TIME_RE = r"(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?\s*(a\.?m\.?|p\.?m\.?)?"
 _ZONE_RE = r"(?:\s*\(?\s*(MSK|МСК|UTC|GMT|BST|CET|CEST|EET|EEST|ET|EST|EDT|PT|PST|PDT|CT|CST|CDT)\b\)?|\s*(?:UTC|GMT)?\s*([+-]\d{1,2}(?::?\d{2})?))?"
 
 RU_DATE = re.compile(
-    rf"(\d{{1,2}})\s+{_RU_MONTH_RE}\s+(\d{{4}})(?:\s*(?:г\.|года|г)?)?(?:\s*[,—–-]?\s*(?:в\s+)?{_TIME_RE}{_ZONE_RE})?",
+    rf"(\d{{1,2}})\s+{_RU_MONTH_RE}\s+(\d{{4}})(?:\s*(?:г\.|года|г)?)?(?:\s*{_SEP}?\s*(?:в\s+)?{_TIME_RE}{_ZONE_RE})?",
     re.I,
 )
-RU_DATE_NO_YEAR = re.compile(rf"(\d{{1,2}})\s+{_RU_MONTH_RE}(?:\s*[,—–-]?\s*(?:в\s+)?{_TIME_RE}{_ZONE_RE})", re.I)
+RU_DATE_NO_YEAR = re.compile(rf"(\d{{1,2}})\s+{_RU_MONTH_RE}(?:\s*{_SEP}?\s*(?:в\s+)?{_TIME_RE}{_ZONE_RE})", re.I)
 EN_DATE_DMY = re.compile(
-    rf"(?:\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\s+{_EN_MONTH_RE},?\s+(\d{{4}})(?:\s*(?:,|at|-|–)?\s*{_TIME_RE}{_ZONE_RE})?",
+    rf"(?:\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\s+{_EN_MONTH_RE},?\s+(\d{{4}})(?:\s*(?:{_SEP}|at)?\s*{_TIME_RE}{_ZONE_RE})?",
     re.I,
 )
 EN_DATE_MDY = re.compile(
-    rf"{_EN_MONTH_RE}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?:\s*(?:,|at|-|–)?\s*{_TIME_RE}{_ZONE_RE})?",
+    rf"{_EN_MONTH_RE}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?:\s*(?:{_SEP}|at)?\s*{_TIME_RE}{_ZONE_RE})?",
     re.I,
 )
-NUMERIC_DATE = re.compile(rf"\b(\d{{1,2}})\.(\d{{1,2}})\.(\d{{4}})(?:\s*(?:,|в)?\s*{_TIME_RE}{_ZONE_RE})?")
+NUMERIC_DATE = re.compile(rf"\b(\d{{1,2}})\.(\d{{1,2}})\.(\d{{4}})(?:\s*(?:{_SEP}|в)?\s*{_TIME_RE}{_ZONE_RE})?")
 ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)\b")
 RELATIVE_RU = re.compile(r"(\d+)\s+(минут[уы]?|час(?:а|ов)?|дн(?:я|ей)|день)\s+назад", re.I)
 RELATIVE_EN = re.compile(r"(\d+)\s+(minutes?|mins?|hours?|hrs?|days?)\s+ago", re.I)

@@ -19,6 +19,7 @@ that source in `provenance` with a confidence:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -68,6 +69,24 @@ def _strip_site_suffix(title: str, site_name: str | None) -> str:
         if len(parts[-1]) < 40 and len(parts[0]) > 20:
             return " ".join(parts[:-1]).strip() if len(parts) > 2 and len(parts[-2]) > 40 else parts[0].strip()
     return title.strip()
+
+
+def _title_part_shown(root: Any, title: str) -> str | None:
+    """The part of `<title>` that the page prints as a heading (pages without an <h1>)."""
+    parts = [p.strip() for p in _TITLE_SEPARATORS.split(title) if len(p.strip()) > 15]
+    if not parts:
+        return None
+    body = root.find("body")
+    if body is None:
+        return None
+    wanted = {normalize_space(p): p for p in parts}
+    for el in body.iter():
+        if not isinstance(el.tag, str) or el.tag in ("title", "script", "style"):
+            continue
+        text = normalize_space(el.text_content()) if len(el) < 5 else ""
+        if text in wanted:
+            return wanted[text]
+    return None
 
 
 def _similar(a: str, b: str) -> bool:
@@ -150,7 +169,9 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
         f.set("title", visible.h1, "visible", confidence, "h1")
     for value, source, confidence in candidates:
         f.set("title", _strip_site_suffix(value, site_name) if value and source == "meta" else value, source, confidence)
-    if meta.first("html:title"):
+    if meta.first("html:title") and "title" not in f.values:
+        shown = _title_part_shown(root, meta.first("html:title") or "")
+        f.set("title", shown, "visible", 0.75, "<title> part printed on the page")
         f.set("title", _strip_site_suffix(meta.first("html:title") or "", site_name), "visible", 0.6, "<title>")
     if raw.discovered_via and raw.discovered_via.title:
         f.set("title", raw.discovered_via.title, "feed", 0.6)
@@ -173,6 +194,8 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
         f.set("authors", clean_authors(meta_authors, exclude=exclude), "meta", 0.8)
     if visible.byline:
         f.set("authors", clean_authors(visible.byline, exclude=exclude), "visible", 0.7, "byline")
+
+    glued = _names_glued_to_dates(visible.date_texts)
 
     # --- dates ---------------------------------------------------------------------
     _choose_dates(f, raw, root, rules, ld, meta, micro, visible, tz_name)
@@ -234,6 +257,10 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
     if rejection:
         return Rejected("not-an-article", rejection, aid, url)
     f.set("body", body, body_source, body_conf, body_detail)  # type: ignore[arg-type]
+    if "authors" not in f.values:
+        f.set("authors", clean_authors(result.signatures, exclude=exclude), "visible", 0.6, "signature in the text")
+    if "authors" not in f.values:
+        f.set("authors", clean_authors(glued, exclude=exclude), "visible", 0.55, "name before the date")
     if "title" not in f.values:
         return Rejected("no-title", "no headline found in any source", aid, url)
 
@@ -261,6 +288,19 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
         extractor_version=EXTRACTOR_VERSION,
         parsed_at=utcnow(),
     )
+
+
+_GLUED = re.compile(r"^([A-ZА-ЯЁ][\w'’-]+(?:\s+[A-ZА-ЯЁ][\w'’-]+){1,2})\s*[,|•·—–-]\s*\d")
+_LABELLED = re.compile(r"(?:автор|текст|by)\s*:?\s+([A-ZА-ЯЁ][\w'’-]+\s+[A-ZА-ЯЁ][\w'’-]+)", re.I)
+
+
+def _names_glued_to_dates(date_texts: list[tuple[str, str]]) -> list[str]:
+    """Bylines printed in the date line: «Мария Иванова, 12 октября 2025, 09:10», «… | Автор: Павел Дёмин | …»."""
+    for _, text in date_texts:
+        match = _GLUED.match(text) or _LABELLED.search(text)
+        if match:
+            return [match.group(1)]
+    return []
 
 
 def _unique(values: list[str] | None) -> list[str]:
@@ -293,70 +333,104 @@ def _second_opinion(html: str, url: str) -> str | None:
         return None
 
 
+@dataclass
+class DateCandidate:
+    value: datetime
+    source: str
+    confidence: float
+    detail: str | None
+    has_time: bool
+    label: str  # "published_at" | "modified_at"
+
+
+def _parse_any(value: str | None, reference: datetime) -> tuple[datetime | None, bool]:
+    """(datetime or None, whether a time of day was given)."""
+    if not value:
+        return None, False
+    dt = parse_iso(value)
+    if dt is not None:
+        return dt, bool(re.search(r"\d[T ]\d{1,2}:\d{2}", value))
+    found = parse_text_date(_strip_relative(value), default_tz=None, reference=None) or parse_text_date(value, default_tz=None, reference=reference)
+    if not found:
+        return None, False
+    dt = found[0]
+    return dt, (dt.hour, dt.minute, dt.second) != (0, 0, 0)
+
+
 def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None, ld: JsonLdArticle | None,
                   meta: Any, micro: Any, visible: Any, tz_name: str | None) -> None:
-    site_tz = zone(tz_name)
+    """Publication and modification times, from the most trusted source that has them.
 
-    def put(name: str, value: str | None, source: str, confidence: float, detail: str | None = None, text: bool = False) -> None:
-        if not value or name in f.values:
-            return
-        if text:
-            found = parse_text_date(value, default_tz=None, reference=raw.fetched_at)
-            dt = found[0] if found else None
-        else:
-            dt = parse_iso(value)
-            if dt is None:
-                found = parse_text_date(value, default_tz=None, reference=raw.fetched_at)
-                dt = found[0] if found else None
+    Structured dates (site rule, JSON-LD, meta, microdata) win; a structured date
+    without a time of day borrows the time from a date printed on the page for the
+    same day. Printed dates are ranked: with a time before without, "published"
+    before "updated", near the headline before elsewhere.
+    """
+    reference = raw.fetched_at
+    candidates: list[DateCandidate] = []
+
+    def add(label: str, value: str | None, source: str, confidence: float, detail: str | None = None) -> None:
+        dt, has_time = _parse_any(value, reference)
         dt, factor = _aware(dt, tz_name)
         if dt is not None:
-            f.set(name, dt, source, confidence * factor, detail)
+            candidates.append(DateCandidate(dt, source, confidence * factor, detail, has_time, label))
 
     if rules and rules.published_at and css(root, rules.published_at):
         el = css(root, rules.published_at)[0]
-        put("published_at", el.get("datetime") or el.get("content") or text_of(el), "site-rule", 0.95, rules.published_at)
+        add("published_at", el.get("datetime") or el.get("content") or text_of(el), "site-rule", 0.95, rules.published_at)
     if ld:
-        put("published_at", ld.published, "jsonld", 0.9, "datePublished")
-        put("modified_at", ld.modified, "jsonld", 0.9, "dateModified")
-    put("published_at", meta.first("article:published_time", "og:published_time", "published_time", "pubdate", "publishdate",
+        add("published_at", ld.published, "jsonld", 0.9, "datePublished")
+        add("modified_at", ld.modified, "jsonld", 0.9, "dateModified")
+    add("published_at", meta.first("article:published_time", "og:published_time", "published_time", "pubdate", "publishdate",
                                    "date", "dc.date", "dc.date.issued", "dcterms.created", "sailthru.date", "parsely-pub-date"), "meta", 0.85)
-    put("modified_at", meta.first("article:modified_time", "og:updated_time", "last-modified", "dcterms.modified"), "meta", 0.85)
-    put("published_at", micro.published, "microdata", 0.85, "datePublished")
-    put("modified_at", micro.modified, "microdata", 0.85, "dateModified")
-    # <time datetime=…>: prefer ones labelled as publication over "updated" ones.
-    for hint, value in sorted(visible.time_elements, key=lambda hv: 1 if UPDATE_HINT.search(hv[0]) else 0):
-        if UPDATE_HINT.search(hint) and not PUBLISH_HINT.search(hint):
-            put("modified_at", value, "visible", 0.8, "time[datetime]")
-        else:
-            put("published_at", value, "visible", 0.8, "time[datetime]")
-    # Printed dates: absolute before relative, publication before update.
-    texts = sorted(visible.date_texts, key=lambda ht: (1 if UPDATE_HINT.search(ht[0]) and not PUBLISH_HINT.search(ht[0]) else 0))
-    for hint, text in texts:
+    add("modified_at", meta.first("article:modified_time", "og:updated_time", "last-modified", "dcterms.modified"), "meta", 0.85)
+    add("published_at", micro.published, "microdata", 0.85, "datePublished")
+    add("modified_at", micro.modified, "microdata", 0.85, "dateModified")
+    structured = len(candidates)
+    for hint, value in visible.time_elements:
         label = "modified_at" if UPDATE_HINT.search(hint) and not PUBLISH_HINT.search(hint) else "published_at"
-        if label == "published_at" and UPDATE_HINT.search(text) and not PUBLISH_HINT.search(text):
-            # "Обновлено: … Опубликовано: …" in one line: take the published part.
-            m = PUBLISH_HINT.search(text)
-            if m:
-                text = text[m.end():]
+        add(label, value, "visible", 0.8, "time[datetime]")
+    for hint, text in visible.date_texts:
+        label = "modified_at" if UPDATE_HINT.search(hint) and not PUBLISH_HINT.search(hint) else "published_at"
+        if label == "published_at" and UPDATE_HINT.search(text):
+            # "Обновлено: … Опубликовано: …" in one line: keep the part after "published".
+            match = PUBLISH_HINT.search(text)
+            if match:
+                text = text[match.end():]
             else:
                 label = "modified_at"
-        found = parse_text_date(_strip_relative(text), default_tz=None, reference=None) or parse_text_date(text, default_tz=None, reference=raw.fetched_at)
-        if found:
-            dt, factor = _aware(found[0], tz_name)
-            if dt is not None:
-                f.set(label, dt, "visible", 0.7 * factor, "printed date")
-    if "published_at" not in f.values:
-        # Last resort among the page's own signals: the first date printed near the top.
-        body = root.find("body")
-        if body is not None:
-            head_text = normalize_space(body.text_content())[:3000]
-            found = parse_text_date(head_text, default_tz=None, reference=None)
-            if found:
-                dt, factor = _aware(found[0], tz_name)
-                f.set("published_at", dt, "visible", 0.5 * factor, "first printed date")
+        add(label, text, "visible", 0.7, "printed date")
+    fallback_text = _text_after_headline(root, visible.h1)
+    if fallback_text:
+        add("published_at", fallback_text, "visible", 0.5, "first date after the headline")
+
+    for label in ("published_at", "modified_at"):
+        mine = [c for c in candidates if c.label == label]
+        if not mine:
+            continue
+        printed = [c for c in mine[len([c for c in candidates[:structured] if c.label == label]):]]
+        best = next((c for c in mine if c.source != "visible"), None)
+        if best is not None and not best.has_time:
+            same_day = next((c for c in printed if c.has_time and c.value.date() == best.value.date()), None)
+            if same_day is not None:
+                best = DateCandidate(same_day.value, same_day.source, min(best.confidence, same_day.confidence), "time of day from the page", True, label)
+        if best is None:
+            best = next((c for c in printed if c.has_time), None) or printed[0] if printed else None
+        if best is not None:
+            f.set(label, best.value, best.source, best.confidence, best.detail)
     if "published_at" not in f.values and raw.discovered_via and raw.discovered_via.published_at:
         f.set("published_at", raw.discovered_via.published_at, "feed", 0.6, raw.discovered_via.kind)
-    del site_tz
+
+
+def _text_after_headline(root: Any, h1: str | None) -> str | None:
+    body = root.find("body")
+    if body is None:
+        return None
+    text = normalize_space(body.text_content())
+    if h1 and h1 in text:
+        start = text.index(h1) + len(h1)
+        return text[start : start + 600]
+    return text[:3000]
 
 
 _RELATIVE = re.compile(r"\d+\s+(минут[уы]?|час(?:а|ов)?|дн(?:я|ей)|день|minutes?|mins?|hours?|hrs?|days?)\s+(назад|ago)", re.I)
@@ -383,7 +457,8 @@ def _not_an_article(ld: JsonLdArticle | None, meta: Any, body: str, paragraphs: 
         teaser_like = len(links) >= 8 and linked / total > 0.35
     else:
         teaser_like = False
-    if listing_type and (teaser_like or len(body) < 1200):
+    linked_headings = sum(1 for h in container.iter("h2", "h3", "h4") if h.find(".//a") is not None) if container is not None else 0
+    if listing_type and (teaser_like or linked_headings >= 4 or len(body) < 1200):
         return f"og:type={og_type!r} and the text looks like a list of teasers"
     if not article_signals and teaser_like:
         return "a list of links and teasers, not an article"

@@ -33,3 +33,12 @@ class SiteRuleBook:
 
 def parse_event(raw: RawPageV1, rules: SiteRuleBook) -> ParsedArticleV1 | Rejected:
     return parse_page(raw, rules.for_source(raw.source))
+
+
+def parse_and_measure(raw: RawPageV1, rules: SiteRuleBook) -> ParsedArticleV1 | Rejected:
+    """`parse_event` plus the per-source quality counters (the stage's wiring uses this)."""
+    from services.parser.metrics import record_quality
+
+    result = parse_event(raw, rules)
+    record_quality(raw.source, result)
+    return result

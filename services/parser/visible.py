@@ -18,6 +18,8 @@ from services.parser.document import normalize_space, tag_of, text_of
 LEAD_WORDS = {"lead", "standfirst", "subtitle", "subheadline", "subhead", "dek", "intro", "announce", "anons", "summary", "excerpt", "deck", "lede", "podzagolovok"}
 BYLINE_WORDS = {"author", "authors", "byline", "writer", "creator", "avtor", "reporter", "contributor"}
 DATE_WORDS = {"date", "time", "datetime", "published", "pubdate", "timestamp", "posted", "meta", "dateline", "byline", "info", "data"}
+NOT_BYLINE_WORDS = {"role", "position", "job", "bio", "desc", "description", "about", "photo", "img", "image", "avatar", "pic", "title", "social", "follow", "twitter", "email", "count", "comments"}
+AUTHOR_HREF = re.compile(r"/(authors?|avtory?|avtor|writers?|journalists?|columnists?|people|profile|reporters?)(/[\w.-]+/?$|\.php\?)", re.I)
 BREADCRUMB_WORDS = {"breadcrumb", "breadcrumbs", "crumbs", "path", "navchain", "breadcrumbs-list"}
 HOME_WORDS = {"главная", "home", "главная страница", "новости", "news", "homepage"}
 UPDATE_HINT = re.compile(r"(обновлен|изменен|updated|modified|last edited|amended)", re.I)
@@ -80,10 +82,15 @@ def read_visible(root: etree._Element) -> VisibleMeta:
     if h1s:
         meta.h1 = text_of(h1s[0])
     first_p_seen = False
-    for el in scope.iter():
+    h1_position = -1
+    bylines: list[tuple[int, etree._Element, str]] = []
+    author_links: list[tuple[int, etree._Element, str]] = []
+    for position, el in enumerate(scope.iter()):
         tag = tag_of(el)
         if not tag:
             continue
+        if h1s and el is h1s[0]:
+            h1_position = position
         words = class_words(el)
         if tag == "p" and not (words & LEAD_WORDS):
             first_p_seen = True
@@ -95,14 +102,16 @@ def read_visible(root: etree._Element) -> VisibleMeta:
             # Innermost byline elements only: a wrapper would glue its names together.
             text = text_of(el)
             if 2 <= len(text) <= 200:
-                meta.byline.append(text)
+                bylines.append((position, el, text))
+        elif tag == "a" and AUTHOR_HREF.search(el.get("href") or "") and 2 <= len(text_of(el)) <= 80 and not _credited(el):
+            author_links.append((position, el, text_of(el)))
         if tag == "time":
             value = el.get("datetime") or el.get("content")
             if value:
                 meta.time_elements.append((_hint_of(el), value))
             elif text_of(el):
                 meta.date_texts.append((_hint_of(el), text_of(el)))
-        elif words & DATE_WORDS and tag not in ("body", "html", "article", "main") and len(text_of(el)) <= 160:
+        elif _is_date_box(words) and tag not in ("body", "html", "article", "main") and len(text_of(el)) <= 160:
             text = text_of(el)
             if text:
                 meta.date_texts.append((_hint_of(el) + " " + text, text))
@@ -118,6 +127,7 @@ def read_visible(root: etree._Element) -> VisibleMeta:
             crumbs = [c for c in crumbs if c and c.lower() not in HOME_WORDS]
             if crumbs:
                 meta.breadcrumbs = crumbs
+    meta.byline = _first_cluster(bylines, h1_position) or _first_cluster(author_links, h1_position)
     # Old-school pages: credits printed as a line right under the image.
     for img in scope.iter("img"):
         if img.get("src") and not any(i.url == img.get("src") for i in meta.images):
@@ -139,8 +149,40 @@ def read_visible(root: etree._Element) -> VisibleMeta:
     return meta
 
 
+def _is_date_box(words: set[str]) -> bool:
+    """Class words of an element that prints a date: date, ndate, pubdate, news-time, dateline…"""
+    return bool(words & DATE_WORDS) or any("date" in w or w.endswith("time") or w == "ts" for w in words)
+
+
 def _is_byline(el: etree._Element, words: set[str]) -> bool:
+    if words & NOT_BYLINE_WORDS:
+        return False
     return bool(words & BYLINE_WORDS) or (el.get("rel") or "").lower() == "author" or (el.get("itemprop") or "").lower() == "author"
+
+
+_CREDIT_BEFORE = re.compile(r"(фото|фотограф\w*|photo\w*|иллюстрац\w*|image|credit)\s*:?\s*$", re.I)
+
+
+def _credited(el: etree._Element) -> bool:
+    """True when the text right before `el` says it is a photo credit («Фото: <a>…</a>»)."""
+    prev = el.getprevious()
+    before = (prev.tail if prev is not None else el.getparent().text if el.getparent() is not None else "") or ""
+    return bool(_CREDIT_BEFORE.search(before))
+
+
+def _first_cluster(found: list[tuple[int, etree._Element, str]], h1_position: int) -> list[str]:
+    """The byline next to the headline: the first one after the h1 and its siblings.
+
+    Pages also carry bylines of other articles (sidebars, "more from", comments);
+    the article's own is the first after its headline.
+    """
+    if not found:
+        return []
+    after = [f for f in found if f[0] > h1_position] or found
+    first_pos, first_el, _ = after[0]
+    parent = first_el.getparent()
+    cluster = [text for pos, el, text in after if el is first_el or (parent is not None and el.getparent() is parent) or pos - first_pos < 12]
+    return cluster[:6]
 
 
 def _collect_image(el: etree._Element, meta: VisibleMeta) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks and evaluation harnesses (quality scores on the annotated corpora)."""
