@@ -45,6 +45,8 @@ def load_html(html: str | None) -> lxml.html.HtmlElement | Rejected:
         return Rejected("binary-content", "the body is not text (control bytes or undecodable data)")
     if len(html) > MAX_HTML_CHARS:
         html = html[:MAX_HTML_CHARS]
+    # lxml refuses to hold control characters in text it is asked to modify later.
+    html = _CONTROL.sub("", html)
     # lxml refuses str input that carries an XML encoding declaration.
     if html.lstrip().startswith("<?xml"):
         html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html, count=1)

@@ -240,6 +240,10 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
         drop_texts=drop,
     )
     paragraphs = result.paragraphs
+    listing = _listing_page(ld, meta, "\n\n".join(paragraphs), result.container)
+    if listing:
+        # Decided on our own reading: a second opinion would happily return the teasers as text.
+        return Rejected("not-an-article", listing, aid, url)
     body_source, body_conf, body_detail = ("site-rule" if result.method == "site-rule" else "microdata" if result.method == "microdata" else "visible"), result.confidence, result.method
     ld_body = _jsonld_body(ld)
     if ld_body and len(ld_body) > max(MIN_BODY_CHARS, 1.3 * len("\n\n".join(paragraphs))) and result.method != "site-rule":
@@ -443,25 +447,35 @@ def _strip_relative(text: str) -> str:
 _LISTING_HINT = re.compile(r"(?:^|/)(tag|tags|topic|topics|section|category|rubric|rubrika|tema|archive|search|author|page)(?:/|$)", re.I)
 
 
-def _not_an_article(ld: JsonLdArticle | None, meta: Any, body: str, paragraphs: list[str], f: Fields, container: Any) -> str | None:
-    """A reason when the page is a section front, tag page or otherwise not one article."""
+def _listing_page(ld: JsonLdArticle | None, meta: Any, body: str, container: Any) -> str | None:
+    """A reason when the page is a section front or tag page (a list of teasers)."""
     og_type = (meta.first("og:type") or "").lower()
-    article_signals = bool(ld) or og_type == "article" or bool(meta.first("article:published_time"))
-    if not body or len(body) < 80:
-        return f"no article text found ({len(body)} characters)"
-    listing_type = og_type in ("website", "object", "profile") and not ld
+    if ld is not None or og_type == "article" or meta.first("article:published_time"):
+        return None
     if container is not None:
         links = container.xpath(".//a")
         linked = sum(len(normalize_space(a.text_content())) for a in links)
         total = len(normalize_space(container.text_content())) or 1
         teaser_like = len(links) >= 8 and linked / total > 0.35
+        linked_headings = sum(1 for h in container.iter("h2", "h3", "h4") if h.find(".//a") is not None)
     else:
-        teaser_like = False
-    linked_headings = sum(1 for h in container.iter("h2", "h3", "h4") if h.find(".//a") is not None) if container is not None else 0
-    if listing_type and (teaser_like or linked_headings >= 4 or len(body) < 1200):
+        teaser_like, linked_headings = False, 0
+    if og_type in ("website", "object", "profile") and (teaser_like or linked_headings >= 4 or len(body) < 1200):
         return f"og:type={og_type!r} and the text looks like a list of teasers"
-    if not article_signals and teaser_like:
+    if teaser_like:
         return "a list of links and teasers, not an article"
+    return None
+
+
+def _not_an_article(ld: JsonLdArticle | None, meta: Any, body: str, paragraphs: list[str], f: Fields, container: Any) -> str | None:
+    """A reason when the page, after extraction, still does not hold one article."""
+    og_type = (meta.first("og:type") or "").lower()
+    article_signals = bool(ld) or og_type == "article" or bool(meta.first("article:published_time"))
+    if not body or len(body) < 80:
+        return f"no article text found ({len(body)} characters)"
+    listing = _listing_page(ld, meta, body, container)
+    if listing:
+        return listing
     if len(body) < MIN_BODY_CHARS and not article_signals:
         return f"too little text for an article ({len(body)} characters)"
     if not article_signals and "published_at" not in f.values and len(paragraphs) < 3:
