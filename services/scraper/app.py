@@ -33,6 +33,7 @@ from services.common.settings import ServiceSettings
 from services.common.stage import decode_model
 from services.scraper.crawler import Crawler, CrawlerConfig, feed_tasks, page_task
 from services.scraper.fetch import FetchLimits
+from services.scraper.safety import parse_pinned_hosts
 from services.scraper.sources import SourcesError, load_sources, parse_source
 from services.scraper.urls import host_key
 
@@ -53,6 +54,9 @@ class ScraperSettings(ServiceSettings):
     max_redirects: int = Field(default=5, ge=0)
     fetch_attempts: int = Field(default=3, ge=1)
     schedule_tick: float = Field(default=1.0, gt=0, description="Seconds between checks for due polls and re-fetches.")
+    pinned_hosts: str = Field(
+        default="", description="host=address pairs, comma-separated: trusted DNS answers (like curl --resolve)."
+    )
 
 
 def create_app(settings: ScraperSettings) -> faust.App:
@@ -102,6 +106,7 @@ def create_app(settings: ScraperSettings) -> faust.App:
             global_concurrency=settings.global_concurrency,
             max_pending=settings.max_pending,
             max_raw_event_bytes=RAW_PAGES.max_message_bytes - 256 * 1024,
+            pinned_hosts=parse_pinned_hosts(settings.pinned_hosts),
         ),
         sources,
         seen=seen,

@@ -12,8 +12,9 @@ then, and only then, so the wiring can commit the task's offset.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Awaitable, Callable, MutableMapping
 from urllib.parse import urlsplit
@@ -56,6 +57,7 @@ class CrawlerConfig:
     max_pending: int = 1000
     max_raw_event_bytes: int = 7 * 1024 * 1024
     robots_ttl: float = 3600.0
+    pinned_hosts: dict[str, str] = field(default_factory=dict)
 
 
 class Crawler:
@@ -78,10 +80,11 @@ class Crawler:
         self.publish_raw = publish_raw
         self.publish_task = publish_task
         self.dead_letter = dead_letter
-        self.fetcher = Fetcher(config.user_agent, config.limits)
+        self.fetcher = Fetcher(config.user_agent, config.limits, config.pinned_hosts)
         self.scheduler = HostScheduler(config.global_concurrency, config.max_pending)
         self.robots = RobotsCache(ttl=config.robots_ttl)
         self._robots_pending: set[str] = set()
+        self._inflight: dict[str, asyncio.Future[None]] = {}
         self._hosts_for_labels = {d for s in self.sources.values() for d in s.allowed_domains}
 
     async def close(self) -> None:
@@ -140,7 +143,7 @@ class Crawler:
             self._robots_pending.add(origin)
             await self.scheduler.submit(
                 host, lambda: self._load_robots(origin, source), delay=self._delay(source, None),
-                concurrency=1,
+                concurrency=1, exclusive=True,
             )
 
         async def job(attempt: int = 0) -> None:
@@ -173,6 +176,7 @@ class Crawler:
                 rules = rules_from_response(None if result.retryable else 404, None)
                 metrics.FETCHES.labels(source.name, self._label_host(host_key(origin)), "robots", result.reason).inc()
             self.robots.put(origin, rules)
+            self.scheduler.set_delay(host_key(origin), self._delay(source, rules))
             if not source.feeds and not source.sitemaps:
                 for sitemap in rules.sitemaps():
                     await self.publish_task(_task("sitemap", sitemap, source.name, DiscoveredVia(kind="sitemap", url=f"{origin}/robots.txt")))
@@ -181,24 +185,41 @@ class Crawler:
 
     async def _run(self, task: FrontierTaskV1, source: Source, attempt: int = 0) -> RetryLater | None:
         with bind_event(trace_id=task.trace_id, url=task.url, source=source.name):
-            origin = _origin(task.url)
-            rules = self.robots.get(origin)
-            if self._respects_robots(source) and rules is not None and not rules.can_fetch(task.url, self.config.user_agent):
-                metrics.ROBOTS_DENIED.labels(source.name).inc()
-                log.info("robots.txt disallows", url=task.url)
-                return None
             if task.kind == "page":
                 outcome = await self._run_page(task, source, attempt)
+            elif self._robots_denies(task.url, source):
+                outcome = None
             else:
                 outcome = await self._run_feed(task, source)
             metrics.QUEUE_DEPTH.labels(self._label_host(host_key(task.url))).set(self.scheduler.queue_depth(host_key(task.url)) - 1)
             return outcome
 
+    def _robots_denies(self, url: str, source: Source) -> bool:
+        rules = self.robots.get(_origin(url))
+        if self._respects_robots(source) and rules is not None and not rules.can_fetch(url, self.config.user_agent):
+            metrics.ROBOTS_DENIED.labels(source.name).inc()
+            log.info("robots.txt disallows", url=url)
+            return True
+        return False
+
     # ------------------------------------------------------------------ pages
 
     async def _run_page(self, task: FrontierTaskV1, source: Source, attempt: int = 0) -> RetryLater | None:
-        now = utcnow()
+        """One page task. Spellings of one URL never run concurrently: the second waits
+        for the first and then finds it in the seen table."""
         key = dedup_key(task.url, source.keep_trailing_slash)
+        while key in self._inflight:
+            await asyncio.shield(self._inflight[key])
+        done = asyncio.get_running_loop().create_future()
+        self._inflight[key] = done
+        try:
+            return await self._run_page_once(task, source, attempt, key)
+        finally:
+            del self._inflight[key]
+            done.set_result(None)
+
+    async def _run_page_once(self, task: FrontierTaskV1, source: Source, attempt: int, key: str) -> RetryLater | None:
+        now = utcnow()
         via = task.discovered_via
         guid_key = f"guid:{source.name}:{via.guid}" if via and via.guid else None
         entry_raw = self.seen.get(key)
@@ -211,7 +232,9 @@ class Crawler:
         decision = decide(entry, now, force=task.force, refetch=refetch)
         if not decision.fetch:
             metrics.DEDUP_HITS.labels(source.name, decision.reason).inc()
-            return
+            return None
+        if self._robots_denies(task.url, source):
+            return None
         conditional = {}
         if entry is not None and not task.force:
             stored = self.seen.get(f"validators:{key}") or {}

@@ -152,16 +152,17 @@ class _Decoder:
 class Fetcher:
     """One HTTP client per scraper process (two connection pools: strict and private-allowed)."""
 
-    def __init__(self, user_agent: str, limits: FetchLimits | None = None) -> None:
+    def __init__(self, user_agent: str, limits: FetchLimits | None = None, pinned_hosts: dict[str, str] | None = None) -> None:
         self.user_agent = user_agent
         self.limits = limits or FetchLimits()
+        self.pinned_hosts = {k.lower(): v for k, v in (pinned_hosts or {}).items()}
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
 
     def _session(self, allow_private: bool) -> aiohttp.ClientSession:
         session = self._sessions.get(allow_private)
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(
-                resolver=GuardedResolver(allow_private), limit=100, limit_per_host=8, ttl_dns_cache=300
+                resolver=GuardedResolver(allow_private, self.pinned_hosts), limit=100, limit_per_host=8, ttl_dns_cache=300
             )
             session = aiohttp.ClientSession(
                 connector=connector,
@@ -234,7 +235,8 @@ class Fetcher:
             async with asyncio.timeout(limits.total_timeout):
                 while True:
                     host = host_of(current)
-                    check_host(host, allow_private)
+                    if host not in self.pinned_hosts:
+                        check_host(host, allow_private)
                     if allowed_host is not None and redirects and not allowed_host(host):
                         return FetchFailed(url, "redirect-off-site", f"redirect to {current} leaves the source's domains", False, final_url=current)
                     headers = dict(conditional or {}) if not redirects else {}

@@ -30,7 +30,7 @@ Job = Callable[[], Awaitable[None]]
 class _Host:
     delay: float
     concurrency: int
-    queue: deque[tuple[Job, contextvars.Context]] = field(default_factory=deque)
+    queue: deque[tuple[Job, contextvars.Context, bool]] = field(default_factory=deque)
     inflight: int = 0
     next_start: float = 0.0
     penalty_until: float = 0.0
@@ -68,8 +68,12 @@ class HostScheduler:
 
     # -- control -------------------------------------------------------------
 
-    async def submit(self, host: str, job: Job, *, delay: float, concurrency: int) -> None:
-        """Queue `job` for `host`; waits while the scheduler is full. Never runs `job` inline."""
+    async def submit(self, host: str, job: Job, *, delay: float, concurrency: int, exclusive: bool = False) -> None:
+        """Queue `job` for `host`; waits while the scheduler is full. Never runs `job` inline.
+
+        An `exclusive` job (robots.txt) runs alone: nothing else starts on the host
+        until it finished, so what it learns (Crawl-delay) governs the next request.
+        """
         async with self._room:
             await self._room.wait_for(lambda: self._pending < self._max_pending)
             self._pending += 1
@@ -77,10 +81,16 @@ class HostScheduler:
         if state is None:
             state = self._hosts[host] = _Host(delay=delay, concurrency=concurrency)
         state.delay, state.concurrency = delay, max(1, concurrency)
-        state.queue.append((job, contextvars.copy_context()))
+        state.queue.append((job, contextvars.copy_context(), exclusive))
         state.changed.set()
         if state.runner is None or state.runner.done():
             state.runner = asyncio.create_task(self._run_host(host, state))
+
+    def set_delay(self, host: str, delay: float) -> None:
+        state = self._hosts.get(host)
+        if state is not None:
+            state.delay = delay
+            state.changed.set()
 
     def slow_down(self, host: str, seconds: float) -> None:
         state = self._hosts.get(host)
@@ -95,7 +105,7 @@ class HostScheduler:
     def requeue_front(self, host: str, job: Job) -> None:
         """Put a job back at the head of its host queue (after a throttled attempt)."""
         state = self._hosts[host]
-        state.queue.appendleft((job, contextvars.copy_context()))
+        state.queue.appendleft((job, contextvars.copy_context(), False))
         self._pending += 1
         state.changed.set()
         if state.runner is None or state.runner.done():
@@ -131,7 +141,7 @@ class HostScheduler:
                 except asyncio.TimeoutError:
                     pass
                 continue
-            job, ctx = state.queue.popleft()
+            job, ctx, exclusive = state.queue.popleft()
             # Take the global slot before stamping the start, so the per-host gap is
             # measured between real request starts even when the global cap is the
             # bottleneck.
@@ -143,6 +153,10 @@ class HostScheduler:
             task = asyncio.create_task(self._run_job(host, state, job), context=ctx)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            if exclusive:
+                await asyncio.wait([task])
+                # Measure the gap from the end of the exclusive job, with the delay it set.
+                state.next_start = time.monotonic() + self._effective_delay(state, time.monotonic())
 
     async def _run_job(self, host: str, state: _Host, job: Job) -> None:
         try:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Any
-
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
@@ -66,13 +64,22 @@ class GuardedResolver(AbstractResolver):
     """An aiohttp resolver that drops forbidden addresses from every answer.
 
     `allow_private=True` makes it a plain resolver (for sources that opt in).
+    `pinned` maps host names to addresses the operator chose (like curl's
+    --resolve or /etc/hosts): those answers are trusted as configured, so a site
+    reached over a private network can be crawled without opening every private
+    address to every feed. Redirects and links to other hosts are still checked.
     """
 
-    def __init__(self, allow_private: bool = False) -> None:
+    def __init__(self, allow_private: bool = False, pinned: dict[str, str] | None = None) -> None:
         self.allow_private = allow_private
+        self.pinned = {k.lower(): v for k, v in (pinned or {}).items()}
         self._inner = DefaultResolver()
 
     async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        address = self.pinned.get(host.lower().rstrip("."))
+        if address is not None:
+            return [ResolveResult(hostname=host, host=address, port=port, family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                                  proto=0, flags=socket.AI_NUMERICHOST)]
         check_host(host, self.allow_private)
         results = await self._inner.resolve(host, port, family)
         if self.allow_private:
@@ -87,5 +94,14 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
-def resolver_kwargs(allow_private: bool) -> dict[str, Any]:
-    return {"resolver": GuardedResolver(allow_private)}
+def parse_pinned_hosts(value: str | None) -> dict[str, str]:
+    """'news.test=10.0.0.5,cdn.test=10.0.0.6' → {'news.test': '10.0.0.5', …}; bad entries raise ValueError."""
+    pinned: dict[str, str] = {}
+    for item in (value or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        host, _, address = item.partition("=")
+        ipaddress.ip_address(address.strip())
+        pinned[host.strip().lower()] = address.strip()
+    return pinned

@@ -32,7 +32,7 @@ class RunningPipeline:
         return f"{self.pipeline.namespace}.{name}"
 
 
-def start_pipeline(stack_config: StackConfig, run_dir: Path, *, poll_interval: float = 5.0,
+def start_pipeline(stack_config: StackConfig, run_dir: Path, *, poll_interval: float = 5.0, min_delay: float = 0.05,
                    services: tuple[str, ...] = ("scraper", "parser", "enrichment", "indexer")) -> RunningPipeline:
     namespace = f"e{uuid.uuid4().hex[:8]}"
     site_port = free_port()
@@ -43,7 +43,7 @@ def start_pipeline(stack_config: StackConfig, run_dir: Path, *, poll_interval: f
     manifest = load_manifest()
     pipeline = Pipeline(stack_config, namespace=namespace, alias=f"{namespace}-articles", run_dir=run_dir,
                         extra_env={"NEWSFLOW_LOG_LEVEL": "INFO"})
-    pipeline.write_sources(sample_sources(base, manifest, poll_interval=poll_interval))
+    pipeline.write_sources(sample_sources(base, manifest, poll_interval=poll_interval, min_delay=min_delay))
     pipeline.start(services)
     pipeline.wait_ready(services, timeout=180)
     return RunningPipeline(pipeline, base, manifest, run_dir)
