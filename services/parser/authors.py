@@ -61,6 +61,9 @@ def clean_authors(raw: list[str], *, exclude: set[str] | None = None) -> list[st
         text = _PREFIX.sub("", text.strip(" ,;|—–-"))
         for part in _SPLIT.split(text):
             part = _PREFIX.sub("", normalize_space(part).strip(" ,;|—–-•·"))
+            part = re.sub(r"\s*[(\[][^)\]]*[)\]]", "", part)  # «Юлия Маркова (текст)»
+            if "@" in part:
+                continue  # a social handle, not a byline
             part = _ROLE.sub("", part).strip(" ,;|—–-")
             if part.endswith(".") and not re.search(r"(?:^|\s)\w\.$", part):
                 part = part[:-1]  # sentence punctuation, not an initial

@@ -31,9 +31,9 @@ REMOVE_TAGS = {
     "dialog", "menu", "amp-ad", "amp-embed", "amp-iframe", "amp-video", "amp-carousel", "amp-social-share",
     "amp-analytics", "amp-img", "amp-sidebar", "amp-consent", "amp-list", "amp-youtube", "img", "time", "head",
 }
-BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt", "td", "th"}
+BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt", "td", "th", "summary"}
 HEADING_TAGS = {"h2", "h3", "h4", "h5", "h6"}
-LAYOUT_TAGS = {"div", "section", "article", "main", "center", "body", "header", "ul", "ol", "table", "tbody", "tr", "dl"}
+LAYOUT_TAGS = {"div", "section", "article", "main", "center", "body", "header", "ul", "ol", "table", "tbody", "tr", "dl", "details"}
 INLINE_TAGS = {
     "a", "span", "font", "b", "strong", "em", "i", "u", "small", "sup", "sub", "mark", "cite", "q", "abbr", "s",
     "strike", "del", "ins", "code", "kbd", "var", "label", "br", "wbr", "bdi", "bdo", "big", "tt", "nobr",
@@ -64,7 +64,9 @@ _BOILERPLATE_LINE = re.compile(
     r"источник|фото|фотография|иллюстрация|видео|теги|метки|read more|read also|related|see also|more on this|"
     r"advertisement|sponsored|share( this)?|follow us|sign up|subscribe|photograph|photo|image|credit|tags|topics|"
     r"reporting by|editing by|writing by|additional reporting|this article was amended|this story has been|"
-    r"комментари|все новости|новости по теме|хроника|ещё по теме|еще по теме|ранее|также читайте)\b",
+    r"комментари|все новости|новости по теме|хроника|ещё по теме|еще по теме|ранее|также читайте|"
+    r"продолжение на следующей странице|следующая страница|страницы:|continued on (the )?next page|next page|page \d+ of \d+|"
+    r"другие новости|другие материалы|новости раздела)\b",
     re.I,
 )
 _READ_MORE = re.compile(r"^(read more|читайте также|read also|по теме|смотрите также|more:)\s*[:：]", re.I)
@@ -336,7 +338,9 @@ def _score_containers(root: etree._Element) -> tuple[list[etree._Element], float
         for sibling in parent:
             if sibling is best or not tag_of(sibling):
                 continue
-            if final.get(sibling, 0.0) >= threshold:
+            same_kind = tag_of(sibling) == tag_of(best) and (sibling.get("class") or "") == (best.get("class") or "") and best.get("class")
+            if final.get(sibling, 0.0) >= threshold or (same_kind and final.get(sibling, 0.0) > 0):
+                # Repeated wrappers of the same class are one article cut by ads.
                 chosen.append(sibling)
             elif tag_of(sibling) == "p":
                 text = normalize_space(sibling.text_content())

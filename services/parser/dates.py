@@ -22,6 +22,25 @@ RU_MONTHS = {
     "январ": 1, "феврал": 2, "март": 3, "апрел": 4, "ма": 5, "июн": 6, "июл": 7, "август": 8,
     "сентябр": 9, "октябр": 10, "ноябр": 11, "декабр": 12,
 }
+# Other languages' month names (genitive where the language inflects them), by number.
+MONTH_WORDS = {
+    # Ukrainian
+    "січня": 1, "лютого": 2, "березня": 3, "квітня": 4, "травня": 5, "червня": 6, "липня": 7, "серпня": 8,
+    "вересня": 9, "жовтня": 10, "листопада": 11, "грудня": 12,
+    # Belarusian
+    "студзеня": 1, "лютага": 2, "сакавіка": 3, "красавіка": 4, "траўня": 5, "чэрвеня": 6, "ліпеня": 7, "жніўня": 8,
+    "верасня": 9, "кастрычніка": 10, "лістапада": 11, "снежня": 12,
+    # Spanish, Portuguese, Italian, French, German
+    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7, "agosto": 8, "septiembre": 9,
+    "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
+    "janeiro": 1, "fevereiro": 2, "março": 3, "maio": 5, "junho": 6, "julho": 7, "setembro": 9, "outubro": 10,
+    "novembro": 11, "dezembro": 12,
+    "gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7, "settembre": 9, "ottobre": 10,
+    "dicembre": 12,
+    "janvier": 1, "février": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7, "août": 8, "septembre": 9,
+    "octobre": 10, "novembre": 11, "décembre": 12,
+    "januar": 1, "februar": 2, "märz": 3, "juni": 6, "juli": 7, "oktober": 10, "dezember": 12,
+}
 EN_MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
     "oct": 10, "nov": 11, "dec": 12,
@@ -55,8 +74,14 @@ EN_DATE_MDY = re.compile(
     rf"{_EN_MONTH_RE}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?:\s*(?:{_SEP}|at)?\s*{_TIME_RE}{_ZONE_RE})?",
     re.I,
 )
-NUMERIC_DATE = re.compile(rf"\b(\d{{1,2}})\.(\d{{1,2}})\.(\d{{4}})(?:\s*(?:{_SEP}|в)?\s*{_TIME_RE}{_ZONE_RE})?")
 ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)\b")
+OTHER_DATE = re.compile(
+    rf"(\d{{1,2}})\.?\s+(?:de\s+)?({'|'.join(sorted(MONTH_WORDS, key=len, reverse=True))})\s+(?:de\s+)?(\d{{4}})(?:\s*(?:г\.|р\.|года|року|гады)?)?"
+    rf"(?:\s*(?:{_SEP}|a las|às|alle|à|um|в|о|а)?\s*{_TIME_RE}{_ZONE_RE})?",
+    re.I,
+)
+# 21/10/2025 - 11:20, 10/23/2025 6:52 AM EDT, 14-10-2025, 18:05, 14.10.25 в 09:30
+SLASHED_DATE = re.compile(rf"\b(\d{{1,2}})([/.\-])(\d{{1,2}})\2(\d{{4}}|\d{{2}})\b(?:\s*(?:{_SEP}|в|at)?\s*{_TIME_RE}{_ZONE_RE})?", re.I)
 RELATIVE_RU = re.compile(r"(\d+)\s+(минут[уы]?|час(?:а|ов)?|дн(?:я|ей)|день)\s+назад", re.I)
 RELATIVE_EN = re.compile(r"(\d+)\s+(minutes?|mins?|hours?|hrs?|days?)\s+ago", re.I)
 TODAY = re.compile(rf"(сегодня|вчера|today|yesterday)\s*,?\s*(?:в|at)?\s*{_TIME_RE}", re.I)
@@ -133,9 +158,12 @@ def _en_month(word: str) -> int | None:
 
 
 def parse_text_date(
-    text: str, *, default_tz: tzinfo | None = None, reference: datetime | None = None
+    text: str, *, default_tz: tzinfo | None = None, reference: datetime | None = None, prefer_time: bool = False
 ) -> tuple[datetime, bool] | None:
     """The first absolute or relative date in `text`: (datetime, zone_was_explicit).
+
+    With `prefer_time`, the first date that carries a time of day wins over an
+    earlier bare date (a page header's "Thursday, 23 October 2025").
 
     Returns None when no date is found. A date without a zone gets `default_tz` (or
     stays naive when that is None); callers decide how much to trust it.
@@ -154,10 +182,27 @@ def parse_text_date(
                 dt = None
             if dt:
                 candidates.append((match.start(), dt, explicit))
-    for match in NUMERIC_DATE.finditer(text):
+    for match in SLASHED_DATE.finditer(text):
+        first, second, year = int(match.group(1)), int(match.group(3)), int(match.group(4))
+        if year < 100:
+            year += 2000
+        ampm, abbr = match.group(8), match.group(9)
+        # Day first, as most of the world writes it; month first when the day cannot be
+        # first, or when the line is American (a.m./p.m., US zones) and both could be.
+        american = bool(ampm) or (abbr or "").upper() in ("ET", "EST", "EDT", "CT", "CST", "CDT", "PT", "PST", "PDT")
+        day, month = (second, first) if first <= 12 and (second > 12 or american) else (first, second)
+        tz, explicit = _tz_from_groups(abbr, match.group(10), default_tz)
+        try:
+            dt = _build(date(year, month, day), match.group(5), match.group(6), match.group(7), ampm, tz)
+        except ValueError:
+            dt = None
+        if dt:
+            candidates.append((match.start(), dt, explicit))
+    for match in OTHER_DATE.finditer(text):
+        month = MONTH_WORDS.get(match.group(2).lower())
         tz, explicit = _tz_from_groups(match.group(8), match.group(9), default_tz)
         try:
-            dt = _build(date(int(match.group(3)), int(match.group(2)), int(match.group(1))), match.group(4), match.group(5), match.group(6), match.group(7), tz)
+            dt = _build(date(int(match.group(3)), month, int(match.group(1))), match.group(4), match.group(5), match.group(6), match.group(7), tz) if month else None
         except ValueError:
             dt = None
         if dt:
@@ -184,6 +229,10 @@ def parse_text_date(
             candidates.append((match.start(), dt, dt.tzinfo is not None and default_tz is None))
     if candidates:
         candidates.sort(key=lambda c: c[0])
+        if prefer_time:
+            timed = [c for c in candidates if (c[1].hour, c[1].minute) != (0, 0)]
+            if timed:
+                return timed[0][1], timed[0][2]
         _, dt, explicit = candidates[0]
         return dt, explicit
     if reference is not None:

@@ -71,9 +71,13 @@ def _strip_site_suffix(title: str, site_name: str | None) -> str:
     return title.strip()
 
 
+_PAGE_SUFFIX = re.compile(r"\s*[(\[]?(страница|стр\.|page|p\.|сторінка|seite|página)\s*\d+[)\]]?\s*$", re.I)
+
+
 def _title_part_shown(root: Any, title: str) -> str | None:
     """The part of `<title>` that the page prints as a heading (pages without an <h1>)."""
-    parts = [p.strip() for p in _TITLE_SEPARATORS.split(title) if len(p.strip()) > 15]
+    title = _PAGE_SUFFIX.sub("", title)
+    parts = [p.strip() for p in re.split(r"\s+[|—–\-·•»]\s+|:\s+", title) if len(p.strip()) > 15]
     if not parts:
         return None
     body = root.find("body")
@@ -226,6 +230,8 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
             images.append(Image(url=urljoin(url, og_image), caption=meta.first("og:image:alt")))
     f.set("images", images, "visible", 0.8)
 
+    cards = _teaser_cards(root)
+
     # --- body ------------------------------------------------------------------------
     drop = set(visible.caption_texts)
     if f.values.get("lead"):
@@ -240,7 +246,7 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
         drop_texts=drop,
     )
     paragraphs = result.paragraphs
-    listing = _listing_page(ld, meta, "\n\n".join(paragraphs), result.container)
+    listing = _listing_page(ld, meta, "\n\n".join(paragraphs), result.container, cards)
     if listing:
         # Decided on our own reading: a second opinion would happily return the teasers as text.
         return Rejected("not-an-article", listing, aid, url)
@@ -257,7 +263,7 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
     body = "\n\n".join(paragraphs)
 
     # --- is it an article at all? ------------------------------------------------------
-    rejection = _not_an_article(ld, meta, body, paragraphs, f, result.container)
+    rejection = _not_an_article(ld, meta, body, paragraphs, f, result.container, cards)
     if rejection:
         return Rejected("not-an-article", rejection, aid, url)
     f.set("body", body, body_source, body_conf, body_detail)  # type: ignore[arg-type]
@@ -296,14 +302,22 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
 
 _GLUED = re.compile(r"^([A-ZА-ЯЁ][\w'’-]+(?:\s+[A-ZА-ЯЁ][\w'’-]+){1,2})\s*[,|•·—–-]\s*\d")
 _LABELLED = re.compile(r"(?:автор|текст|by)\s*:?\s+([A-ZА-ЯЁ][\w'’-]+\s+[A-ZА-ЯЁ][\w'’-]+)", re.I)
+_SEGMENT_NAME = re.compile(r"^([A-ZА-ЯЁ][a-zа-яё'’-]+\s+[A-ZА-ЯЁ][a-zа-яё'’-]+)(?:\s*,\s*[A-ZА-ЯЁ][\w .-]+)?$")
 
 
 def _names_glued_to_dates(date_texts: list[tuple[str, str]]) -> list[str]:
-    """Bylines printed in the date line: «Мария Иванова, 12 октября 2025, 09:10», «… | Автор: Павел Дёмин | …»."""
+    """Bylines printed in the date line: «Мария Иванова, 12 октября 2025, 09:10»,
+    «… | Автор: Павел Дёмин | …», «23 октября 2025 г., 10:15 | Андрей Вешняков, Архангельская область»."""
     for _, text in date_texts:
         match = _GLUED.match(text) or _LABELLED.search(text)
         if match:
             return [match.group(1)]
+        segments = [normalize_space(seg) for seg in re.split(r"[|•·]", text)]
+        if len(segments) > 1 and any(parse_text_date(seg) for seg in segments):
+            for seg in segments:
+                named = _SEGMENT_NAME.match(seg)
+                if named and not parse_text_date(seg):
+                    return [named.group(1)]
     return []
 
 
@@ -404,9 +418,13 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
             else:
                 label = "modified_at"
         add(label, text, "visible", 0.7, "printed date")
-    fallback_text = _text_after_headline(root, visible.h1)
+    fallback_text = _text_after_headline(root, visible.h1 or f.values.get("title"))
     if fallback_text:
-        add("published_at", fallback_text, "visible", 0.5, "first date after the headline")
+        found = parse_text_date(_strip_relative(fallback_text), prefer_time=True)
+        if found:
+            dt, factor = _aware(found[0], tz_name)
+            if dt is not None:
+                candidates.append(DateCandidate(dt, "visible", 0.5 * factor, "first date after the headline", (dt.hour, dt.minute) != (0, 0), "published_at"))
 
     for label in ("published_at", "modified_at"):
         mine = [c for c in candidates if c.label == label]
@@ -447,33 +465,89 @@ def _strip_relative(text: str) -> str:
 _LISTING_HINT = re.compile(r"(?:^|/)(tag|tags|topic|topics|section|category|rubric|rubrika|tema|archive|search|author|page)(?:/|$)", re.I)
 
 
-def _listing_page(ld: JsonLdArticle | None, meta: Any, body: str, container: Any) -> str | None:
+@dataclass
+class TeaserCards:
+    """Repeated sibling boxes that each link to another story: the shape of a listing."""
+
+    parent: Any
+    count: int
+    text_chars: int
+
+
+def _teaser_cards(root: Any) -> TeaserCards | None:
+    """The largest run of same-class siblings (≥ 6) that each carry a headline link."""
+    best: TeaserCards | None = None
+    body = root.find("body")
+    if body is None:
+        return None
+    for parent in body.iter():
+        if not isinstance(parent.tag, str) or len(parent) < 6:
+            continue
+        groups: dict[tuple[str, str], list[Any]] = {}
+        for child in parent:
+            if isinstance(child.tag, str):
+                groups.setdefault((child.tag, child.get("class") or ""), []).append(child)
+        for members in groups.values():
+            if len(members) < 6:
+                continue
+            linked = sum(1 for m in members if _is_teaser(m))
+            if linked < 0.7 * len(members):
+                continue
+            chars = sum(len(normalize_space(m.text_content())) for m in members)
+            if best is None or linked > best.count:
+                best = TeaserCards(parent, linked, chars)
+    return best
+
+
+def _is_teaser(box: Any) -> bool:
+    """A box with a headline (a link, a heading or a "title" element of ≥ 4 words) and little else."""
+    for el in box.iter():
+        if not isinstance(el.tag, str):
+            continue
+        words = len(normalize_space(el.text_content()).split())
+        if words < 4:
+            continue
+        if el.tag == "a":
+            return True
+        if el.tag in ("h2", "h3", "h4") or "title" in (el.get("class") or "").lower() or "headline" in (el.get("class") or "").lower():
+            return len(normalize_space(box.text_content())) <= 500
+    return False
+
+
+def _inside(el: Any, ancestor: Any) -> bool:
+    node = el
+    while node is not None:
+        if node is ancestor:
+            return True
+        node = node.getparent()
+    return False
+
+
+def _listing_page(ld: JsonLdArticle | None, meta: Any, body: str, container: Any, cards: TeaserCards | None = None) -> str | None:
     """A reason when the page is a section front or tag page (a list of teasers)."""
     og_type = (meta.first("og:type") or "").lower()
     if ld is not None or og_type == "article" or meta.first("article:published_time"):
         return None
+    if cards is not None and cards.count >= 6:
+        if container is None or _inside(container, cards.parent) or len(body) < 0.5 * cards.text_chars:
+            return f"{cards.count} teaser cards linking to other stories outweigh the text"
     if container is not None:
         links = container.xpath(".//a")
         linked = sum(len(normalize_space(a.text_content())) for a in links)
         total = len(normalize_space(container.text_content())) or 1
-        teaser_like = len(links) >= 8 and linked / total > 0.35
-        linked_headings = sum(1 for h in container.iter("h2", "h3", "h4") if h.find(".//a") is not None)
-    else:
-        teaser_like, linked_headings = False, 0
-    if og_type in ("website", "object", "profile") and (teaser_like or linked_headings >= 4 or len(body) < 1200):
-        return f"og:type={og_type!r} and the text looks like a list of teasers"
-    if teaser_like:
-        return "a list of links and teasers, not an article"
+        if len(links) >= 8 and linked / total > 0.35:
+            return "a list of links and teasers, not an article"
     return None
 
 
-def _not_an_article(ld: JsonLdArticle | None, meta: Any, body: str, paragraphs: list[str], f: Fields, container: Any) -> str | None:
+def _not_an_article(ld: JsonLdArticle | None, meta: Any, body: str, paragraphs: list[str], f: Fields, container: Any,
+                    cards: TeaserCards | None = None) -> str | None:
     """A reason when the page, after extraction, still does not hold one article."""
     og_type = (meta.first("og:type") or "").lower()
     article_signals = bool(ld) or og_type == "article" or bool(meta.first("article:published_time"))
     if not body or len(body) < 80:
         return f"no article text found ({len(body)} characters)"
-    listing = _listing_page(ld, meta, body, container)
+    listing = _listing_page(ld, meta, body, container, cards)
     if listing:
         return listing
     if len(body) < MIN_BODY_CHARS and not article_signals:

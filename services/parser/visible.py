@@ -22,8 +22,8 @@ NOT_BYLINE_WORDS = {"role", "position", "job", "bio", "desc", "description", "ab
 AUTHOR_HREF = re.compile(r"/(authors?|avtory?|avtor|writers?|journalists?|columnists?|people|profile|reporters?)(/[\w.-]+/?$|\.php\?)", re.I)
 BREADCRUMB_WORDS = {"breadcrumb", "breadcrumbs", "crumbs", "path", "navchain", "breadcrumbs-list"}
 HOME_WORDS = {"главная", "home", "главная страница", "новости", "news", "homepage"}
-UPDATE_HINT = re.compile(r"(обновлен|изменен|updated|modified|last edited|amended)", re.I)
-PUBLISH_HINT = re.compile(r"(опубликован|дата публикации|published|posted|first published)", re.I)
+UPDATE_HINT = re.compile(r"(обновлен|изменен|оновлен|абноўлен|updated|modified|last edited|amended|actualizado|aktualisiert|mis à jour|aggiornato|atualizado)", re.I)
+PUBLISH_HINT = re.compile(r"(опубликован|дата публикации|опубліковано|апублікавана|published|posted|first published|publicado|veröffentlicht|publié|pubblicato)", re.I)
 CREDIT_SPLIT = re.compile(
     r"\s*(?:(?<=[.!?»\"”)])\s*)?((?:фото|фотография|photo|photograph|image|credit|иллюстрация|кадр|источник фото)\s*:.*|©.*)$",
     re.I,
@@ -100,7 +100,7 @@ def read_visible(root: etree._Element) -> VisibleMeta:
                 meta.lead, meta.lead_element = text, el
         if _is_byline(el, words) and not any(_is_byline(d, class_words(d)) for d in el.iterdescendants()):
             # Innermost byline elements only: a wrapper would glue its names together.
-            text = text_of(el)
+            text = _byline_text(el)
             if 2 <= len(text) <= 200:
                 bylines.append((position, el, text))
         elif tag == "a" and AUTHOR_HREF.search(el.get("href") or "") and 2 <= len(text_of(el)) <= 80 and not _credited(el):
@@ -147,6 +147,21 @@ def read_visible(root: etree._Element) -> VisibleMeta:
             if credit:
                 meta.images.append(VisibleImage(img.get("src"), caption, credit))
     return meta
+
+
+def _byline_text(el: etree._Element) -> str:
+    """The byline's words with a space between elements, leaving out roles, bios and avatars."""
+    parts: list[str] = []
+    skip: set[etree._Element] = set()
+    for node in el.iter():
+        if node is not el and class_words(node) & NOT_BYLINE_WORDS:
+            skip.update(node.iter())
+        if node in skip or not isinstance(node.tag, str):
+            continue
+        if node.text:
+            parts.append(node.text)
+        parts.extend(child.tail for child in node if child.tail)
+    return normalize_space(" ".join(parts))
 
 
 def _is_date_box(words: set[str]) -> bool:
