@@ -6,6 +6,8 @@
     newsflow crawl --add-source FILE.yaml          add sources at run time
     newsflow parse FILE_OR_URL [--url URL] | --batch DIR
     newsflow dlq list [--stage S] | replay [--stage S] [--reason R]
+    newsflow index install|rollover|migrate|status   the Elasticsearch index contract
+    newsflow search WORDS [--person P] [--quoted P] [--top persons] …
 
 Subcommands import what they need only when they run.
 """
@@ -262,6 +264,95 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- index and search
+
+
+def _es_client():  # type: ignore[no-untyped-def]
+    from elasticsearch import AsyncElasticsearch
+
+    from services.common.settings import ElasticsearchSettings
+
+    settings = ElasticsearchSettings()
+    return settings, AsyncElasticsearch(**settings.client_kwargs())  # type: ignore[arg-type]
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from services.indexer.migrate import indices_behind, migrate
+    from services.indexer.templates import CONTRACT_VERSION, IndexNames, install, rollover
+
+    settings, es = _es_client()
+    names = IndexNames(settings.alias)
+
+    async def go() -> int:
+        try:
+            if args.action == "install":
+                created = await install(es, names, replicas=args.replicas)
+                print(f"templates installed for alias {names.alias!r}" + (f"; created {names.first_index}" if created else ""))
+            elif args.action == "rollover":
+                result = await rollover(es, names, max_age=args.max_age, max_primary_shard_size=args.max_size, max_docs=args.max_docs, dry_run=args.dry_run)
+                state = "rolled over" if result.get("rolled_over") else "not rolled over (no condition met)"
+                print(f"{state}: {result.get('old_index')} → {result.get('new_index')}  conditions: {result.get('conditions') or 'none (forced)'}")
+            elif args.action == "migrate":
+                old = IndexNames(settings.alias, args.from_version)
+                new = IndexNames(settings.alias, args.to_version or CONTRACT_VERSION)
+                report = await migrate(es, old, new, replicas=args.replicas)
+                print(f"copied {report.copied} documents from {', '.join(report.source_indices) or '(none)'} into {report.target_index}; "
+                      f"{report.skipped_newer} already newer there; alias {names.alias!r} now reads {report.target_index}")
+            else:
+                for alias in (names.alias, names.write_alias):
+                    print(f"{alias:<20} → {', '.join(await indices_behind(es, alias)) or '(missing)'}")
+                stats = await es.cat.indices(index=f"{names.alias}-v*", format="json", h="index,docs.count,store.size")
+                for row in stats:
+                    print(f"  {row['index']:<28} {row['docs.count']:>8} docs  {row['store.size']}")
+        finally:
+            await es.close()
+        return 0
+
+    return asyncio.run(go())
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from services.indexer.search import build_search, build_top
+
+    settings, es = _es_client()
+    query = build_search(
+        " ".join(args.text) or None, source=args.source, language=args.language, since=args.since, until=args.until,
+        person=args.person, organization=args.organization, location=args.location, quoted=args.quoted, story=args.story,
+        phrase=args.phrase,
+    )
+
+    async def go() -> dict[str, Any]:
+        try:
+            return dict(await es.search(
+                index=settings.alias, query=query, size=0 if args.top else args.limit,
+                aggs=build_top(args.top, args.limit) if args.top else None,
+                source=["title", "source", "language", "published_at", "authors", "story_id"],
+                sort=[{"published_at": "desc"}] if args.latest else None,
+            ))
+        finally:
+            await es.close()
+
+    result = asyncio.run(go())
+    if args.json:
+        _print_json(result)
+        return 0
+    if args.top:
+        buckets = result["aggregations"]["top"]["buckets"]
+        width = max([len(b["key"]) for b in buckets] + [len(args.top)])
+        print(f"{args.top:<{width}}  articles")
+        for bucket in buckets:
+            print(f"{bucket['key']:<{width}}  {bucket['doc_count']}")
+        return 0
+    hits = result["hits"]["hits"]
+    print(f"{result['hits']['total']['value']} article(s)")
+    for hit in hits:
+        doc = hit["_source"]
+        score = f"{hit['_score']:6.2f}" if hit.get("_score") is not None else "     -"
+        title = doc.get("title", "")
+        print(f"{score}  {(doc.get('published_at') or '')[:16]:<16}  {doc.get('source', ''):<10} {doc.get('language') or '':<3} {title[:90]}")
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -292,11 +383,43 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--timezone", help="IANA zone for dates printed without one (e.g. Europe/Moscow)")
         p.set_defaults(func=(lambda a, stage=name: cmd_parse(a, stage)))
 
+    index = sub.add_parser("index", help="the Elasticsearch index contract: install, rollover, migrate, status")
+    index.add_argument("action", choices=["install", "rollover", "migrate", "status"])
+    index.add_argument("--replicas", type=int, default=0, help="number_of_replicas for new indices")
+    index.add_argument("--max-age", help="rollover: only when the write index is older than this (e.g. 7d)")
+    index.add_argument("--max-size", help="rollover: only when a primary shard is larger than this (e.g. 20gb)")
+    index.add_argument("--max-docs", type=int, help="rollover: only when the write index holds more documents")
+    index.add_argument("--dry-run", action="store_true", help="rollover: check the conditions only")
+    index.add_argument("--from-version", type=int, default=1, help="migrate: the contract version to copy from")
+    index.add_argument("--to-version", type=int, help="migrate: the new contract version (default: this release's)")
+    index.set_defaults(func=cmd_index)
+
+    search = sub.add_parser("search", help="search the articles and print a table")
+    search.add_argument("text", nargs="*", help="words to search (morphology-aware: «переговоры» finds «переговорах»)")
+    search.add_argument("--phrase", action="store_true", help="the words as an exact phrase")
+    search.add_argument("--source")
+    search.add_argument("--language")
+    search.add_argument("--since", help="published at or after (2025-10-01, now-7d)")
+    search.add_argument("--until", help="published at or before")
+    search.add_argument("--person", help="articles mentioning this person (normalised name, e.g. «Дмитрий Песков»)")
+    search.add_argument("--organization")
+    search.add_argument("--location")
+    search.add_argument("--quoted", help="articles quoting this person")
+    search.add_argument("--story", help="every version of one story (story_id)")
+    search.add_argument("--top", choices=["persons", "organizations", "locations", "source", "tags", "keywords", "quote_speakers"],
+                        help="instead of articles, the most frequent values among the matching articles")
+    search.add_argument("--latest", action="store_true", help="newest first instead of best match first")
+    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--json", action="store_true", help="print Elasticsearch's answer as JSON")
+    search.set_defaults(func=cmd_search)
+
     dlq = sub.add_parser("dlq", help="inspect or replay dead letters")
     dlq.add_argument("action", choices=["list", "replay"])
     dlq.add_argument("--stage", choices=["scraper", "parser", "enrichment", "indexer"])
     dlq.add_argument("--reason")
     dlq.set_defaults(func=cmd_dlq)
+    from services.ops.status import add_status_command
+    add_status_command(sub)
     return parser
 
 

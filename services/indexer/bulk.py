@@ -148,16 +148,31 @@ class BulkWriter:
         return await self.es.bulk(operations=operations, refresh="wait_for" if self.refresh else None)
 
     async def _locate(self, ids: list[str]) -> dict[str, str]:
-        """{article id: concrete index holding it} for ids already indexed."""
-        response = await self.es.search(
-            index=self.names.alias, query={"ids": {"values": ids}}, source=False, size=len(ids),
-            version=True, ignore_unavailable=True, allow_no_indices=True,
-        )
+        """{article id: concrete index holding it} for ids already indexed in an older index.
+
+        One alias lookup per batch; while the read alias has a single index that is also
+        the write index (no rollover yet) there is nothing to look up. Otherwise a
+        realtime multi-get (it sees writes not yet refreshed) finds where each article
+        lives. Only indices of our own contract version count: during a migration the
+        old version's indices are still readable but must not receive updates.
+        """
+        aliases = await self.es.indices.get_alias(name=f"{self.names.alias},{self.names.write_alias}", ignore_unavailable=True)
+        prefix = f"{self.names.alias}-v{self.names.version}-"
+        readable, write_index = [], None
+        for index, info in dict(aliases).items():
+            entries = info.get("aliases", {})
+            if self.names.write_alias in entries:
+                write_index = index
+            if self.names.alias in entries and index.startswith(prefix):
+                readable.append(index)
+        others = [i for i in readable if i != write_index]
+        if not others:
+            return {}
+        response = await self.es.mget(docs=[{"_index": i, "_id": doc_id} for i in others for doc_id in ids], source=False)
         found: dict[str, tuple[str, int]] = {}
-        for hit in response["hits"]["hits"]:
-            version = hit.get("_version", 0)
-            if hit["_id"] not in found or found[hit["_id"]][1] < version:
-                found[hit["_id"]] = (hit["_index"], version)
+        for doc in response["docs"]:
+            if doc.get("found") and (doc["_id"] not in found or found[doc["_id"]][1] < doc.get("_version", 0)):
+                found[doc["_id"]] = (doc["_index"], doc.get("_version", 0))
         return {doc_id: index for doc_id, (index, _) in found.items()}
 
     async def _with_retry(self, call, what: str, attempt: int):  # type: ignore[no-untyped-def]
