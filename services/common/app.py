@@ -203,6 +203,15 @@ def _install_monitors(app: faust.App, health: ServiceHealth, stage: str, setting
     async def on_assigned(app_, assigned, **kwargs) -> None:  # type: ignore[no-untyped-def]
         health.assigned = True
 
+    @app.on_partitions_revoked.connect  # type: ignore[misc]
+    async def on_revoked(app_, revoked, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # A partition now owned by another worker must not keep reporting its old lag here.
+        for tp in revoked:
+            try:
+                CONSUMER_LAG.remove(stage, tp.topic, str(tp.partition))
+            except KeyError:
+                pass
+
 
 def topic(app: faust.App, spec: TopicSpec, settings: ServiceSettings) -> faust.TopicT:
     """Declare a catalogue topic on the app, in the configured namespace."""

@@ -27,7 +27,7 @@ from schemas.topics import CRAWL_REQUESTS, DEAD_LETTERS, FRONTIER, RAW_PAGES
 from services.common.app import build_app, run_worker, topic
 from services.common.dead_letters import DeadLetterSink, dead_letter_record
 from services.common.logs import get_logger
-from services.common.metrics import EVENTS_IN, EVENTS_OUT
+from services.common.metrics import EVENTS_IN, EVENTS_OUT, LAST_EVENT_TIMESTAMP
 from services.common.outcomes import Rejected
 from services.common.settings import ServiceSettings
 from services.common.stage import decode_model
@@ -131,6 +131,7 @@ def create_app(settings: ScraperSettings) -> faust.App:
 
             async def done(event=event) -> None:  # type: ignore[no-untyped-def]
                 await manual.ack(event)
+                LAST_EVENT_TIMESTAMP.labels("scraper").set(time.time())
 
             await crawler.submit(task, done)
 
