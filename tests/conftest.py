@@ -17,7 +17,13 @@ import pytest
 
 from services.devstack.stack import Stack, StackConfig
 
-TEST_PORTS = {"kafka_port": 19092, "kafka_controller_port": 19093, "es_port": 19200, "es_transport_port": 19300}
+# Overridable so two checkouts can run their suites side by side on one machine.
+TEST_PORTS = {
+    "kafka_port": int(os.environ.get("NEWSFLOW_TEST_KAFKA_PORT", 19092)),
+    "kafka_controller_port": int(os.environ.get("NEWSFLOW_TEST_KAFKA_CONTROLLER_PORT", 19093)),
+    "es_port": int(os.environ.get("NEWSFLOW_TEST_ES_PORT", 19200)),
+    "es_transport_port": int(os.environ.get("NEWSFLOW_TEST_ES_TRANSPORT_PORT", 19300)),
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
