@@ -33,7 +33,8 @@ class RunningPipeline:
 
 
 def start_pipeline(stack_config: StackConfig, run_dir: Path, *, poll_interval: float = 5.0, min_delay: float = 0.05,
-                   services: tuple[str, ...] = ("scraper", "parser", "enrichment", "indexer")) -> RunningPipeline:
+                   services: tuple[str, ...] = ("scraper", "parser", "enrichment", "indexer"),
+                   with_sources: bool = True) -> RunningPipeline:
     namespace = f"e{uuid.uuid4().hex[:8]}"
     site_port = free_port()
     site = ManagedProcess("samplesite", run_dir)
@@ -43,7 +44,8 @@ def start_pipeline(stack_config: StackConfig, run_dir: Path, *, poll_interval: f
     manifest = load_manifest()
     pipeline = Pipeline(stack_config, namespace=namespace, alias=f"{namespace}-articles", run_dir=run_dir,
                         extra_env={"NEWSFLOW_LOG_LEVEL": "INFO"})
-    pipeline.write_sources(sample_sources(base, manifest, poll_interval=poll_interval, min_delay=min_delay))
+    sources = sample_sources(base, manifest, poll_interval=poll_interval, min_delay=min_delay)
+    pipeline.write_sources(sources if with_sources else {**sources, "sources": []})
     pipeline.start(services)
     pipeline.wait_ready(services, timeout=180)
     return RunningPipeline(pipeline, base, manifest, run_dir)
