@@ -75,8 +75,14 @@ async def _create_missing(admin: AIOKafkaAdminClient, kafka: KafkaSettings, spec
         except TopicAlreadyExistsError:
             pass  # another service created it between our list and create
         log.info("created topics", topics=[t.name for t in missing])
-    described = await admin.describe_topics(list(wanted))
-    shape = {d["topic"]: len(d["partitions"]) for d in described}
+    # Just-created topics can show no partitions until the metadata has propagated.
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        described = await admin.describe_topics(list(wanted))
+        shape = {d["topic"]: len(d["partitions"]) for d in described}
+        if all(shape.get(name, 0) > 0 for name in wanted) or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.2)
     for name, spec in wanted.items():
         if shape.get(name, 0) < spec.partitions:
             raise TopicShapeError(

