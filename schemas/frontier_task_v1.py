@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
-
 from schemas.common import AwareDatetime, DiscoveredVia, Envelope
 
 

@@ -59,6 +59,20 @@ async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None,
         await producer.stop()
 
 
+async def indexed_count(es: Any, alias: str, ids: list[str] | None = None) -> int:
+    """Documents in `alias` (only those with `ids` when given), after a refresh; 0 while the index is missing."""
+    try:
+        await es.indices.refresh(index=alias)
+        query = {"ids": {"values": ids}} if ids is not None else {"match_all": {}}
+        return (await es.count(index=alias, query=query))["count"]
+    except Exception:  # noqa: BLE001 - the index appears a moment after the indexer starts
+        return 0
+
+
+async def all_indexed(es: Any, alias: str, ids: list[str]) -> bool:
+    return await indexed_count(es, alias, ids) == len(ids)
+
+
 def expected_id(base_url: str, page: SamplePage) -> str:
     return article_id(dedup_key(base_url + page.path))
 

@@ -32,7 +32,6 @@ REMOVE_TAGS = {
     "amp-analytics", "amp-img", "amp-sidebar", "amp-consent", "amp-list", "amp-youtube", "img", "time", "head",
 }
 BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt", "td", "th", "summary"}
-HEADING_TAGS = {"h2", "h3", "h4", "h5", "h6"}
 LAYOUT_TAGS = {"div", "section", "article", "main", "center", "body", "header", "ul", "ol", "table", "tbody", "tr", "dl", "details"}
 INLINE_TAGS = {
     "a", "span", "font", "b", "strong", "em", "i", "u", "small", "sup", "sub", "mark", "cite", "q", "abbr", "s",

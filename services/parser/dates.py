@@ -65,7 +65,6 @@ RU_DATE = re.compile(
     rf"(\d{{1,2}})\s+{_RU_MONTH_RE}\s+(\d{{4}})(?:\s*(?:г\.|года|г)?)?(?:\s*{_SEP}?\s*(?:в\s+)?{_TIME_RE}{_ZONE_RE})?",
     re.I,
 )
-RU_DATE_NO_YEAR = re.compile(rf"(\d{{1,2}})\s+{_RU_MONTH_RE}(?:\s*{_SEP}?\s*(?:в\s+)?{_TIME_RE}{_ZONE_RE})", re.I)
 EN_DATE_DMY = re.compile(
     rf"(?:\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\s+{_EN_MONTH_RE},?\s+(\d{{4}})(?:\s*(?:{_SEP}|at)?\s*{_TIME_RE}{_ZONE_RE})?",
     re.I,

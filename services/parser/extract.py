@@ -29,14 +29,13 @@ import trafilatura
 from schemas.common import FieldProvenance, Image, utcnow
 from schemas.parsed_article_v1 import ParsedArticleV1
 from schemas.raw_page_v1 import RawPageV1
-from services.common.ids import article_id
 from services.common.outcomes import Rejected
 from services.parser.authors import clean_authors
 from services.parser.body import extract_body
 from services.parser.dates import parse_iso, parse_text_date, zone
 from services.parser.document import css, load_html, normalize_space, text_of
 from services.parser.structured import JsonLdArticle, read_jsonld, read_meta, read_microdata
-from services.parser.visible import PUBLISH_HINT, UPDATE_HINT, read_visible, split_caption
+from services.parser.visible import PUBLISH_HINT, UPDATE_HINT, read_visible
 from services.scraper.sources import SiteRules
 
 EXTRACTOR_VERSION = "newsflow-parser/1.0.0"

@@ -15,7 +15,7 @@ from services.devstack.processes import ManagedProcess
 from services.devstack.stack import REPO_ROOT, Stack, StackConfig
 from services.samplesite.sources import sample_sources
 from tests.e2e.conftest import RunningPipeline, start_pipeline
-from tests.helpers import eventually, expected_ids
+from tests.helpers import all_indexed, eventually, expected_ids
 
 pytestmark = pytest.mark.slow
 
@@ -44,14 +44,7 @@ async def test_sources_added_at_run_time_are_crawled(empty_pipeline: RunningPipe
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("requested: source") == len(sources["sources"])
 
-    async def all_indexed() -> bool:
-        try:
-            await es.indices.refresh(index=empty_pipeline.alias)
-            return (await es.count(index=empty_pipeline.alias, query={"ids": {"values": list(expected)}}))["count"] == len(expected)
-        except Exception:  # noqa: BLE001
-            return False
-
-    await eventually(all_indexed, timeout=240, what="the run-time sources crawled into Elasticsearch")
+    await eventually(lambda: all_indexed(es, empty_pipeline.alias, list(expected)), timeout=240, what="the run-time sources crawled into Elasticsearch")
 
 
 def test_a_bad_source_file_is_refused_with_the_field_named(empty_pipeline: RunningPipeline, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from services.devstack.stack import Stack, StackConfig
 from services.samplesite.server import SITE_DIR
 from services.scraper.crawl import build_raw_page
 from tests.e2e.conftest import RunningPipeline, start_pipeline
-from tests.helpers import dead_letters, eventually, produce
+from tests.helpers import all_indexed, dead_letters, eventually, produce
 
 pytestmark = pytest.mark.slow
 
@@ -78,13 +78,5 @@ async def test_malformed_messages_are_dead_lettered_and_good_ones_still_arrive(
     for record in by_stage.values():
         assert record["original_value_b64"] and record["source_topic"].startswith(quiet_pipeline.pipeline.namespace)
 
-    async def good_ones_indexed() -> bool:
-        try:
-            await es.indices.refresh(index=quiet_pipeline.alias)
-            found = await es.count(index=quiet_pipeline.alias, query={"ids": {"values": [raw_id, enriched_id]}})
-        except Exception:  # noqa: BLE001
-            return False
-        return found["count"] == 2
-
-    await eventually(good_ones_indexed, timeout=180, what="the good messages in Elasticsearch")
+    await eventually(lambda: all_indexed(es, quiet_pipeline.alias, [raw_id, enriched_id]), timeout=180, what="the good messages in Elasticsearch")
 

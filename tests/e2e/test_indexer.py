@@ -11,7 +11,7 @@ from elasticsearch import AsyncElasticsearch
 from services.devstack.processes import ManagedProcess
 from services.devstack.stack import Stack, StackConfig
 from tests.e2e.conftest import RunningPipeline, start_pipeline
-from tests.helpers import dead_letters, eventually, expected_ids, produce
+from tests.helpers import all_indexed, dead_letters, eventually, expected_ids, indexed_count, produce
 from tests.services.indexer.conftest import article
 
 pytestmark = pytest.mark.slow
@@ -102,15 +102,8 @@ async def test_elasticsearch_down_for_half_a_minute_loses_and_duplicates_nothing
         await asyncio.to_thread(stack.elasticsearch.start)
         await asyncio.to_thread(stack.elasticsearch.wait)
 
-        async def all_indexed() -> bool:
-            try:
-                await es.indices.refresh(index=running.alias)
-                return (await es.count(index=running.alias, query={"ids": {"values": list(expected)}}))["count"] == len(expected)
-            except Exception:  # noqa: BLE001
-                return False
-
-        await eventually(all_indexed, timeout=240, what="every article after Elasticsearch came back")
-        assert (await es.count(index=running.alias))["count"] == len(expected)
+        await eventually(lambda: all_indexed(es, running.alias, list(expected)), timeout=240, what="every article after Elasticsearch came back")
+        assert await indexed_count(es, running.alias) == len(expected)
         records = await dead_letters(stack_config.kafka_bootstrap, running.topic("news.deadletter.v1"))
         assert not [r for r in records if r["stage"] == "indexer"], "an outage is never dead-lettered"
     finally:

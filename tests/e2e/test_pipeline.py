@@ -10,7 +10,7 @@ from elasticsearch import AsyncElasticsearch
 from services.devstack.pipeline import free_port
 from services.devstack.processes import ManagedProcess
 from tests.e2e.conftest import RunningPipeline
-from tests.helpers import dead_letters, eventually, expected_ids
+from tests.helpers import all_indexed, dead_letters, eventually, expected_ids, indexed_count
 
 pytestmark = pytest.mark.slow
 
@@ -31,23 +31,12 @@ SEED_QUOTES = [
 ]
 
 
-async def _all_indexed(es: AsyncElasticsearch, alias: str, ids: list[str]) -> int:
-    try:
-        await es.indices.refresh(index=alias)
-        return (await es.count(index=alias, query={"ids": {"values": ids}}))["count"]
-    except Exception:  # noqa: BLE001 - index not created yet
-        return 0
-
-
 async def test_every_sample_article_is_indexed_with_its_fields(running_pipeline: RunningPipeline, es: AsyncElasticsearch) -> None:
     expected = expected_ids(running_pipeline.base_url, running_pipeline.manifest)
     alias = running_pipeline.alias
 
-    async def complete() -> bool:
-        return await _all_indexed(es, alias, list(expected)) == len(expected)
-
-    await eventually(complete, timeout=240, what=f"all {len(expected)} sample articles in Elasticsearch")
-    total = (await es.count(index=alias))["count"]
+    await eventually(lambda: all_indexed(es, alias, list(expected)), timeout=240, what=f"all {len(expected)} sample articles in Elasticsearch")
+    total = await indexed_count(es, alias)
     assert total == len(expected) == 24, "only the sample articles, once each (the section front is not an article)"
 
     hits = (await es.search(index=alias, size=100, query={"match_all": {}}))["hits"]["hits"]
@@ -74,7 +63,7 @@ async def test_every_sample_article_is_indexed_with_its_fields(running_pipeline:
 async def test_seed_article_is_searchable_by_name(running_pipeline: RunningPipeline, es: AsyncElasticsearch) -> None:
     expected = expected_ids(running_pipeline.base_url, running_pipeline.manifest)
     seed_id = next(i for i, p in expected.items() if p.id == SEED_ID)
-    await eventually(lambda: _all_indexed(es, running_pipeline.alias, [seed_id]), timeout=240, what="seed article indexed")
+    await eventually(lambda: all_indexed(es, running_pipeline.alias, [seed_id]), timeout=240, what="seed article indexed")
     result = await es.search(index=running_pipeline.alias, query={"multi_match": {"query": "Алиев", "fields": ["title^2", "body"]}})
     assert result["hits"]["hits"], "a search for Алиев finds something"
     top = result["hits"]["hits"][0]
@@ -111,8 +100,7 @@ async def test_section_front_is_dead_lettered_not_indexed(running_pipeline: Runn
 async def test_second_crawl_keeps_ids_and_adds_no_duplicates(running_pipeline: RunningPipeline, es: AsyncElasticsearch) -> None:
     expected = expected_ids(running_pipeline.base_url, running_pipeline.manifest)
     alias = running_pipeline.alias
-    await eventually(lambda: _all_indexed(es, alias, list(expected)), timeout=240, what="first crawl complete")
-    await eventually(lambda: _count_equals(es, alias, len(expected)), timeout=60, what="first crawl settled")
+    await eventually(lambda: all_indexed(es, alias, list(expected)), timeout=240, what="first crawl complete")
     first = {h["_id"]: h["_source"]["fetched_at"] for h in (await es.search(index=alias, size=100, source=["fetched_at"]))["hits"]["hits"]}
 
     # A second scraper with a new group id has no memory of the first crawl: it fetches
@@ -130,12 +118,7 @@ async def test_second_crawl_keeps_ids_and_adds_no_duplicates(running_pipeline: R
         await eventually(all_refetched, timeout=240, what="every article re-indexed from the second crawl")
     finally:
         recrawl.stop()
-    await es.indices.refresh(index=alias)
-    assert (await es.count(index=alias))["count"] == len(expected)
+    assert await indexed_count(es, alias) == len(expected)
     ids = {h["_id"] for h in (await es.search(index=alias, size=100, source=False))["hits"]["hits"]}
     assert ids == set(expected) == set(first)
 
-
-async def _count_equals(es: AsyncElasticsearch, alias: str, n: int) -> bool:
-    await es.indices.refresh(index=alias)
-    return (await es.count(index=alias))["count"] == n

@@ -10,7 +10,7 @@ from elasticsearch import AsyncElasticsearch
 from services.devstack.processes import ManagedProcess
 from services.devstack.stack import Stack, StackConfig
 from tests.e2e.conftest import RunningPipeline, start_pipeline
-from tests.helpers import eventually, expected_ids, read_topic
+from tests.helpers import all_indexed, eventually, expected_ids, indexed_count, read_topic
 
 pytestmark = pytest.mark.slow
 
@@ -42,16 +42,8 @@ async def test_killed_scraper_resumes_without_losing_or_duplicating(slow_crawl: 
     scraper.start(slow_crawl.pipeline.env("scraper"))
     alias = slow_crawl.alias
 
-    async def all_indexed() -> bool:
-        try:
-            await es.indices.refresh(index=alias)
-            return (await es.count(index=alias, query={"ids": {"values": list(expected)}}))["count"] == len(expected)
-        except Exception:  # noqa: BLE001
-            return False
-
-    await eventually(all_indexed, timeout=240, what="every sample article indexed after the restart")
-    await es.indices.refresh(index=alias)
-    assert (await es.count(index=alias))["count"] == len(expected), "no article twice, nothing extra"
+    await eventually(lambda: all_indexed(es, alias, list(expected)), timeout=240, what="every sample article indexed after the restart")
+    assert await indexed_count(es, alias) == len(expected), "no article twice, nothing extra"
     raw_ids = [k for k, _ in await read_topic(bootstrap, raw_topic)]
     article_ids = {k.decode() for k in raw_ids if k}
     assert article_ids >= set(expected), "every page was published"
