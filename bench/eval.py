@@ -24,9 +24,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.eval")
-    parser.add_argument("which", nargs="*", choices=[*HARNESSES, []], default=list(HARNESSES))
+    parser.add_argument("which", nargs="*", metavar="NAME", help=f"any of: {', '.join(HARNESSES)} (default: all)")
     parser.add_argument("--write", action="store_true", help="write the reports to bench/results/")
     args = parser.parse_args(argv)
+    unknown = [w for w in args.which if w not in HARNESSES]
+    if unknown:
+        parser.error(f"unknown: {', '.join(unknown)}; choose from {', '.join(HARNESSES)}")
     for name in args.which or list(HARNESSES):
         module = importlib.import_module(HARNESSES[name])
         report = module.evaluate()
