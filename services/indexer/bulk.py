@@ -158,13 +158,18 @@ class BulkWriter:
         """
         aliases = await self.es.indices.get_alias(name=f"{self.names.alias},{self.names.write_alias}", ignore_unavailable=True)
         prefix = f"{self.names.alias}-v{self.names.version}-"
-        readable, write_index = [], None
+        readable, write_index, write_members = [], None, []
         for index, info in dict(aliases).items():
             entries = info.get("aliases", {})
             if self.names.write_alias in entries:
-                write_index = index
+                write_members.append(index)
+                # After a rollover the old index keeps the write alias with is_write_index=false.
+                if entries[self.names.write_alias].get("is_write_index"):
+                    write_index = index
             if self.names.alias in entries and index.startswith(prefix):
                 readable.append(index)
+        if write_index is None and len(write_members) == 1:
+            write_index = write_members[0]
         others = [i for i in readable if i != write_index]
         if not others:
             return {}
