@@ -110,14 +110,21 @@ def main(argv: list[str] | None = None) -> int:
              clip(", ".join(h["_source"].get("authors") or []), 24), clip(h["_source"]["title"], 70)] for h in hits]
     print("\nIndexed articles:\n" + table(rows, ["source", "lang", "published", "authors", "title"]))
 
-    for label, query in (
-        ("Алиев", {"multi_match": {"query": "Алиев", "fields": ["title^2", "body"]}}),
-        ("переговоры (morphology: finds «переговорах», «переговоров»)", {"match": {"body": "переговоры"}}),
-    ):
-        result = es.search(index="articles", query=query, size=5, source=["title", "published_at"])
+    def show(label: str, query: dict, fields: tuple[str, ...] = ("title", "published_at")) -> None:  # type: ignore[type-arg]
+        result = es.search(index="articles", query=query, size=5, source=list(fields))
         print(f"\nSearch: {label} — {result['hits']['total']['value']} hit(s)")
         for hit in result["hits"]["hits"]:
             print(f"  {hit['_score']:6.2f}  {hit['_source'].get('published_at', '')[:16]}  {hit['_source']['title']}")
+
+    show("Алиев", {"multi_match": {"query": "Алиев", "fields": ["title^2", "body"]}})
+    show("переговорами (morphology: the articles say «переговорах», «переговоров», «переговоры»)", {"match": {"body": "переговорами"}})
+    show("articles quoting Мария Захарова", {"nested": {"path": "quotes", "query": {"term": {"quotes.speaker": "Мария Захарова"}}}})
+    top = es.search(index="articles", size=0, aggs={"p": {"terms": {"field": "persons", "size": 5}}})["aggregations"]["p"]["buckets"]
+    print("\nMost mentioned people: " + ", ".join(f"{b['key']} ({b['doc_count']})" for b in top))
+    stories = es.search(index="articles", size=0, aggs={"s": {"terms": {"field": "story_id", "min_doc_count": 2}}})["aggregations"]["s"]["buckets"]
+    for bucket in stories:
+        titles = es.search(index="articles", query={"term": {"story_id": bucket["key"]}}, source=["source", "title"])["hits"]["hits"]
+        print(f"Story {bucket['key']} told by {len(titles)} outlets: " + " | ".join(f"{h['_source']['source']}: {h['_source']['title']}" for h in titles))
 
     print(
         f"\nThe stack keeps running: Elasticsearch at {cfg.es_url} (alias 'articles'), Kafka at {cfg.kafka_bootstrap}, "

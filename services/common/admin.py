@@ -56,6 +56,18 @@ async def ensure_topics(
                 pass
 
 
+async def ensure_changelogs(kafka: KafkaSettings, changelogs: list[tuple[str, int]], *, timeout: float = 300.0) -> dict[str, int]:
+    """Create compacted changelog topics for faust tables (name, partitions), like the catalogue's."""
+    specs = [
+        TopicSpec(name=name, schema=dict, key="table key", partitions=partitions, retention_ms=-1,  # type: ignore[arg-type]
+                  max_message_bytes=8 * 1024 * 1024, producers=("faust table",), consumers=("faust table",),
+                  cleanup_policy="compact", compression="producer")
+        for name, partitions in changelogs
+    ]
+    # Changelog names already carry the namespace (through the app id).
+    return await ensure_topics(kafka.model_copy(update={"topic_namespace": ""}), specs, timeout=timeout)
+
+
 async def _create_missing(admin: AIOKafkaAdminClient, kafka: KafkaSettings, specs: list[TopicSpec]) -> dict[str, int]:
     wanted = {topic_name(spec, kafka.topic_namespace): spec for spec in specs}
     existing = set(await admin.list_topics())

@@ -19,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from schemas.topics import CATALOGUE, TopicSpec, topic_name
-from services.common.admin import ensure_topics
+from services.common.admin import ensure_changelogs, ensure_topics
 from services.common.logs import configure_logging, get_logger
 from services.common.metrics import CONSUMER_LAG, EVENT_LOOP_LAG, READY
 from services.common.settings import ServiceSettings
@@ -236,6 +236,11 @@ def run_worker(app: faust.App, service: str, settings: ServiceSettings, specs: t
     )
     Path(settings.runtime.data_dir).mkdir(parents=True, exist_ok=True)
     asyncio.run(ensure_topics(settings.kafka, specs))
+    # faust creates its tables' changelog topics in the background; on a fresh cluster the
+    # first events can otherwise find a changelog without partitions. Create them first.
+    changelogs = [(t.changelog_topic.get_topic_name(), t.partitions or 1) for t in app.tables.values()]
+    if changelogs:
+        asyncio.run(ensure_changelogs(settings.kafka, changelogs))
     # asyncio.run closed its loop; faust's worker needs a fresh default loop.
     asyncio.set_event_loop(asyncio.new_event_loop())
     worker = _Worker(

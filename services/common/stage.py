@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard
 from services.common.logs import bind_event, get_logger
-from services.common.metrics import EVENTS_IN, EVENTS_OUT, LAST_EVENT_TIMESTAMP, PROCESSING_SECONDS
+from services.common.metrics import EVENTS_IN, EVENTS_OUT, INFRA_RETRIES, LAST_EVENT_TIMESTAMP, PROCESSING_SECONDS
 from services.common.outcomes import Rejected
 
 log = get_logger(__name__)
@@ -79,6 +79,8 @@ class Stage(Generic[In, Out]):
     process: Callable[[In], Out | Rejected]
     key_of: Callable[[Out], bytes]
     executor: Executor | None = None
+    retry_base: float = 0.5
+    """First backoff (seconds) when infrastructure fails under `process`; doubles up to 30 s."""
 
     async def run_process(self, item: In) -> Out | Rejected:
         if self.executor is None:
@@ -120,16 +122,7 @@ async def run_stage(
             if isinstance(decoded, Rejected):
                 result: Out | Rejected = decoded
             else:
-                try:
-                    result = await stage.run_process(decoded)
-                except Exception as exc:  # noqa: BLE001 - a bug on one input must not stop the stream
-                    log.exception("stage raised on an event; dead-lettering it")
-                    result = Rejected(
-                        "unexpected-error",
-                        f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}",
-                        article_id=getattr(decoded, "article_id", None) or getattr(decoded, "id", None),
-                        url=getattr(decoded, "url", None),
-                    )
+                result = await _process_with_retries(stage, decoded, base=stage.retry_base)
             if isinstance(result, Rejected):
                 log.warning("dead-lettered", reason=result.reason, detail=result.detail[:300])
                 await dead_letters.reject(
@@ -148,6 +141,38 @@ async def run_stage(
                 guard.record(False)
         PROCESSING_SECONDS.labels(stage.name).observe(time.perf_counter() - started)
         LAST_EVENT_TIMESTAMP.labels(stage.name).set(time.time())
+
+
+def is_infrastructure_error(exc: BaseException) -> bool:
+    """Trouble with Kafka, a table's changelog, Elasticsearch or the network, not with the data."""
+    module = type(exc).__module__ or ""
+    return isinstance(exc, (OSError, TimeoutError, asyncio.TimeoutError, ConnectionError)) or module.startswith(
+        ("faust", "aiokafka", "mode", "elasticsearch", "elastic_transport", "kafka")
+    )
+
+
+async def _process_with_retries(stage: Stage[In, Out], item: In, *, base: float = 0.5, cap: float = 30.0) -> Out | Rejected:
+    """Run the stage's function; infrastructure errors are retried with backoff (consumption
+    waits meanwhile), any other exception is this input's problem and becomes a rejection."""
+    attempt = 0
+    while True:
+        try:
+            return await stage.run_process(item)
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if is_infrastructure_error(exc):
+                delay = min(cap, base * 2**attempt)
+                attempt += 1
+                INFRA_RETRIES.labels(stage.name, type(exc).__module__.split(".")[0]).inc()
+                log.warning("infrastructure error, retrying the event", error=f"{type(exc).__name__}: {exc}", retry_in=delay, attempt=attempt)
+                await asyncio.sleep(delay)
+                continue
+            log.exception("stage raised on an event; dead-lettering it")
+            return Rejected(
+                "unexpected-error",
+                f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}",
+                article_id=getattr(item, "article_id", None) or getattr(item, "id", None),
+                url=getattr(item, "url", None),
+            )
 
 
 async def faust_events(stream: Any) -> AsyncIterator[RawEvent]:

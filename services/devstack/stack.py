@@ -363,7 +363,12 @@ class Kafka:
 
 
 async def _kafka_healthy(bootstrap: str) -> bool:
+    import logging
+
     from aiokafka.admin import AIOKafkaAdminClient
+
+    # "Connection refused" while the broker boots is expected; keep it off the console.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
     try:

@@ -73,3 +73,28 @@ async def test_every_event_is_emitted_or_dead_lettered() -> None:
     assert [r.source_offset for r in records] == [1, 2, 3]
     assert records[0].original_value() == b"garbage"
     assert "a bug on one input" in records[2].detail
+
+
+async def test_infrastructure_errors_are_retried_not_dead_lettered() -> None:
+    emitted: list[bytes] = []
+    dead: list[bytes] = []
+    calls = {"n": 0}
+
+    def flaky(page: RawPageV1):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise ConnectionError("broker went away")
+        return page
+
+    async def emit(key: bytes, value: bytes) -> None:
+        emitted.append(key)
+
+    async def send_dead(key: bytes | None, value: bytes) -> None:
+        dead.append(value)
+
+    async def events():  # type: ignore[no-untyped-def]
+        yield RawEvent(key=b"k", value=RAW, topic="in", partition=0, offset=0)
+
+    stage = Stage("enrichment", RawPageV1, flaky, key_of=lambda p: p.article_id.encode(), retry_base=0.01)
+    await run_stage(stage, events(), emit, DeadLetterSink("enrichment", send_dead), InvalidRatioGuard(1.0, 10), "out")
+    assert calls["n"] == 3 and len(emitted) == 1 and not dead
