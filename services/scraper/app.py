@@ -53,7 +53,10 @@ class ScraperSettings(ServiceSettings):
     total_timeout: float = Field(default=30.0, gt=0)
     max_redirects: int = Field(default=5, ge=0)
     fetch_attempts: int = Field(default=3, ge=1)
-    schedule_tick: float = Field(default=1.0, gt=0, description="Seconds between checks for due polls and re-fetches.")
+    schedule_tick: float = Field(default=1.0, gt=0, description="Seconds between checks for due feed polls.")
+    refetch_scan_interval: float = Field(
+        default=30.0, gt=0, description="Seconds between scans of the seen table for articles due for a re-fetch."
+    )
     pinned_hosts: str = Field(
         default="", description="host=address pairs, comma-separated: trusted DNS answers (like curl --resolve)."
     )
@@ -165,7 +168,7 @@ def create_app(settings: ScraperSettings) -> faust.App:
 
     @app.timer(settings.schedule_tick)
     async def schedule_polls() -> None:
-        """Poll due feeds/sitemaps and re-fetch due articles.
+        """Poll due feeds and sitemaps.
 
         Only the worker that owns the requests partition schedules polls, so a group
         of scrapers polls each feed once per interval.
@@ -185,6 +188,10 @@ def create_app(settings: ScraperSettings) -> faust.App:
                     last_poll[source.name] = now
                     for task in feed_tasks(source):
                         await publish_task(task)
+
+    @app.timer(settings.refetch_scan_interval)
+    async def schedule_refetches() -> None:
+        """Re-fetch articles whose next check is due (a scan of this worker's table partitions)."""
         await _enqueue_due_refetches(seen, publish_task, enqueued_refetches)
 
     @app.on_before_shutdown.connect  # type: ignore[misc]
