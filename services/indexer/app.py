@@ -117,7 +117,8 @@ def create_app(settings: IndexerSettings) -> faust.App:
         await ensure_installed()
         writer = BulkWriter(client(), names, RetryPolicy(settings.retry_base, settings.retry_cap), refresh=settings.refresh)
         started = time.perf_counter()
-        planned = build_items(batch, utcnow())
+        # Serialising hundreds of articles is CPU work: keep it off the event loop.
+        planned = await asyncio.to_thread(build_items, batch, utcnow())
         bulk = [(p, item) for p, item in planned if isinstance(item, BulkItem)]
         outcomes = await writer.write([item for _, item in bulk])
         now = time.time()

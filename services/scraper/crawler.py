@@ -13,6 +13,7 @@ then, and only then, so the wiring can commit the task's offset.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -47,6 +48,7 @@ log = get_logger(__name__)
 Publish = Callable[[bytes, bytes], Awaitable[Any]]
 DeadLetter = Callable[..., Awaitable[Any]]
 MAX_THROTTLE_RETRIES = 5
+LARGE_PAGE_BYTES = 256 * 1024
 
 
 @dataclass
@@ -280,7 +282,10 @@ class Crawler:
                 self.seen[key] = other
                 metrics.DEDUP_HITS.labels(source.name, "canonical").inc()
                 return
-        raw = build_raw_page(
+        # Charset detection, hashing and serialising a large page take real CPU time: off the
+        # event loop, so heartbeats and the other hosts' requests are not held up.
+        build = functools.partial(
+            build_raw_page,
             source=source.name,
             requested_url=url,
             final_url=result.final_url,
@@ -295,6 +300,7 @@ class Crawler:
             language_hint=source.language,
             timezone=source.timezone,
         )
+        raw = await asyncio.to_thread(build) if len(result.body) > LARGE_PAGE_BYTES else build()
         updated, changed = record_fetch(
             entry, url=canonical_key, aid=raw.article_id, content_hash=raw.content_hash, now=now,
             window=self._window(source), guid=via.guid if via else None,
