@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import gzip
 import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 
 def _print_json(data: Any) -> None:
@@ -106,8 +108,6 @@ def _read_page(path: Path) -> bytes:
 
 def _local_url(path: Path) -> str:
     """A stand-in URL for a page read from disk without --url (ids and relative links need one)."""
-    from urllib.parse import quote
-
     return "http://localhost" + quote(str(path.resolve()))
 
 
@@ -250,8 +250,6 @@ def cmd_dlq(args: argparse.Namespace) -> int:
                 if not r.source_topic or value is None or r.original_truncated:
                     print(f"skipped {r.event_id}: no complete original to replay")
                     continue
-                import base64
-
                 key = base64.b64decode(r.original_key_b64) if r.original_key_b64 else None
                 await producer.send_and_wait(r.source_topic, value=value, key=key)
                 sent += 1

@@ -9,7 +9,9 @@ worker.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Awaitable, Callable
@@ -235,12 +237,16 @@ def run_worker(app: faust.App, service: str, settings: ServiceSettings, specs: t
         http=f"{settings.http_host}:{settings.http_port}",
     )
     Path(settings.runtime.data_dir).mkdir(parents=True, exist_ok=True)
-    asyncio.run(ensure_topics(settings.kafka, specs))
     # faust creates its tables' changelog topics in the background; on a fresh cluster the
     # first events can otherwise find a changelog without partitions. Create them first.
     changelogs = [(t.changelog_topic.get_topic_name(), t.partitions or 1) for t in app.tables.values()]
-    if changelogs:
-        asyncio.run(ensure_changelogs(settings.kafka, changelogs))
+
+    async def create_topics() -> None:
+        await ensure_topics(settings.kafka, specs)
+        if changelogs:
+            await ensure_changelogs(settings.kafka, changelogs)
+
+    asyncio.run(create_topics())
     # asyncio.run closed its loop; faust's worker needs a fresh default loop.
     asyncio.set_event_loop(asyncio.new_event_loop())
     worker = _Worker(
@@ -265,9 +271,6 @@ class _Worker(faust.Worker):
     shutdown_timeout: float = 20.0
 
     def _schedule_shutdown(self, signum: signal.Signals) -> None:
-        import os
-        import threading
-
         timer = threading.Timer(self.shutdown_timeout, lambda: os._exit(0 if signum == signal.SIGTERM else 1))
         timer.daemon = True
         timer.start()

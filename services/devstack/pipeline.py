@@ -86,6 +86,3 @@ class Pipeline:
     def stop(self, services: tuple[str, ...] = SERVICES) -> None:
         for service in reversed(services):
             self.process(service).stop()
-
-    def metrics_url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports[service]}/metrics"

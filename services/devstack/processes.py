@@ -85,6 +85,12 @@ class ManagedProcess:
         self.pidfile.unlink(missing_ok=True)
 
 
+def stop_all(run_dir: Path) -> None:
+    """Stop every process that has a pid file in `run_dir`."""
+    for pidfile in run_dir.glob("*.pid"):
+        ManagedProcess(pidfile.stem, run_dir).stop()
+
+
 def wait_http_ok(url: str, timeout: float = 60.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

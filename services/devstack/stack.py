@@ -21,6 +21,7 @@ to /var/tmp/newsflow-stack-<hash>/ instead, and `status` says where.
 from __future__ import annotations
 
 import asyncio
+import base64
 import errno
 import hashlib
 import json
@@ -295,8 +296,6 @@ class Kafka:
         classpath = f"{self.libs}/*"
         if not (self.home / "data" / "meta.properties").exists():
             cluster_id = hashlib.sha256(str(self.home).encode()).digest()[:16]
-            import base64
-
             uuid = base64.urlsafe_b64encode(cluster_id).decode().rstrip("=")
             _run(
                 [str(java.java), "-cp", classpath, "kafka.tools.StorageTool", "format",
@@ -397,9 +396,11 @@ class Elasticsearch:
         self.zip = cfg.downloads / f"elasticsearch-{cfg.es_version}.zip"
         self.as_root = os.geteuid() == 0
         base = cfg.instance_dir
+        self.relocated_to: Path | None = None
         if self.as_root and not _world_traversable(cfg.base_dir):
             digest = hashlib.sha256(str(cfg.base_dir.resolve()).encode()).hexdigest()[:10]
-            base = Path("/var/tmp") / f"newsflow-stack-{digest}" / cfg.instance
+            self.relocated_to = Path("/var/tmp") / f"newsflow-stack-{digest}"
+            base = self.relocated_to / cfg.instance
         self.home_dist = base.parent / "dist" / f"elasticsearch-{cfg.es_version}"
         self.root = base / "elasticsearch"
         self.conf = self.root / "config"
@@ -439,10 +440,16 @@ class Elasticsearch:
         if self.as_root:
             # The distribution is read by the unprivileged user: make it readable.
             subprocess.run(["chmod", "-R", "a+rX", str(self.home_dist.parent)], check=True)
-            for parent in [self.home_dist.parent, *self.home_dist.parent.parents]:
-                if str(parent).startswith("/var/tmp/newsflow-stack-"):
-                    parent.chmod(0o755)
+            self._open_relocated_parents(self.home_dist.parent)
         (self.home_dist / ".complete").write_text(self.cfg.es_version)
+
+    def _open_relocated_parents(self, path: Path) -> None:
+        """Let the unprivileged user traverse the folders we created under /var/tmp."""
+        if self.relocated_to is None:
+            return
+        for folder in [path, *path.parents]:
+            if folder == self.relocated_to or self.relocated_to in folder.parents:
+                folder.chmod(0o755)
 
     def _ensure_user(self) -> pwd.struct_passwd:
         try:
@@ -530,9 +537,7 @@ class Elasticsearch:
         if self.as_root:
             user = self._ensure_user()
             subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(self.root)], check=True)
-            for parent in self.root.parents:
-                if str(parent).startswith("/var/tmp/newsflow-stack-"):
-                    parent.chmod(0o755)
+            self._open_relocated_parents(self.root)
             if not java.home.is_relative_to(Path("/usr")) and not _world_traversable(java.home):
                 raise StackError(
                     f"Java at {java.home} is not readable by {self.cfg.es_user}; "

@@ -133,7 +133,3 @@ def sentences(text: str, start: int, end: int, quotes: list[QuoteMarks]) -> list
         if stripped_end > a:
             out.append((a, stripped_end))
     return out
-
-
-def word_count(text: str) -> int:
-    return len(text.split())

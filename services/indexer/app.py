@@ -99,19 +99,20 @@ def create_app(settings: IndexerSettings) -> faust.App:
                 created = await install(client(), names, replicas=settings.replicas)
                 log.info("index contract installed", alias=names.alias, write_alias=names.write_alias, created_first_index=created)
                 installed.set()
-            except ApiError as exc:
-                if 400 <= exc.meta.status < 500 and exc.meta.status not in (408, 429):
+            except Exception as exc:  # noqa: BLE001 - classified below
+                if isinstance(exc, ApiError) and 400 <= exc.meta.status < 500 and exc.meta.status not in (408, 429):
                     # The cluster refused our templates: a bug or an incompatible cluster, not an outage.
                     log.critical("Elasticsearch refused the index templates", error=str(exc))
                     await app.crash(exc)
                     raise
-                log.warning("cannot install index templates yet", error=str(exc), retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30)
-            except Exception as exc:  # noqa: BLE001 - Elasticsearch not up yet: keep trying
                 log.warning("cannot install index templates yet", error=repr(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)
+
+    async def dead_letter(p: Pending, rejected: Rejected, trace_id: str | None = None) -> None:
+        message = p.event.message
+        await dead_letters.reject(rejected, original_value=p.raw_value, original_key=message.key, topic=message.topic,
+                                  partition=message.partition, offset=message.offset, trace_id=trace_id)
 
     async def flush(batch: list[Pending]) -> None:
         await ensure_installed()
@@ -119,35 +120,30 @@ def create_app(settings: IndexerSettings) -> faust.App:
         started = time.perf_counter()
         # Serialising hundreds of articles is CPU work: keep it off the event loop.
         planned = await asyncio.to_thread(build_items, batch, utcnow())
-        bulk = [(p, item) for p, item in planned if isinstance(item, BulkItem)]
-        outcomes = await writer.write([item for _, item in bulk])
+        items = [item for _, item in planned if isinstance(item, BulkItem)]
+        outcomes = iter(await writer.write(items))
         now = time.time()
-        for (p, item), outcome in zip(bulk, outcomes):
-            if outcome.status == "rejected":
-                await dead_letters.reject(
-                    Rejected(outcome.reason or "elasticsearch-rejected", outcome.detail or "", article_id=item.id, url=item.document.get("url")),
-                    original_value=p.raw_value, original_key=p.event.message.key, topic=p.event.message.topic,
-                    partition=p.event.message.partition, offset=p.event.message.offset, trace_id=item.document.get("trace_id"),
-                )
-            elif outcome.status == "indexed" and isinstance(p.article, EnrichedArticleV1):
-                metrics.FRESHNESS.observe(max(0.0, now - p.article.fetched_at.timestamp()))
-                EVENTS_OUT.labels("indexer", names.write_alias).inc()
+        invalid: list[bool] = []
         for p, item in planned:
             if isinstance(item, Rejected):
-                await dead_letters.reject(
-                    item, original_value=p.raw_value, original_key=p.event.message.key, topic=p.event.message.topic,
-                    partition=p.event.message.partition, offset=p.event.message.offset,
-                )
-        rejected = {id(p) for p, item in planned if isinstance(item, Rejected)} | {
-            id(p) for (p, _), o in zip(bulk, outcomes) if o.status == "rejected"
-        }
+                await dead_letter(p, item)
+                invalid.append(True)
+                continue
+            outcome = next(outcomes)
+            if outcome.status == "rejected":
+                rejected = Rejected(outcome.reason or "elasticsearch-rejected", outcome.detail or "", article_id=item.id, url=item.document.get("url"))
+                await dead_letter(p, rejected, item.document.get("trace_id"))
+            elif outcome.status == "indexed":
+                metrics.FRESHNESS.observe(max(0.0, now - p.article.fetched_at.timestamp()))  # type: ignore[union-attr]
+                EVENTS_OUT.labels("indexer", names.write_alias).inc()
+            invalid.append(outcome.status == "rejected")
         # Acknowledge only now: every item of the batch has its outcome.
         for p in batch:
             await state["stream"].ack(p.event)
         PROCESSING_SECONDS.labels("indexer").observe((time.perf_counter() - started) / max(1, len(batch)))
         LAST_EVENT_TIMESTAMP.labels("indexer").set(now)
-        for p in batch:
-            guard.record(id(p) in rejected)
+        for flag in invalid:
+            guard.record(flag)
 
     batcher: Batcher[Pending] = Batcher(
         flush,

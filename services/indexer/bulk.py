@@ -87,29 +87,18 @@ class BulkWriter:
         pending = sorted(best.values())
         attempt = 0
         while pending:
-            targets = await self._with_retry(lambda: self._locate([items[i].id for i in pending]), "locate", attempt)
-            started = time.perf_counter()
+            batch = [items[i] for i in pending]
+            targets, attempt = await self._with_retry(lambda: self._locate([item.id for item in batch]), "locate", attempt)
             try:
-                response = await self._bulk([items[i] for i in pending], targets)
+                response, attempt = await self._with_retry(lambda: self._bulk(batch, targets), "bulk", attempt)
             except ApiError as exc:
-                if exc.meta.status == 413 and len(pending) > 1:
-                    # Too large for one request: split and go on.
-                    half = len(pending) // 2
-                    first = await self.write([items[i] for i in pending[:half]])
-                    second = await self.write([items[i] for i in pending[half:]])
-                    for i, outcome in zip(pending, first + second):
-                        outcomes[i] = outcome
-                    break
-                if exc.meta.status in RETRYABLE_STATUS or exc.meta.status >= 500:
-                    attempt = await self._backoff(attempt, f"bulk answered {exc.meta.status}")
-                    continue
-                raise
-            except (ESConnectionError, ConnectionTimeout, TransportError, OSError) as exc:
-                attempt = await self._backoff(attempt, f"bulk failed: {type(exc).__name__}")
-                continue
-            metrics.PAUSED.set(0)
-            metrics.BULK_SECONDS.observe(time.perf_counter() - started)
-            metrics.BULK_DOCS.observe(len(pending))
+                if exc.meta.status != 413 or len(pending) == 1:
+                    raise
+                # Too large for one request: split and go on.
+                half = len(pending) // 2
+                for i, outcome in zip(pending, await self.write(batch[:half]) + await self.write(batch[half:])):
+                    outcomes[i] = outcome
+                break
             retry_next: list[int] = []
             for i, result in zip(pending, response["items"]):
                 action = result.get("index") or next(iter(result.values()))
@@ -138,6 +127,7 @@ class BulkWriter:
         return [o if o is not None else ItemOutcome("stale") for o in outcomes]
 
     async def _bulk(self, items: list[BulkItem], targets: dict[str, str]) -> Any:
+        started = time.perf_counter()
         operations: list[dict[str, Any]] = []
         for item in items:
             operations.append(
@@ -145,7 +135,10 @@ class BulkWriter:
                            "version": item.version, "version_type": "external_gte"}}
             )
             operations.append(item.document)
-        return await self.es.bulk(operations=operations, refresh="wait_for" if self.refresh else None)
+        response = await self.es.bulk(operations=operations, refresh="wait_for" if self.refresh else None)
+        metrics.BULK_SECONDS.observe(time.perf_counter() - started)
+        metrics.BULK_DOCS.observe(len(items))
+        return response
 
     async def _locate(self, ids: list[str]) -> dict[str, str]:
         """{article id: concrete index holding it} for ids already indexed in an older index.
@@ -181,9 +174,10 @@ class BulkWriter:
         return {doc_id: index for doc_id, (index, _) in found.items()}
 
     async def _with_retry(self, call, what: str, attempt: int):  # type: ignore[no-untyped-def]
+        """(result, attempts so far): retries infrastructure errors with backoff, raises the rest."""
         while True:
             try:
-                return await call()
+                return await call(), attempt
             except ApiError as exc:
                 if exc.meta.status in RETRYABLE_STATUS or exc.meta.status >= 500:
                     attempt = await self._backoff(attempt, f"{what} answered {exc.meta.status}")

@@ -144,15 +144,11 @@ def clean_tree(root: etree._Element, protect: list[etree._Element] | None = None
             doomed.append(el)
         elif tag not in ("html", "body", "p") and _is_boilerplate_element(el):
             # Safety valve: an element holding most of the text is the article, whatever its class.
-            if _paragraph_text_len(el) < 0.4 * total_p or _has_protected(el, protected):
+            if _paragraph_text_len(el) < 0.4 * total_p:
                 doomed.append(el)
     for el in doomed:
-        if el in protected or _has_protected(el, protected):
-            continue
-        parent = el.getparent()
-        if parent is None:
-            continue
-        _drop_keep_tail(el)
+        if not _has_protected(el, protected):
+            _drop_keep_tail(el)
 
 
 def _has_protected(el: etree._Element, protected: set[etree._Element]) -> bool:
@@ -193,10 +189,6 @@ def _has_block_child(el: etree._Element) -> bool:
     return False
 
 
-def _link_len(el: etree._Element) -> int:
-    return sum(len(normalize_space(a.text_content())) for a in el.iter("a"))
-
-
 def iter_blocks(container: etree._Element) -> list[tuple[etree._Element, Block]]:
     """Leaf text blocks under `container` in document order."""
     blocks = []
@@ -207,16 +199,13 @@ def iter_blocks(container: etree._Element) -> list[tuple[etree._Element, Block]]
         if tag in BLOCK_TAGS:
             if tag in ("blockquote", "li", "td", "th", "dd") and _has_block_child(el):
                 # Its paragraphs are blocks of their own; keep only loose text.
-                loose = normalize_space(_own_text(el))
-                if loose:
-                    for piece in _split_lines(_own_text(el)):
-                        blocks.append((el, Block(piece, tag, 0.0)))
+                blocks.extend((el, Block(piece, tag, 0.0)) for piece in _split_lines(_own_text(el)))
                 continue
             raw = el.text_content() or ""
             text = normalize_space(raw)
             if not text:
                 continue
-            density = min(1.0, _link_len(el) / max(1, len(text)))
+            density = link_density(el, len(text))
             for piece in _split_lines(raw) if "\n" in raw and tag == "p" else [text]:
                 blocks.append((el, Block(piece, tag, density)))
         elif tag in LAYOUT_TAGS:
@@ -232,8 +221,8 @@ def iter_blocks(container: etree._Element) -> list[tuple[etree._Element, Block]]
 
 
 def _split_lines(raw: str) -> list[str]:
-    pieces = [normalize_space(p) for p in re.split(r"\n\s*\n|\n", raw)]
-    return [p for p in pieces if p]
+    """Non-empty lines (`<br>` became a newline in `clean_tree`), whitespace collapsed."""
+    return [line for line in (normalize_space(p) for p in raw.split("\n")) if line]
 
 
 CAPTION_MAX_CHARS = 300

@@ -241,6 +241,11 @@ def parse_text_date(
     return None
 
 
+def strip_relative(text: str) -> str:
+    """Text without its relative dates («2 часа назад», "3 hours ago"), so an absolute date next to one wins."""
+    return RELATIVE_EN.sub(" ", RELATIVE_RU.sub(" ", text))
+
+
 def _relative(text: str, reference: datetime, default_tz: tzinfo | None) -> datetime | None:
     match = RELATIVE_RU.search(text) or RELATIVE_EN.search(text)
     if match:

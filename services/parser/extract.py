@@ -1,7 +1,8 @@
 """parse_page: a raw page event in, a structured article (or a rejection) out.
 
-A pure function of the raw page event and the site's rules: no clock, no network,
-no state. Re-parsing the raw topic with a newer `EXTRACTOR_VERSION` therefore
+A pure function of the raw page event and the site's rules: no network, no state,
+and no clock except the `parsed_at` stamp it sets (relative dates resolve against
+the page's `fetched_at`). Re-parsing the raw topic with a newer `EXTRACTOR_VERSION` therefore
 reproduces every article with the new logic (see docs/architecture.md, "Replay").
 
 Each field is taken from the most trustworthy source that has it, and records
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urljoin
 
@@ -32,7 +33,7 @@ from schemas.raw_page_v1 import RawPageV1
 from services.common.outcomes import Rejected
 from services.parser.authors import clean_authors
 from services.parser.body import extract_body
-from services.parser.dates import parse_iso, parse_text_date, zone
+from services.parser.dates import parse_iso, parse_text_date, strip_relative, zone
 from services.parser.document import css, load_html, normalize_space, text_of
 from services.parser.structured import JsonLdArticle, read_jsonld, read_meta, read_microdata
 from services.parser.visible import PUBLISH_HINT, UPDATE_HINT, read_visible
@@ -92,6 +93,19 @@ def _title_part_shown(root: Any, title: str) -> str | None:
     return None
 
 
+def _rule_element(root: Any, selector: str | None) -> Any | None:
+    """The first element a site rule selects, or None (no rule, or it matches nothing)."""
+    if not selector:
+        return None
+    found = css(root, selector)
+    return found[0] if found else None
+
+
+def _rule_text(root: Any, selector: str | None) -> str | None:
+    el = _rule_element(root, selector)
+    return text_of(el) if el is not None else None
+
+
 def _similar(a: str, b: str) -> bool:
     a, b = normalize_space(a).lower().strip(" .«»\"'"), normalize_space(b).lower().strip(" .«»\"'")
     if not a or not b:
@@ -108,8 +122,6 @@ def _aware(dt: datetime | None, tz_name: str | None) -> tuple[datetime | None, f
     site = zone(tz_name)
     if site is not None:
         return dt.replace(tzinfo=site), 0.85
-    from datetime import timezone
-
     return dt.replace(tzinfo=timezone.utc), 0.4
 
 
@@ -159,8 +171,8 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
             break
 
     # --- title ---------------------------------------------------------------------
-    rule_title = text_of(css(root, rules.title)[0]) if rules and rules.title and css(root, rules.title) else None
-    f.set("title", rule_title, "site-rule", 0.95, rules.title if rules else None)
+    if rules:
+        f.set("title", _rule_text(root, rules.title), "site-rule", 0.95, rules.title)
     candidates = [
         (ld.headline if ld else None, "jsonld", 0.9),
         (micro.headline, "microdata", 0.85),
@@ -180,8 +192,8 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
         f.set("title", raw.discovered_via.title, "feed", 0.6)
 
     # --- lead ----------------------------------------------------------------------
-    rule_lead = text_of(css(root, rules.lead)[0]) if rules and rules.lead and css(root, rules.lead) else None
-    f.set("lead", rule_lead, "site-rule", 0.95)
+    if rules:
+        f.set("lead", _rule_text(root, rules.lead), "site-rule", 0.95, rules.lead)
     f.set("lead", visible.lead, "visible", 0.8, "standfirst element")
 
     # --- authors -------------------------------------------------------------------
@@ -204,18 +216,16 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
     _choose_dates(f, raw, root, rules, ld, meta, micro, visible, tz_name)
 
     # --- section and tags ------------------------------------------------------------
-    if rules and rules.section and css(root, rules.section):
-        f.set("section", text_of(css(root, rules.section)[0]), "site-rule", 0.95)
+    if rules:
+        f.set("section", _rule_text(root, rules.section), "site-rule", 0.95, rules.section)
     f.set("section", ld.section if ld else None, "jsonld", 0.85)
     f.set("section", micro.section, "microdata", 0.8)
     f.set("section", meta.first("article:section", "section", "parsely-section"), "meta", 0.8)
     crumbs = [c for c in visible.breadcrumbs if not _similar(c, f.values.get("title", ""))]
     if crumbs:
         f.set("section", crumbs[-1], "visible", 0.5, "breadcrumbs")
-    tags: list[str] = []
     if rules and rules.tags:
-        tags = [text_of(e) for e in css(root, rules.tags) if text_of(e)]
-        f.set("tags", _unique(tags), "site-rule", 0.95)
+        f.set("tags", _unique([text_of(e) for e in css(root, rules.tags)]), "site-rule", 0.95, rules.tags)
     f.set("tags", _unique(ld.keywords) if ld else None, "jsonld", 0.8)
     f.set("tags", _unique(meta.all("article:tag") or _split_keywords(meta.first("news_keywords", "keywords"))), "meta", 0.7)
     f.set("tags", _unique(micro.keywords), "microdata", 0.7)
@@ -254,8 +264,8 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
     if ld_body and len(ld_body) > max(MIN_BODY_CHARS, 1.3 * len("\n\n".join(paragraphs))) and result.method != "site-rule":
         paragraphs = [normalize_space(p) for p in re.split(r"\n\s*\n|\n", ld_body) if normalize_space(p)]
         body_source, body_conf, body_detail = "jsonld", 0.85, "articleBody"
-    elif result.confidence < 0.5 and raw.html:
-        second = _second_opinion(raw.html, url)
+    elif result.confidence < 0.5:
+        second = _second_opinion(raw.html or "", url)
         if second and len(second) > 1.2 * len("\n\n".join(paragraphs)):
             paragraphs = [p for p in second.split("\n") if p.strip()]
             body_source, body_conf, body_detail = "visible", 0.6, "trafilatura"
@@ -360,6 +370,11 @@ class DateCandidate:
     label: str  # "published_at" | "modified_at"
 
 
+def _has_time(dt: datetime) -> bool:
+    """A printed date without a time of day parses to midnight."""
+    return (dt.hour, dt.minute, dt.second) != (0, 0, 0)
+
+
 def _parse_any(value: str | None, reference: datetime) -> tuple[datetime | None, bool]:
     """(datetime or None, whether a time of day was given)."""
     if not value:
@@ -367,11 +382,8 @@ def _parse_any(value: str | None, reference: datetime) -> tuple[datetime | None,
     dt = parse_iso(value)
     if dt is not None:
         return dt, bool(re.search(r"\d[T ]\d{1,2}:\d{2}", value))
-    found = parse_text_date(_strip_relative(value), default_tz=None, reference=None) or parse_text_date(value, default_tz=None, reference=reference)
-    if not found:
-        return None, False
-    dt = found[0]
-    return dt, (dt.hour, dt.minute, dt.second) != (0, 0, 0)
+    found = parse_text_date(strip_relative(value)) or parse_text_date(value, reference=reference)
+    return (found[0], _has_time(found[0])) if found else (None, False)
 
 
 def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None, ld: JsonLdArticle | None,
@@ -392,9 +404,9 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
         if dt is not None:
             candidates.append(DateCandidate(dt, source, confidence * factor, detail, has_time, label))
 
-    if rules and rules.published_at and css(root, rules.published_at):
-        el = css(root, rules.published_at)[0]
-        add("published_at", el.get("datetime") or el.get("content") or text_of(el), "site-rule", 0.95, rules.published_at)
+    el = _rule_element(root, rules.published_at if rules else None)
+    if el is not None:
+        add("published_at", el.get("datetime") or el.get("content") or text_of(el), "site-rule", 0.95, rules.published_at)  # type: ignore[union-attr]
     if ld:
         add("published_at", ld.published, "jsonld", 0.9, "datePublished")
         add("modified_at", ld.modified, "jsonld", 0.9, "dateModified")
@@ -403,7 +415,6 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
     add("modified_at", meta.first("article:modified_time", "og:updated_time", "last-modified", "dcterms.modified"), "meta", 0.85)
     add("published_at", micro.published, "microdata", 0.85, "datePublished")
     add("modified_at", micro.modified, "microdata", 0.85, "dateModified")
-    structured = len(candidates)
     for hint, value in visible.time_elements:
         label = "modified_at" if UPDATE_HINT.search(hint) and not PUBLISH_HINT.search(hint) else "published_at"
         add(label, value, "visible", 0.8, "time[datetime]")
@@ -419,24 +430,22 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
         add(label, text, "visible", 0.7, "printed date")
     fallback_text = _text_after_headline(root, visible.h1 or f.values.get("title"))
     if fallback_text:
-        found = parse_text_date(_strip_relative(fallback_text), prefer_time=True)
+        found = parse_text_date(strip_relative(fallback_text), prefer_time=True)
         if found:
             dt, factor = _aware(found[0], tz_name)
             if dt is not None:
-                candidates.append(DateCandidate(dt, "visible", 0.5 * factor, "first date after the headline", (dt.hour, dt.minute) != (0, 0), "published_at"))
+                candidates.append(DateCandidate(dt, "visible", 0.5 * factor, "first date after the headline", _has_time(dt), "published_at"))
 
     for label in ("published_at", "modified_at"):
-        mine = [c for c in candidates if c.label == label]
-        if not mine:
-            continue
-        printed = [c for c in mine[len([c for c in candidates[:structured] if c.label == label]):]]
-        best = next((c for c in mine if c.source != "visible"), None)
+        structured = [c for c in candidates if c.label == label and c.source != "visible"]
+        printed = [c for c in candidates if c.label == label and c.source == "visible"]
+        best = structured[0] if structured else None
         if best is not None and not best.has_time:
             same_day = next((c for c in printed if c.has_time and c.value.date() == best.value.date()), None)
             if same_day is not None:
                 best = DateCandidate(same_day.value, same_day.source, min(best.confidence, same_day.confidence), "time of day from the page", True, label)
-        if best is None:
-            best = next((c for c in printed if c.has_time), None) or printed[0] if printed else None
+        if best is None and printed:
+            best = next((c for c in printed if c.has_time), printed[0])
         if best is not None:
             f.set(label, best.value, best.source, best.confidence, best.detail)
     if "published_at" not in f.values and raw.discovered_via and raw.discovered_via.published_at:
@@ -452,16 +461,6 @@ def _text_after_headline(root: Any, h1: str | None) -> str | None:
         start = text.index(h1) + len(h1)
         return text[start : start + 600]
     return text[:3000]
-
-
-_RELATIVE = re.compile(r"\d+\s+(минут[уы]?|час(?:а|ов)?|дн(?:я|ей)|день|minutes?|mins?|hours?|hrs?|days?)\s+(назад|ago)", re.I)
-
-
-def _strip_relative(text: str) -> str:
-    return _RELATIVE.sub(" ", text)
-
-
-_LISTING_HINT = re.compile(r"(?:^|/)(tag|tags|topic|topics|section|category|rubric|rubrika|tema|archive|search|author|page)(?:/|$)", re.I)
 
 
 @dataclass

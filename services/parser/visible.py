@@ -42,7 +42,6 @@ class VisibleImage:
 class VisibleMeta:
     h1: str | None = None
     lead: str | None = None
-    lead_element: etree._Element | None = None
     byline: list[str] = field(default_factory=list)
     date_texts: list[tuple[str, str]] = field(default_factory=list)  # (hint, text)
     time_elements: list[tuple[str, str]] = field(default_factory=list)  # (hint, datetime attr)
@@ -94,10 +93,10 @@ def read_visible(root: etree._Element) -> VisibleMeta:
         words = class_words(el)
         if tag == "p" and not (words & LEAD_WORDS):
             first_p_seen = True
-        if meta.lead_element is None and not first_p_seen and words & LEAD_WORDS and tag not in ("body", "html", "article", "main", "section"):
+        if meta.lead is None and not first_p_seen and words & LEAD_WORDS and tag not in ("body", "html", "article", "main", "section"):
             text = text_of(el)
             if 30 <= len(text) <= 700 and not (meta.h1 and text == meta.h1):
-                meta.lead, meta.lead_element = text, el
+                meta.lead = text
         if _is_byline(el, words) and not any(_is_byline(d, class_words(d)) for d in el.iterdescendants()):
             # Innermost byline elements only: a wrapper would glue its names together.
             text = _byline_text(el)

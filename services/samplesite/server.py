@@ -218,19 +218,12 @@ class SampleSite:
         self.port = port
         self.site_dir = site_dir
         self.manifest = load_manifest(site_dir)
-        self.requests: list[tuple[str, str]] = []  # (method, path) log, for tests
         self._runner: web.AppRunner | None = None
+        self._routes_cache: dict[str, tuple[str, bytes]] = {}
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    def feed_urls(self) -> dict[str, str]:
-        """{outlet id: absolute URL of its feed or sitemap}."""
-        return {o.id: self.base_url + self.manifest.feed_path(o) for o in self.manifest.outlets.values()}
-
-    def url_of(self, page: SamplePage) -> str:
-        return self.base_url + page.path
 
     def _routes(self) -> dict[str, tuple[str, bytes]]:
         """Every path the site serves → (content type, body with {{BASE_URL}} substituted)."""
@@ -270,7 +263,6 @@ class SampleSite:
         return SITE_UPDATED
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        self.requests.append((request.method, request.path_qs))
         routes = self._routes_cache
         path = request.path
         if path not in routes and not path.endswith("/") and path + "/" in routes:

@@ -148,8 +148,8 @@ def create_app(settings: ScraperSettings) -> faust.App:
                                           topic=event.message.topic, partition=event.message.partition, offset=event.message.offset)
                 continue
             if request.kind == "url":
-                source_name = request.source_name or _source_for_url(crawler, request.url or "")
-                await publish_task(page_task(request.url or "", source_name, force=request.force))
+                # Without a source name the crawler picks the source whose domains cover the URL.
+                await publish_task(page_task(request.url or "", request.source_name or "adhoc", force=request.force))
                 continue
             try:
                 source = parse_source(request.source)
@@ -199,16 +199,6 @@ def create_app(settings: ScraperSettings) -> faust.App:
         await crawler.close()
 
     return app
-
-
-def _source_for_url(crawler: Crawler, url: str) -> str:
-    from urllib.parse import urlsplit
-
-    host = urlsplit(url).hostname or ""
-    for source in crawler.sources.values():
-        if source.allows_host(host):
-            return source.name
-    return "adhoc"
 
 
 async def _enqueue_due_refetches(seen, publish_task, enqueued: dict[str, str]) -> None:  # type: ignore[no-untyped-def]

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from schemas.common import DiscoveredVia, utcnow
 from schemas.frontier_task_v1 import FrontierTaskV1
+from schemas.raw_page_v1 import RawPageV1
 from services.common.logs import bind_event, get_logger
 from services.common.outcomes import Rejected
 from services.scraper import metrics
@@ -83,7 +84,10 @@ class Crawler:
         self.publish_task = publish_task
         self.dead_letter = dead_letter
         self.fetcher = Fetcher(config.user_agent, config.limits, config.pinned_hosts)
-        self.scheduler = HostScheduler(config.global_concurrency, config.max_pending)
+        self.scheduler = HostScheduler(
+            config.global_concurrency, config.max_pending,
+            on_depth=lambda host, depth: metrics.QUEUE_DEPTH.labels(self._label_host(host)).set(depth),
+        )
         self.robots = RobotsCache(ttl=config.robots_ttl)
         self._robots_pending: set[str] = set()
         self._inflight: dict[str, asyncio.Future[None]] = {}
@@ -103,8 +107,11 @@ class Crawler:
         source = self.sources.get(task.source)
         if source is not None:
             return source
-        # A URL request without a known source: the strictest policy, domain pinned to the URL.
         host = urlsplit(task.url).hostname or ""
+        for candidate in self.sources.values():
+            if candidate.allows_host(host):
+                return candidate
+        # A URL no source covers: the strictest policy, domain pinned to the URL.
         return Source(name="adhoc", allowed_domains=[host])
 
     def _label_host(self, host: str) -> str:
@@ -161,11 +168,10 @@ class Crawler:
                 # Same host queue, at its head: runs once the host's pause is over.
                 # The task stays unacknowledged until then.
                 self.scheduler.requeue_front(host, lambda: job(attempt + 1))
-                return
+                return None
             await on_done()
 
         await self.scheduler.submit(host, job, delay=self._delay(source, self.robots.get(origin)), concurrency=self._concurrency(source))
-        metrics.QUEUE_DEPTH.labels(self._label_host(host)).set(self.scheduler.queue_depth(host))
 
     async def _load_robots(self, origin: str, source: Source) -> None:
         try:
@@ -193,7 +199,6 @@ class Crawler:
                 outcome = None
             else:
                 outcome = await self._run_feed(task, source)
-            metrics.QUEUE_DEPTH.labels(self._label_host(host_key(task.url))).set(self.scheduler.queue_depth(host_key(task.url)) - 1)
             return outcome
 
     def _robots_denies(self, url: str, source: Source) -> bool:
@@ -256,7 +261,7 @@ class Crawler:
             await self.dead_letter(
                 Rejected(result.reason, result.detail, url=url), task, original=result.partial_body
             )
-            return
+            return None
         metrics.FETCHES.labels(source.name, host_label, "page", str(result.status)).inc()
         metrics.FETCH_SECONDS.labels(source.name).observe(time.perf_counter() - started)
         metrics.FETCH_BYTES.labels(source.name).inc(len(result.body))
@@ -270,7 +275,7 @@ class Crawler:
             return None
         if result.status != 200:
             await self.dead_letter(Rejected(f"http-{result.status}", f"server answered {result.status} for {url}", url=url), task)
-            return
+            return None
         metrics.LAST_SUCCESS.labels(source.name).set(time.time())
         declared = find_canonical(result.body, result.final_url)
         canonical = choose_canonical(result.final_url, declared, source.allows_host)
@@ -281,11 +286,11 @@ class Crawler:
             if other is not None:
                 self.seen[key] = other
                 metrics.DEDUP_HITS.labels(source.name, "canonical").inc()
-                return
+                return None
         # Charset detection, hashing and serialising a large page take real CPU time: off the
         # event loop, so heartbeats and the other hosts' requests are not held up.
         build = functools.partial(
-            build_raw_page,
+            _raw_event,
             source=source.name,
             requested_url=url,
             final_url=result.final_url,
@@ -300,23 +305,22 @@ class Crawler:
             language_hint=source.language,
             timezone=source.timezone,
         )
-        raw = await asyncio.to_thread(build) if len(result.body) > LARGE_PAGE_BYTES else build()
+        raw, payload = await asyncio.to_thread(build) if len(result.body) > LARGE_PAGE_BYTES else build()
         updated, changed = record_fetch(
             entry, url=canonical_key, aid=raw.article_id, content_hash=raw.content_hash, now=now,
             window=self._window(source), guid=via.guid if via else None,
         )
-        validators = {k: result.headers.get(h) for k, h in (("etag", "etag"), ("last_modified", "last-modified"))}
+        validators = {"etag": result.headers.get("etag"), "last_modified": result.headers.get("last-modified")}
         if not changed:
             self._remember(updated, source, key, validators=validators)
             metrics.DEDUP_HITS.labels(source.name, "unchanged").inc()
             return None
-        payload = raw.model_dump_json().encode()
         if len(payload) > self.config.max_raw_event_bytes:
             await self.dead_letter(
                 Rejected("too-large", f"raw page event of {len(payload)} bytes exceeds {self.config.max_raw_event_bytes}", article_id=raw.article_id, url=url),
                 task, original=result.body[: self.config.max_raw_event_bytes],
             )
-            return
+            return None
         await self.publish_raw(raw.article_id.encode(), payload)
         metrics.LAST_ARTICLE.labels(source.name).set(time.time())
         self._remember(updated, source, key, validators=validators, guid_key=guid_key)
@@ -368,22 +372,22 @@ class Crawler:
             metrics.FETCHES.labels(source.name, host_label, task.kind, result.reason).inc()
             self.feeds[task.url] = state.model_dump(mode="json")
             await self.dead_letter(Rejected(f"feed-{result.reason}", result.detail, url=task.url), task)
-            return
+            return None
         metrics.FETCHES.labels(source.name, host_label, task.kind, str(result.status)).inc()
         state.last_status = result.status
         if result.status in (429, 503):
             self.scheduler.slow_down(host_key(task.url), result.retry_after() or 60.0)
             self.feeds[task.url] = state.model_dump(mode="json")
-            return
+            return None
         if result.status == 304:
             state.last_ok = now
             self.feeds[task.url] = state.model_dump(mode="json")
             metrics.LAST_SUCCESS.labels(source.name).set(time.time())
-            return
+            return None
         if result.status != 200:
             self.feeds[task.url] = state.model_dump(mode="json")
             await self.dead_letter(Rejected(f"feed-http-{result.status}", f"{task.kind} answered {result.status}", url=task.url), task)
-            return
+            return None
         try:
             if task.kind == "sitemap" or looks_like_sitemap(result.body):
                 sitemap = parse_sitemap(result.body, result.final_url)
@@ -397,7 +401,7 @@ class Crawler:
         except FeedError as exc:
             self.feeds[task.url] = state.model_dump(mode="json")
             await self.dead_letter(Rejected("invalid-feed", f"{task.url}: {exc}", url=task.url), task, original=result.body)
-            return
+            return None
         metrics.FEED_ITEMS.labels(source.name).inc(len(items))
         metrics.LAST_SUCCESS.labels(source.name).set(time.time())
         for item in items:
@@ -417,6 +421,12 @@ class RetryLater:
     """The host asked us to wait (429/503 + Retry-After): run the task again later."""
 
     seconds: float
+
+
+def _raw_event(**fields: Any) -> tuple[RawPageV1, bytes]:
+    """The raw page event and its serialised form (the CPU-heavy part of publishing a page)."""
+    raw = build_raw_page(**fields)
+    return raw, raw.model_dump_json().encode()
 
 
 def _origin(url: str) -> str:

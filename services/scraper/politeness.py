@@ -36,11 +36,13 @@ class _Host:
     penalty_until: float = 0.0
     runner: asyncio.Task[None] | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
-    starts: deque[float] = field(default_factory=lambda: deque(maxlen=64))
 
 
 class HostScheduler:
-    def __init__(self, global_concurrency: int = 16, max_pending: int = 1000) -> None:
+    def __init__(self, global_concurrency: int = 16, max_pending: int = 1000,
+                 on_depth: Callable[[str, int], None] | None = None) -> None:
+        """`on_depth(host, queued + in flight)` is called whenever a host's depth changes."""
+        self._on_depth = on_depth or (lambda host, depth: None)
         self._global = asyncio.Semaphore(global_concurrency)
         self._hosts: dict[str, _Host] = {}
         self._pending = 0
@@ -50,21 +52,9 @@ class HostScheduler:
 
     # -- queries -------------------------------------------------------------
 
-    def queue_depth(self, host: str) -> int:
-        state = self._hosts.get(host)
-        return len(state.queue) + state.inflight if state else 0
-
-    def depths(self) -> dict[str, int]:
-        return {host: len(s.queue) + s.inflight for host, s in self._hosts.items()}
-
     @property
     def pending(self) -> int:
         return self._pending
-
-    def starts(self, host: str) -> list[float]:
-        """Monotonic start times of the latest requests to `host` (for tests and metrics)."""
-        state = self._hosts.get(host)
-        return list(state.starts) if state else []
 
     # -- control -------------------------------------------------------------
 
@@ -82,6 +72,7 @@ class HostScheduler:
             state = self._hosts[host] = _Host(delay=delay, concurrency=concurrency)
         state.delay, state.concurrency = delay, max(1, concurrency)
         state.queue.append((job, contextvars.copy_context(), exclusive))
+        self._on_depth(host, len(state.queue) + state.inflight)
         state.changed.set()
         if state.runner is None or state.runner.done():
             state.runner = asyncio.create_task(self._run_host(host, state))
@@ -107,13 +98,10 @@ class HostScheduler:
         state = self._hosts[host]
         state.queue.appendleft((job, contextvars.copy_context(), False))
         self._pending += 1
+        self._on_depth(host, len(state.queue) + state.inflight)
         state.changed.set()
         if state.runner is None or state.runner.done():
             state.runner = asyncio.create_task(self._run_host(host, state))
-
-    async def drain(self) -> None:
-        while self._pending:
-            await asyncio.sleep(0.05)
 
     async def close(self) -> None:
         for state in self._hosts.values():
@@ -148,7 +136,6 @@ class HostScheduler:
             await self._global.acquire()
             state.inflight += 1
             start = time.monotonic()
-            state.starts.append(start)
             state.next_start = start + self._effective_delay(state, start)
             task = asyncio.create_task(self._run_job(host, state, job), context=ctx)
             self._tasks.add(task)
@@ -164,6 +151,7 @@ class HostScheduler:
         finally:
             self._global.release()
             state.inflight -= 1
+            self._on_depth(host, len(state.queue) + state.inflight)
             state.changed.set()
             async with self._room:
                 self._pending -= 1

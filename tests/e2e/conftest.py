@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from elasticsearch import AsyncElasticsearch
 
 from services.devstack.pipeline import Pipeline, free_port
-from services.devstack.processes import ManagedProcess, wait_http_ok
+from services.devstack.processes import ManagedProcess, stop_all, wait_http_ok
 from services.devstack.stack import Stack, StackConfig
 from services.samplesite.server import Manifest, load_manifest
 from services.samplesite.sources import sample_sources
@@ -32,9 +33,21 @@ class RunningPipeline:
         return f"{self.pipeline.namespace}.{name}"
 
 
-def start_pipeline(stack_config: StackConfig, run_dir: Path, *, poll_interval: float = 5.0, min_delay: float = 0.05,
-                   services: tuple[str, ...] = ("scraper", "parser", "enrichment", "indexer"),
-                   with_sources: bool = True) -> RunningPipeline:
+@contextmanager
+def pipeline_running(stack_config: StackConfig, run_dir: Path, *, poll_interval: float = 5.0, min_delay: float = 0.05,
+                     services: tuple[str, ...] = ("scraper", "parser", "enrichment", "indexer"),
+                     with_sources: bool = True) -> Iterator[RunningPipeline]:
+    """The sample site and the services in a fresh namespace; every process in `run_dir` is
+    stopped afterwards, also when start-up fails or a test started more of them."""
+    try:
+        yield _start(stack_config, run_dir, poll_interval=poll_interval, min_delay=min_delay,
+                     services=services, with_sources=with_sources)
+    finally:
+        stop_all(run_dir)
+
+
+def _start(stack_config: StackConfig, run_dir: Path, *, poll_interval: float, min_delay: float,
+           services: tuple[str, ...], with_sources: bool) -> RunningPipeline:
     namespace = f"e{uuid.uuid4().hex[:8]}"
     site_port = free_port()
     site = ManagedProcess("samplesite", run_dir)
@@ -53,12 +66,8 @@ def start_pipeline(stack_config: StackConfig, run_dir: Path, *, poll_interval: f
 
 @pytest.fixture(scope="module")
 def running_pipeline(stack: Stack, stack_config: StackConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeline]:
-    run_dir = tmp_path_factory.mktemp("pipeline")
-    running = start_pipeline(stack_config, run_dir)
-    yield running
-    running.pipeline.stop()
-    ManagedProcess("scraper-recrawl", run_dir, module="services.scraper").stop()
-    ManagedProcess("samplesite", run_dir).stop()
+    with pipeline_running(stack_config, tmp_path_factory.mktemp("pipeline")) as running:
+        yield running
 
 
 @pytest.fixture

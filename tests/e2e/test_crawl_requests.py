@@ -11,10 +11,9 @@ import pytest
 import yaml
 from elasticsearch import AsyncElasticsearch
 
-from services.devstack.processes import ManagedProcess
 from services.devstack.stack import REPO_ROOT, Stack, StackConfig
 from services.samplesite.sources import sample_sources
-from tests.e2e.conftest import RunningPipeline, start_pipeline
+from tests.e2e.conftest import RunningPipeline, pipeline_running
 from tests.helpers import all_indexed, eventually, expected_ids
 
 pytestmark = pytest.mark.slow
@@ -22,11 +21,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def empty_pipeline(stack: Stack, stack_config: StackConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeline]:
-    run_dir = tmp_path_factory.mktemp("requests")
-    running = start_pipeline(stack_config, run_dir, with_sources=False)
-    yield running
-    running.pipeline.stop()
-    ManagedProcess("samplesite", run_dir).stop()
+    with pipeline_running(stack_config, tmp_path_factory.mktemp("requests"), with_sources=False) as running:
+        yield running
 
 
 def newsflow(running: RunningPipeline, *args: str) -> subprocess.CompletedProcess[str]:

@@ -11,11 +11,10 @@ import pytest
 from elasticsearch import AsyncElasticsearch
 
 from schemas.enriched_article_v1 import EnrichedArticleV1
-from services.devstack.processes import ManagedProcess
 from services.devstack.stack import Stack, StackConfig
 from services.samplesite.server import SITE_DIR
 from services.scraper.crawl import build_raw_page
-from tests.e2e.conftest import RunningPipeline, start_pipeline
+from tests.e2e.conftest import RunningPipeline, pipeline_running
 from tests.helpers import all_indexed, dead_letters, eventually, produce
 
 pytestmark = pytest.mark.slow
@@ -26,11 +25,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
 @pytest.fixture(scope="module")
 def quiet_pipeline(stack: Stack, stack_config: StackConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeline]:
     """A pipeline whose sources poll rarely, so only the messages this test sends flow."""
-    run_dir = tmp_path_factory.mktemp("dlq")
-    running = start_pipeline(stack_config, run_dir, poll_interval=3600)
-    yield running
-    running.pipeline.stop()
-    ManagedProcess("samplesite", run_dir).stop()
+    with pipeline_running(stack_config, tmp_path_factory.mktemp("dlq"), poll_interval=3600) as running:
+        yield running
 
 
 def good_raw_page(url: str) -> bytes:

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import AsyncElasticsearch
 
-from services.devstack.processes import ManagedProcess
 from services.devstack.stack import Stack, StackConfig
-from tests.e2e.conftest import RunningPipeline, start_pipeline
+from tests.e2e.conftest import RunningPipeline, pipeline_running
 from tests.helpers import all_indexed, dead_letters, eventually, expected_ids, indexed_count, produce
 from tests.services.indexer.conftest import article
 
@@ -19,11 +18,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def indexer_only(stack: Stack, stack_config: StackConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeline]:
-    run_dir = tmp_path_factory.mktemp("indexer")
-    running = start_pipeline(stack_config, run_dir, poll_interval=3600, services=("indexer",))
-    yield running
-    running.pipeline.stop(("indexer",))
-    ManagedProcess("samplesite", run_dir).stop()
+    with pipeline_running(stack_config, tmp_path_factory.mktemp("indexer"), poll_interval=3600, services=("indexer",)) as running:
+        yield running
 
 
 async def _doc(es: AsyncElasticsearch, alias: str, doc_id: str) -> dict | None:  # type: ignore[type-arg]
@@ -88,27 +84,22 @@ async def test_one_unindexable_document_goes_to_dead_letters_with_elasticsearchs
 async def test_elasticsearch_down_for_half_a_minute_loses_and_duplicates_nothing(
     stack: Stack, stack_config: StackConfig, tmp_path_factory: pytest.TempPathFactory, es: AsyncElasticsearch
 ) -> None:
-    run_dir = tmp_path_factory.mktemp("outage")
-    running = start_pipeline(stack_config, run_dir, poll_interval=3600, min_delay=0.3)
-    try:
-        expected = expected_ids(running.base_url, running.manifest)
-        # Articles are flowing (the crawl takes ~10 s at this pace); take Elasticsearch away.
-        await asyncio.sleep(2)
-        await asyncio.to_thread(stack.elasticsearch.stop)
-        down_for = 35
-        await asyncio.sleep(down_for)
-        indexer = running.pipeline.process("indexer")
-        assert indexer.pid(), "the indexer waits, it does not crash"
-        await asyncio.to_thread(stack.elasticsearch.start)
-        await asyncio.to_thread(stack.elasticsearch.wait)
-
-        await eventually(lambda: all_indexed(es, running.alias, list(expected)), timeout=240, what="every article after Elasticsearch came back")
-        assert await indexed_count(es, running.alias) == len(expected)
-        records = await dead_letters(stack_config.kafka_bootstrap, running.topic("news.deadletter.v1"))
-        assert not [r for r in records if r["stage"] == "indexer"], "an outage is never dead-lettered"
-    finally:
-        running.pipeline.stop()
-        ManagedProcess("samplesite", run_dir).stop()
-        if not stack.elasticsearch.healthy():
+    with pipeline_running(stack_config, tmp_path_factory.mktemp("outage"), poll_interval=3600, min_delay=0.3) as running:
+        try:
+            expected = expected_ids(running.base_url, running.manifest)
+            # Articles are flowing (the crawl takes ~10 s at this pace); take Elasticsearch away.
+            await asyncio.sleep(2)
+            await asyncio.to_thread(stack.elasticsearch.stop)
+            await asyncio.sleep(35)
+            assert running.pipeline.process("indexer").pid(), "the indexer waits, it does not crash"
             await asyncio.to_thread(stack.elasticsearch.start)
             await asyncio.to_thread(stack.elasticsearch.wait)
+
+            await eventually(lambda: all_indexed(es, running.alias, list(expected)), timeout=240, what="every article after Elasticsearch came back")
+            assert await indexed_count(es, running.alias) == len(expected)
+            records = await dead_letters(stack_config.kafka_bootstrap, running.topic("news.deadletter.v1"))
+            assert not [r for r in records if r["stage"] == "indexer"], "an outage is never dead-lettered"
+        finally:
+            if not stack.elasticsearch.healthy():
+                await asyncio.to_thread(stack.elasticsearch.start)
+                await asyncio.to_thread(stack.elasticsearch.wait)

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import AsyncElasticsearch
 
-from services.devstack.processes import ManagedProcess
 from services.devstack.stack import Stack, StackConfig
-from tests.e2e.conftest import RunningPipeline, start_pipeline
+from tests.e2e.conftest import RunningPipeline, pipeline_running
 from tests.helpers import all_indexed, eventually, expected_ids, indexed_count, read_topic
 
 pytestmark = pytest.mark.slow
@@ -18,11 +17,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def slow_crawl(stack: Stack, stack_config: StackConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeline]:
     """The sample site crawled at 0.4 s between requests: about 15 s for all pages."""
-    run_dir = tmp_path_factory.mktemp("restart")
-    running = start_pipeline(stack_config, run_dir, poll_interval=3600, min_delay=0.4)
-    yield running
-    running.pipeline.stop()
-    ManagedProcess("samplesite", run_dir).stop()
+    with pipeline_running(stack_config, tmp_path_factory.mktemp("restart"), poll_interval=3600, min_delay=0.4) as running:
+        yield running
 
 
 async def test_killed_scraper_resumes_without_losing_or_duplicating(slow_crawl: RunningPipeline, stack_config: StackConfig, es: AsyncElasticsearch) -> None:
