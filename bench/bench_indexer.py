@@ -13,8 +13,7 @@ Elasticsearch node, one after the other, `--rounds` times; we report the median.
 
     python -m bench.bench_indexer [--docs 6000] [--rounds 3]
 
-Needs Elasticsearch: the benchmark starts the local stack's node as instance
-"bench" on port 29200 (and stops it at the end unless it was already running).
+Needs Elasticsearch: the benchmark starts its own (bench/stack.py, port 29200).
 """
 
 from __future__ import annotations
@@ -84,26 +83,21 @@ async def bare_round(es: AsyncElasticsearch, alias: str, docs: list[EnrichedArti
 
 
 async def run(count: int, rounds: int) -> dict[str, Any]:
+    from bench.stack import bench_component
     from services.devstack.stack import Elasticsearch as ESNode
-    from services.devstack.stack import StackConfig
 
-    node = ESNode(StackConfig.from_env("bench", es_port=29200, es_transport_port=29300))
-    was_running = node.running_pid() is not None or node.healthy()
-    await asyncio.to_thread(node.start)
-    await asyncio.to_thread(node.wait)
-    docs = await asyncio.to_thread(articles, count)
-    es = AsyncElasticsearch(node.cfg.es_url, request_timeout=120)
-    ours, bare = [], []
-    try:
-        for r in range(rounds):
-            stamp = int(time.time())
-            bare.append(await bare_round(es, f"bench-bare-{stamp}-{r}", docs))
-            ours.append(await newsflow_round(es, f"bench-nf-{stamp}-{r}", docs))
-        await es.indices.delete(index="bench-*", ignore_unavailable=True, allow_no_indices=True)
-    finally:
-        await es.close()
-        if not was_running:
-            await asyncio.to_thread(node.stop)
+    async with bench_component(ESNode) as cfg:
+        docs = await asyncio.to_thread(articles, count)
+        es = AsyncElasticsearch(cfg.es_url, request_timeout=120)
+        ours, bare = [], []
+        try:
+            for r in range(rounds):
+                stamp = int(time.time())
+                bare.append(await bare_round(es, f"bench-bare-{stamp}-{r}", docs))
+                ours.append(await newsflow_round(es, f"bench-nf-{stamp}-{r}", docs))
+            await es.indices.delete(index="bench-*", ignore_unavailable=True, allow_no_indices=True)
+        finally:
+            await es.close()
     ours_m, bare_m = median(ours), median(bare)
     table = markdown_table(
         ["contender", "docs/s (median)", "rounds"],

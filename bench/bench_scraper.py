@@ -12,8 +12,7 @@ the same concurrency and reads the bodies, publishing nothing.
 
     python -m bench.bench_scraper [--pages 250] [--rounds 3]
 
-Needs Kafka: the benchmark starts the local stack's Kafka as instance "bench" on
-port 29092 (and stops it at the end unless it was already running).
+Needs Kafka: the benchmark starts its own (bench/stack.py, port 29092).
 """
 
 from __future__ import annotations
@@ -142,29 +141,25 @@ async def baseline_round(bases: list[str], pages_per_host: int) -> float:
 
 
 async def run(pages_per_host: int, rounds: int) -> dict[str, Any]:
-    from services.devstack.stack import Kafka, StackConfig
+    from bench.stack import bench_component
+    from services.devstack.stack import Kafka
 
-    kafka = Kafka(StackConfig.from_env("bench", kafka_port=29092, kafka_controller_port=29093))
-    was_running = kafka.running_pid() is not None
-    await asyncio.to_thread(kafka.start)
-    await asyncio.to_thread(kafka.wait)
-    bootstrap = kafka.cfg.kafka_bootstrap
-    runners, bases = await start_hosts(pages_per_host)
-    try:
-        ours, bare = [], []
-        for r in range(rounds):
-            topic = f"bench.raw.{int(time.time())}.{r}"
-            admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-            await admin.start()
-            await admin.create_topics([NewTopic(topic, 4, 1, topic_configs={"max.message.bytes": str(8 * 1024 * 1024)})])
-            await admin.close()
-            bare.append(await baseline_round(bases, pages_per_host))
-            ours.append(await crawl_round(bases, bootstrap, topic, pages_per_host))
-    finally:
-        for runner in runners:
-            await runner.cleanup()
-        if not was_running:
-            await asyncio.to_thread(kafka.stop)
+    async with bench_component(Kafka) as cfg:
+        bootstrap = cfg.kafka_bootstrap
+        runners, bases = await start_hosts(pages_per_host)
+        try:
+            ours, bare = [], []
+            for r in range(rounds):
+                topic = f"bench.raw.{int(time.time())}.{r}"
+                admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+                await admin.start()
+                await admin.create_topics([NewTopic(topic, 4, 1, topic_configs={"max.message.bytes": str(8 * 1024 * 1024)})])
+                await admin.close()
+                bare.append(await baseline_round(bases, pages_per_host))
+                ours.append(await crawl_round(bases, bootstrap, topic, pages_per_host))
+        finally:
+            for runner in runners:
+                await runner.cleanup()
     ours_m, bare_m = median(ours), median(bare)
     table = markdown_table(
         ["contender", "pages/s (median)", "rounds"],

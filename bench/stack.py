@@ -1,0 +1,27 @@
+"""The benchmarks' own Kafka and Elasticsearch (instance "bench", ports 29092 and 29200).
+
+A component that was already running is left running; one started here is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from services.devstack.stack import Elasticsearch, Kafka, StackConfig
+
+BENCH = {"kafka_port": 29092, "kafka_controller_port": 29093, "es_port": 29200, "es_transport_port": 29300}
+
+
+@asynccontextmanager
+async def bench_component(kind: type[Kafka] | type[Elasticsearch]) -> AsyncIterator[StackConfig]:
+    component = kind(StackConfig.from_env("bench", **BENCH))
+    was_running = component.running_pid() is not None
+    await asyncio.to_thread(component.start)
+    await asyncio.to_thread(component.wait)
+    try:
+        yield component.cfg
+    finally:
+        if not was_running:
+            await asyncio.to_thread(component.stop)
