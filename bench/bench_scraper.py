@@ -33,7 +33,7 @@ from schemas.frontier_task_v1 import FrontierTaskV1
 from services.samplesite.server import SITE_DIR, load_manifest
 from services.scraper.crawler import Crawler, CrawlerConfig, feed_tasks
 from services.scraper.fetch import FetchLimits
-from services.scraper.sources import parse_sources
+from schemas.sources import parse_sources
 
 HOSTS = 4
 CONCURRENCY_PER_HOST = 8

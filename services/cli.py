@@ -55,7 +55,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from schemas.crawl_request_v1 import CrawlRequestV1
     from schemas.topics import CRAWL_REQUESTS, topic_name
     from services.common.settings import KafkaSettings
-    from services.scraper.sources import SourcesError, load_sources
+    from schemas.sources import SourcesError, load_sources
     from services.scraper.urls import host_key
 
     kafka = KafkaSettings()
@@ -123,7 +123,7 @@ def _raw_from_bytes(body: bytes, url: str, *, content_type: str | None = None, t
 
 def _fetch(url: str) -> tuple[bytes, str | None, str]:
     from services.scraper.fetch import Fetched, Fetcher
-    from services.scraper.sources import DEFAULT_USER_AGENT
+    from schemas.sources import DEFAULT_USER_AGENT
 
     async def go():  # type: ignore[no-untyped-def]
         fetcher = Fetcher(DEFAULT_USER_AGENT)

@@ -37,7 +37,7 @@ from services.parser.dates import parse_iso, parse_text_date, strip_relative, zo
 from services.parser.document import css, load_html, normalize_space, text_of
 from services.parser.structured import JsonLdArticle, read_jsonld, read_meta, read_microdata
 from services.parser.visible import PUBLISH_HINT, UPDATE_HINT, read_visible
-from services.scraper.sources import SiteRules
+from schemas.sources import SiteRules
 
 EXTRACTOR_VERSION = "newsflow-parser/1.0.0"
 

@@ -8,7 +8,7 @@ from schemas.parsed_article_v1 import ParsedArticleV1
 from schemas.raw_page_v1 import RawPageV1
 from services.common.outcomes import Rejected
 from services.parser.extract import parse_page
-from services.scraper.sources import SiteRules, SourcesError, load_sources
+from schemas.sources import SiteRules, SourcesError, load_sources
 
 
 class SiteRuleBook:

@@ -34,7 +34,7 @@ from services.common.stage import decode_model
 from services.scraper.crawler import Crawler, CrawlerConfig, feed_tasks, page_task
 from services.scraper.fetch import FetchLimits
 from services.scraper.safety import parse_pinned_hosts
-from services.scraper.sources import SourcesError, load_sources, parse_source
+from schemas.sources import SourcesError, load_sources, parse_source
 from services.scraper.urls import host_key
 
 log = get_logger(__name__)

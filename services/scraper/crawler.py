@@ -41,7 +41,7 @@ from services.scraper.feeds import FeedError, looks_like_sitemap, parse_feed, pa
 from services.scraper.fetch import Fetched, FetchFailed, Fetcher, FetchLimits
 from services.scraper.politeness import HostScheduler
 from services.scraper.robots import RobotsCache, RobotsRules, rules_from_response
-from services.scraper.sources import Source, SourcesFile
+from schemas.sources import Source, SourcesFile
 from services.scraper.urls import host_key
 
 log = get_logger(__name__)

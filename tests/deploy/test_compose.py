@@ -88,7 +88,7 @@ def test_prometheus_scrapes_the_compose_services() -> None:
 
 
 def test_the_compose_sources_file_is_valid_and_crawls_the_sample_site() -> None:
-    from services.scraper.sources import load_sources
+    from schemas.sources import load_sources
 
     sources = load_sources(DEPLOY / "compose" / "sources.yaml")
     assert {s.name for s in sources.sources} == {"vestnik", "gorod", "ledger", "express"}

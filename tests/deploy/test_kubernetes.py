@@ -125,7 +125,7 @@ def test_configuration_names_are_settings_the_services_read(rendered) -> None:  
 
 
 def test_sources_configmap_is_a_valid_sources_file(rendered) -> None:  # type: ignore[no-untyped-def]
-    from services.scraper.sources import load_sources
+    from schemas.sources import load_sources
 
     _, docs = rendered
     sources = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("newsflow-sources"))

@@ -20,7 +20,7 @@ from services.enrichment.logic import enrich
 from services.indexer.app import Pending, build_items
 from services.indexer.bulk import BulkItem
 from services.parser.logic import SiteRuleBook, parse_event
-from services.scraper.sources import parse_source
+from schemas.sources import parse_source
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
 ALL = sorted(EXAMPLES.glob("*/*.json"))

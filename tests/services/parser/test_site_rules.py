@@ -1,7 +1,7 @@
 """Per-site CSS/XPath rules from the sources file win over every other source."""
 
 from services.parser.extract import parse_page
-from services.scraper.sources import SiteRules
+from schemas.sources import SiteRules
 from tests.services.parser.helpers import raw_page
 
 PAGE = """<html><head><meta property="og:title" content="Meta title">

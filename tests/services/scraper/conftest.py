@@ -23,7 +23,7 @@ from schemas.raw_page_v1 import RawPageV1
 from services.common.outcomes import Rejected
 from services.scraper.crawler import Crawler, CrawlerConfig, feed_tasks
 from services.scraper.fetch import FetchLimits
-from services.scraper.sources import SourcesFile, parse_sources
+from schemas.sources import SourcesFile, parse_sources
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

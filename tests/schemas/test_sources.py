@@ -1,6 +1,6 @@
 import pytest
 
-from services.scraper.sources import SourcesError, load_sources, parse_sources
+from schemas.sources import SourcesError, load_sources, parse_sources
 
 
 def test_a_valid_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
