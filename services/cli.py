@@ -361,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="per record (charset detection, canonical URL); over it → dead letter `timeout`")
     backfill.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                           help="progress line on stderr (default: only when stderr is a terminal)")
+    backfill.add_argument("--wait", type=_positive_float, default=300.0, metavar="SECONDS",
+                          help="how long Kafka and Elasticsearch may stay unreachable before the run stops (exit 1)")
     backfill.set_defaults(func=cmd_backfill)
 
     index = sub.add_parser("index", help="the Elasticsearch index contract: install, rollover, migrate, status")

@@ -94,3 +94,27 @@ def write_warc(path: Path, records: list[Record], *, gzipped: bool = True, versi
 
 def gzip_member(data: bytes) -> bytes:
     return gzip.compress(data)
+
+
+def generated_site_records(count: int, *, date: datetime | None = None) -> tuple[list[Record], list[str]]:
+    """`count` distinct article responses (each with its request record before it, as crawlers
+    write them), made from the sample site's pages under `count` different site prefixes.
+    Returns the records and the response URLs, in order."""
+    from services.samplesite.server import PLACEHOLDER, SITE_DIR, load_manifest
+
+    manifest = load_manifest()
+    pages = [(p, (SITE_DIR / p.file).read_bytes()) for p in manifest.articles()]
+    when = date or datetime(2025, 10, 20, 9, 0, tzinfo=timezone.utc)
+    records: list[Record] = []
+    urls = []
+    for i in range(count):
+        page, body = pages[i % len(pages)]
+        base = f"https://news{i % 7}.example/edition-{i}"
+        url = base + page.path
+        encoding = page.encoding if page.charset_in_header else None
+        ctype = f"text/html; charset={encoding}" if encoding else "text/html"
+        records.append(Resource(url, f"GET {page.path} HTTP/1.1\r\nHost: news{i % 7}.example\r\n\r\n".encode(),
+                                kind="request", content_type="application/http; msgtype=request"))
+        records.append(Response(url, body.replace(PLACEHOLDER, base.encode()), date=when, headers=[("Content-Type", ctype)]))
+        urls.append(url)
+    return records, urls
