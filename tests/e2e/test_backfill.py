@@ -37,8 +37,10 @@ ARCHIVED_AT = datetime(2025, 10, 20, 9, 0, tzinfo=timezone.utc)
 CP1251_PAGE = "yaroslavl-heating-season"
 GZIPPED_PAGE = "moscow-parks-trees"
 # What differs between two fetches of one unchanged page, whoever fetched it: when it was
-# fetched and when each stage handled it. Everything else must be equal.
-PER_FETCH = {"fetched_at", "parsed_at", "enriched_at", "indexed_at", "trace_id"}
+# fetched and when each stage handled it; and `story_first_id`, which names whichever article
+# of a story reached enrichment first (the arrival order differs between the two runs).
+# Everything else must be equal.
+PER_FETCH = {"fetched_at", "parsed_at", "enriched_at", "indexed_at", "trace_id", "story_first_id"}
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
