@@ -133,8 +133,11 @@ async def test_a_backfilled_archive_indexes_what_the_live_crawl_indexes(stack, s
         live = await documents(es, alias)
         assert set(live) == set(expected) and await indexed_count(es, alias) == len(expected), "no duplicates"
         for article in others:
-            a = {k: v for k, v in backfilled[article].items() if k not in PER_FETCH}
-            b = {k: v for k, v in live[article].items() if k not in PER_FETCH}
+            # The archived cp1251 page lost its <meta> charset on purpose (see archive_site):
+            # other bytes, so another content hash; every extracted field must still agree.
+            ignored = PER_FETCH | ({"content_hash"} if article == cp1251 else set())
+            a = {k: v for k, v in backfilled[article].items() if k not in ignored}
+            b = {k: v for k, v in live[article].items() if k not in ignored}
             assert a == b, (expected[article].id, {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)})
 
         # Re-runs publish nothing new: by the resume state, and by the index without it.
