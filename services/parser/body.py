@@ -99,6 +99,8 @@ class BodyResult:
     container: etree._Element | None = None
     signatures: list[str] = field(default_factory=list)
     """Byline lines found inside the text («Текст: Иван Петров», a name alone at the end)."""
+    posts: list[tuple[int, str]] = field(default_factory=list)
+    """Live-blog posts: (index of the post's first paragraph, the post's time as the page gives it)."""
 
     @property
     def text(self) -> str:
@@ -471,6 +473,7 @@ def extract_body(root: etree._Element, *, rule: str | None = None, exclude: list
     if container is None and microdata_body is not None and len(normalize_space(microdata_body.text_content())) > 200:
         container, method = microdata_body, "microdata"
     image_captions = captions_near_images(root)
+    times = _times_by_ancestor(root)
     clean_tree(root, protect=[container] if container is not None else None)
     if container is not None and container.getroottree().getroot() is not root.getroottree().getroot():
         container = None
@@ -486,7 +489,9 @@ def extract_body(root: etree._Element, *, rule: str | None = None, exclude: list
     paragraphs = []
     signatures = []
     pull_quotes: set[int] = set()
-    for el, block in (pair for c in containers for pair in iter_blocks(c)):
+    first_of: dict[int, etree._Element] = {}
+    post_times = {id(c): times[c] for c in containers if c in times} if len(containers) > 1 else {}
+    for owner, el, block in ((c, el, block) for c in containers for el, block in iter_blocks(c)):
         text = block.text
         if block.tag == "h1":
             continue
@@ -499,7 +504,10 @@ def extract_body(root: etree._Element, *, rule: str | None = None, exclude: list
             continue
         if _is_noise(text, block.link_density, block.tag):
             continue
+        if id(owner) in post_times and all(o is not owner for o in first_of.values()):
+            first_of[len(paragraphs)] = owner
         paragraphs.append(text)
+    starts = {i: paragraphs[i] for i in first_of if i < len(paragraphs)}
     paragraphs = _drop_pull_quotes(paragraphs, pull_quotes)
     if paragraphs:
         paragraphs[0] = _DATELINE_PREFIX.sub("", paragraphs[0])
@@ -507,7 +515,42 @@ def extract_body(root: etree._Element, *, rule: str | None = None, exclude: list
     signatures.extend(trailing)
     if method == "scored" and len(paragraphs) < 3:
         confidence = min(confidence, 0.4)
-    return BodyResult(paragraphs, round(confidence, 3), method, container, signatures)
+    posts: list[tuple[int, str]] = []
+    cursor = 0
+    for i in sorted(starts):
+        found = next((k for k in range(cursor, len(paragraphs)) if paragraphs[k] == starts[i]), None)
+        if found is not None:
+            posts.append((found, post_times[id(first_of[i])]))
+            cursor = found + 1
+    return BodyResult(paragraphs, round(confidence, 3), method, container, signatures, posts if len(posts) > 1 else [])
+
+
+_CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
+
+
+def _times_by_ancestor(root: etree._Element) -> dict[etree._Element, str]:
+    """Every element → the first time printed inside it (a `<time datetime>`, or a short
+    element whose class says time/date and that shows a clock time): how live posts keep
+    their times after `clean_tree` has removed the time elements."""
+    out: dict[etree._Element, str] = {}
+    for el in root.iter():
+        tag = tag_of(el)
+        if not tag:
+            continue
+        value = None
+        if tag == "time":
+            value = el.get("datetime") or normalize_space(el.text_content()) or None
+        elif class_words(el) & {"time", "date", "datetime", "timestamp"} and len(el) <= 2:
+            text = normalize_space(el.text_content())
+            if len(text) <= 40 and _CLOCK.search(text):
+                value = text
+        if not value:
+            continue
+        for ancestor in el.iterancestors():
+            if ancestor in out:
+                continue
+            out[ancestor] = value
+    return out
 
 
 _DATE_ONLY = re.compile(r"^[\W\d]*(\d{1,2}[.:/]\d{1,2}|\d{4})[\d\s.,:/\-–—|]*(?:[A-ZА-Яа-яё]{0,4}\.?)?$")

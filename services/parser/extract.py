@@ -27,7 +27,7 @@ from urllib.parse import urljoin
 
 import trafilatura
 
-from schemas.common import FieldProvenance, Image, utcnow
+from schemas.common import FieldProvenance, Image, LivePost, utcnow
 from schemas.parsed_article_v1 import ParsedArticleV1
 from schemas.raw_page_v1 import RawPageV1
 from services.common.outcomes import Rejected
@@ -253,7 +253,7 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
     glued = _names_glued_to_dates(visible.date_texts)
 
     # --- dates ---------------------------------------------------------------------
-    _choose_dates(f, raw, root, rules, ld, meta, micro, visible, tz_name, lang)
+    zone_choice = _choose_dates(f, raw, root, rules, ld, meta, micro, visible, tz_name, lang)
 
     # --- section and tags ------------------------------------------------------------
     if rules:
@@ -309,9 +309,11 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
         if second and len(second) > 1.2 * len("\n\n".join(paragraphs)):
             paragraphs = [p for p in second.split("\n") if p.strip()]
             body_source, body_conf, body_detail = "visible", 0.6, "trafilatura"
+    posts = result.posts if body_detail == result.method else []
     if "title" not in f.values and len(paragraphs) > 1 and _headline_like(paragraphs[0]):
         f.set("title", paragraphs[0], "visible", 0.6, "first line of the post (the page's title is the site's name)")
         paragraphs = paragraphs[1:]
+        posts = [(i - 1, t) for i, t in posts if i > 0]
     if "title" not in f.values and site_title:
         f.set("title", site_title, "visible", 0.4, "the site's name: no headline of its own")
     body = "\n\n".join(paragraphs)
@@ -348,6 +350,7 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
         language=lang,
         fetched_at=raw.fetched_at,
         content_hash=raw.content_hash,
+        live_posts=_live_posts(posts, paragraphs, f.values.get("published_at"), zone_choice, raw.fetched_at),
         provenance=f.provenance,
         extractor_version=EXTRACTOR_VERSION,
         parsed_at=utcnow(),
@@ -432,7 +435,7 @@ def _parse_any(value: str | None, reference: datetime) -> tuple[datetime | None,
 
 
 def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None, ld: JsonLdArticle | None,
-                  meta: Any, micro: Any, visible: Any, tz_name: str | None, language: str | None) -> None:
+                  meta: Any, micro: Any, visible: Any, tz_name: str | None, language: str | None) -> ZoneChoice:
     """Publication and modification times, from the most trusted source that has them.
 
     Structured dates (site rule, JSON-LD, meta, microdata) win; a structured date
@@ -508,6 +511,27 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
             f.set(label, best.value, best.source, best.confidence, best.detail)
     if "published_at" not in f.values and raw.discovered_via and raw.discovered_via.published_at:
         f.set("published_at", raw.discovered_via.published_at, "feed", 0.6, raw.discovered_via.kind)
+    return choice
+
+
+def _live_posts(posts: list[tuple[int, str]], paragraphs: list[str], published: datetime | None,
+                choice: ZoneChoice, reference: datetime) -> list[LivePost]:
+    """Live-blog posts with their times: a full timestamp as given, or a printed clock time
+    («17:40») on the day of the article's publication, in the page's zone."""
+    offsets = [0]
+    for p in paragraphs:
+        offsets.append(offsets[-1] + len(p) + 2)
+    out: list[LivePost] = []
+    for index, value in posts:
+        when, _ = _parse_any(value, reference)
+        if when is None and published is not None:
+            clock = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*", value)
+            if clock and int(clock.group(1)) < 24 and int(clock.group(2)) < 60:
+                day = published.astimezone(choice.tz).date()
+                when = datetime(day.year, day.month, day.day, int(clock.group(1)), int(clock.group(2)))
+        when, _ = _aware(when, choice)
+        out.append(LivePost(start=offsets[index], published_at=when))
+    return out
 
 
 def _text_after_headline(root: Any, h1: str | None) -> str | None:
