@@ -115,12 +115,14 @@ def load_models() -> Models:
     """Load every model once per process (a few seconds; nothing is downloaded)."""
     from services.enrichment.language import default_detector
 
+    from services.enrichment.gazetteer import Gazetteer
+
     lemmatizer = Lemmatizer()
     lemmatizer.warm_up()
     return Models(
         language=default_detector(),
         lemmatizer=lemmatizer,
         russian=RussianNER(lemmatizer),
-        english=EnglishNER(),
+        english=EnglishNER(Gazetteer.load()),
         keywords=KeywordExtractor(lemmatizer),
     )

@@ -149,10 +149,16 @@ class QuoteExtractor:
 
     # ------------------------------------------------------------------ finding quotes
 
+    def _is_name_in_marks(self, other: QuoteMarks) -> bool:
+        """«Известиям», «Иркутские электросети», "The Herald": a short capitalised name, not a quote."""
+        inner = self.body[other.inner_start:other.inner_end].strip()
+        first = next((c for c in inner if c.isalpha()), "")
+        return bool(first) and first.isupper() and len(inner.split()) <= 4 and not re.search(r"[.!?,:;]", inner)
+
     def _attribution_after(self, marks: QuoteMarks, sentence: tuple[int, int]) -> tuple[int, int] | None:
         end = sentence[1]
         for other in self.marks:
-            if other.start >= marks.end and other.start < end:
+            if other.start >= marks.end and other.start < end and not self._is_name_in_marks(other):
                 end = other.start
                 break
         after = self.body[marks.end:end]
@@ -222,6 +228,8 @@ class QuoteExtractor:
         out: list[_Candidate] = []
         for marks in self.marks:
             sentence = self._sentence_of(marks.start)
+            if marks.end > sentence[1]:  # a quotation over several paragraphs: up to the sentence it ends in
+                sentence = (sentence[0], self._sentence_of(marks.end - 1)[1])
             if any(c.attribution_kind == "after" and c.attribution is not None
                    and c.attribution[0] <= marks.start < c.attribution[1] for c in out):
                 continue  # inside another quote's attribution: — пояснил эксперт «Вестнику Дня»
@@ -431,9 +439,50 @@ class QuoteExtractor:
         standalone = not self.body[c.sentence[0]:c.marks.start].strip()
         if standalone and index:
             prev_sentence = self.sentences[c.paragraph][index - 1]
-            subjects = [m for m in self._mentions_in(self.persons, prev_sentence) if self._eligible(m)]
+            named = self._mentions_in(self.persons, prev_sentence)
+            subjects = [m for m in named if self._eligible(m)]
+            if not subjects and len({m.name for m in named}) == 1 and self._introduces(prev_sentence, named[0]):
+                subjects = named  # "The plan was championed by trustee Alicia Moreno, who chairs …"
             if subjects:
                 c.speaker, c.speaker_type, c.speaker_mention = subjects[0].name, PER, subjects[0]
+            return
+        if standalone and index == 0 and c.paragraph > 0:
+            self._from_previous_paragraph(c, previous, events)
+
+    def _introduces(self, sentence: tuple[int, int], person: EntityMention) -> bool:
+        """The sentence presents the person with a role: an apposition or a title next to the name."""
+        return self.role_of(person.name) is not None or bool(
+            re.match(r"\s*,", self.body[person.end:sentence[1]]))
+
+    def _from_previous_paragraph(self, c: _Candidate, previous: _Candidate | None, events: list[_Focus]) -> None:
+        """A quotation standing as its own paragraph, without attribution: the speaker the
+        paragraph before introduces («Глава ассоциации Иван Иванов напомнил, что …»; "Jane
+        Doe, head of research at X, said the timing looked favourable.") or whose quote it
+        continues."""
+        before = c.paragraph - 1
+        if previous is not None and previous.paragraph == before and previous.speaker \
+                and not self.body[previous.marks.end:self.paragraphs[before][1]].strip(" .,;:—–-\n") \
+                or previous is not None and previous.paragraph == before and previous.speaker \
+                and previous.attribution_kind == "after" and previous.attribution is not None \
+                and not self.body[previous.attribution[1]:self.paragraphs[before][1]].strip(" .,;:\n"):
+            c.speaker, c.speaker_type, c.speaker_mention = previous.speaker, previous.speaker_type, previous.speaker_mention
+            return
+        last = self.sentences[before][-1] if self.sentences[before] else None
+        if last is None or inside(last[0], self.marks):
+            return
+        text = self.body[last[0]:last[1]]
+        if not (self.speech.search(text) or text.rstrip().endswith(":")):
+            return
+        named = self._mentions_in(self.persons, last)
+        subjects = [m for m in named if self._eligible(m)] or (named if len({m.name for m in named}) == 1 else [])
+        if subjects:
+            pick = subjects[0]
+            c.speaker, c.speaker_type, c.speaker_mention = pick.name, PER, pick
+            return
+        if re.search(r"\b(?:он|она|he|she)\b", text, re.IGNORECASE):
+            focus = self._focus(c, self._verb_gender(last), events)
+            if focus is not None:
+                c.speaker, c.speaker_type, c.speaker_mention = focus.name, PER, focus.mention
 
     def _described(self, span: tuple[int, int]) -> str | None:
         """The one person of the article whose role has the attribution's noun: "— отметил
