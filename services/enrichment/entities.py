@@ -43,12 +43,8 @@ _NOT_ORGANIZATIONS = {
 LOCATION_ALIASES = {
     "рф": "Россия", "российская федерация": "Россия",
     "петербург": "Санкт-Петербург", "питер": "Санкт-Петербург", "спб": "Санкт-Петербург",
-    "ленобласть": "Ленинградская область", "екб": "Екатеринбург", "нижний": "Нижний Новгород",
-    "соединенные штаты": "США", "соединенные штаты америки": "США", "штаты": "США",
-    "соединенное королевство": "Великобритания", "британия": "Великобритания",
-    "кнр": "Китай", "китайская народная республика": "Китай", "фрг": "Германия", "оаэ": "Объединённые Арабские Эмираты",
-    "кыргызстан": "Киргизия",
-    "st petersburg": "Saint Petersburg", "st. petersburg": "Saint Petersburg",
+    "ленобласть": "Ленинградская область", "екб": "Екатеринбург",
+    "соединенные штаты": "США", "соединенные штаты америки": "США",
 }
 # Aliases that a tagger may take for a first name («Питер»): places only when no person
 # of the article has that name.
@@ -327,6 +323,9 @@ def _street_places(text: str, tokens: list[Tok], mentions: list[RawMention], lem
         street = _street_word(before.group(1), lemmatizer)
         if street is None or (before.group(2) and before.group(1).lower() not in _STREET_WORDS):
             continue
+        if street == "набережная" and m.type == LOC and " " not in m.text and any(
+                "Geox" in p.tag.grammemes for p in lemmatizer.parses(m.text.lower())):
+            continue  # «набережная Камы»: the embankment of a river, and the river is the place
         first = by_start.get(m.start)
         name = _street_name(text[m.start:m.end], street, first.feats.get("Case") if first else None, lemmatizer)
         m.start -= len(before.group(0))
@@ -345,9 +344,9 @@ def _street_places(text: str, tokens: list[Tok], mentions: list[RawMention], lem
 
 
 _STREET_PHRASE = re.compile(
-    r"(?<![\w-])(улиц[аеуыю]й?|ул\.|проспект[аеуом]*|просп\.|площад[иьюей]+|пл\.|переул(?:ок|ка|ке|ку|ком)|пер\.|"
-    r"набережн(?:ая|ой|ую)|наб\.|шоссе|бульвар[аеуом]*|проезд[аеуом]*)\s+"
-    r"((?:\d+-?(?:го|й|я)?\s+)?[А-ЯЁ][а-яё-]+(?:\s+[А-ЯЁ][а-яё-]+){0,2})", re.IGNORECASE)
+    r"(?<![\w-])((?i:улиц[аеуыю]й?|ул\.|проспект[аеуом]*|просп\.|площад[иьюей]+|пл\.|переул(?:ок|ка|ке|ку|ком)|пер\.|"
+    r"набережн(?:ая|ой|ую)|наб\.|шоссе|бульвар[аеуом]*|проезд[аеуом]*))\s+"
+    r"((?:\d+-?(?:го|й|я)?\s+)?[А-ЯЁ][а-яё-]+(?:\s+[А-ЯЁ][а-яё-]+){0,2})")
 
 
 def _street_name(name: str, street: str, case: str | None, lemmatizer: Lemmatizer) -> str:

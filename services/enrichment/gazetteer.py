@@ -81,7 +81,8 @@ class Gazetteer:
 
         person_words = {w for m in mentions if m.type == PER and " " in m.text for w in m.text.split()}
         for m in mentions:
-            if m.type in (PER, ORG) and m.text in self.names and m.text not in person_words \
+            quoted = text[max(0, m.start - 1):m.start] in ("“", "«", '"', "‘") or text[m.end:m.end + 1] in ("”", "»", '"', "’")
+            if m.type in (PER, ORG) and m.text in self.names and m.text not in person_words and not quoted \
                     and not _speaks_after(text, m.end):
                 m.type, m.normal = LOC, m.text
         covered = [(m.start, m.end) for m in mentions]

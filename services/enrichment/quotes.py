@@ -74,7 +74,18 @@ _EN_ANONYMOUS = re.compile(
 _RU_ORG_SPEAKS = re.compile(
     r"(?:говорится|сообщается|отмечается|подчеркивается|указывается) в (?:сообщении|заявлении|пресс-релизе|релизе|"
     r"документе|ответе|публикации|телеграм)|\b[а-яё]+ли в (?:пресс-службе|ведомстве|министерстве|правительстве|"
-    r"администрации|компании|мэрии|управлении|департаменте|комитете|аппарате)",
+    r"администрации|компании|мэрии|управлении|департаменте|комитете|аппарате|издательстве|театре|музее|клубе|банке|"
+    r"фонде|университете|вузе|школе|больнице|полиции|прокуратуре|суде|штабе|профсоюзе|ассоциации|объединении|"
+    r"концерне|холдинге|корпорации|агентстве|службе|учреждении|организации|партии|редакции|министерстве|думе|"
+    r"правлении|совете|союзе|федерации|центре|институте|заповеднике|парке|компании-\w+)",
+    re.IGNORECASE,
+)
+# «В «Сахалинэнерго» сообщили», «сообщили в ГУ МЧС»: an organisation named right after в/во
+_RU_IN_ORG = re.compile(r"(?:^|[\s(])[Вв]о?\s+(?:пресс-служб\w+\s+|\w+\s+)?[«\"]?$")
+# "a spokesman for X", "a source close to X": a person of the organisation, not the organisation
+_EN_MEMBER_OF = re.compile(
+    r"\b(?:spokes(?:man|woman|person)|representative|source|official|member|employee|worker|manager|director|"
+    r"lawyer|adviser|advisor|insider)s?\s+(?:(?:close\s+)?(?:to|for|at|of|from|with|within|inside)\s+)(?:the\s+)?$",
     re.IGNORECASE,
 )
 _PRONOUN_GENDER = {"он": "Masc", "она": "Fem", "he": "Masc", "she": "Fem"}
@@ -127,7 +138,9 @@ class QuoteExtractor:
         self.sentences: list[list[tuple[int, int]]] = [sentences(body, a, b, self.marks) for a, b in self.paragraphs]
         self.all_persons = entities.in_field("body", (PER,))
         self.persons = [m for m in self.all_persons if not inside(m.start, self.marks)]
-        self.organizations = [m for m in entities.in_field("body", (ORG,)) if not inside(m.start, self.marks)]
+        name_marks = [q for q in self.marks if self._is_name_in_marks(q)]
+        self.organizations = [m for m in entities.in_field("body", (ORG,))
+                              if not inside(m.start, self.marks) or inside(m.start, name_marks)]
         self.locations = entities.in_field("body", (LOC,))
         self.speech = RU_SPEECH if self.ru else EN_SPEECH
         self._token_at = {t.start: i for i, t in enumerate(self.tokens)}
@@ -297,16 +310,19 @@ class QuoteExtractor:
         orgs = self._mentions_in(self.organizations, span)
         if self.ru:
             if not _RU_ORG_SPEAKS.search(text):
-                return None
+                in_org = [m for m in orgs if _RU_IN_ORG.search(self.body[max(0, m.start - 30):m.start])]
+                return in_org[0].name if in_org and self._plural_verb(span) else None
             if orgs:
                 return orgs[0].name
             paragraph = candidate.paragraph
             lo = self.paragraphs[max(0, paragraph - 1)][0]
             earlier = [m for m in self.organizations if lo <= m.start < candidate.marks.start]
-            located = [m for m in earlier if re.search(r"\b[Вв]о?\s+$", self.body[max(0, m.start - 3):m.start])]
+            located = [m for m in earlier if re.search(r"\b[Вв]о?\s+«?$", self.body[max(0, m.start - 4):m.start])]
             pick = (located or earlier)
             return pick[-1].name if pick else None
         for m in orgs:
+            if _EN_MEMBER_OF.search(self.body[max(0, m.start - 60):m.start]):
+                continue
             tail = text[m.end - span[0]:].split()
             head = text[:m.start - span[0]].split()
             if (tail and self.speech.match(" ".join(tail[:2]))) or (head and self.speech.match(head[-1])):
