@@ -412,12 +412,63 @@ class QuoteExtractor:
             previous = c
         return [
             Quote(
-                text=self.body[c.text_start:c.text_end], speaker=c.speaker,
-                speaker_role=self.role_of(c.speaker) if c.speaker and c.speaker_type == PER else None,
+                text=_joined(self.body[c.text_start:c.text_end]), speaker=c.speaker,
+                speaker_role=self.role_of(c.speaker) if c.speaker and c.speaker_type == PER
+                else self._unnamed_role(c) if c.speaker is None else None,
                 start=c.text_start, end=c.text_end,
             )
             for c in candidates
         ]
+
+    # ------------------------------------------------------------------ unnamed speakers
+
+    def _unnamed_role(self, c: _Candidate) -> str | None:
+        """What the text calls a speaker it does not name: «— считает эксперт» → "эксперт",
+        «— рассказал «Интерфаксу» источник в ведомстве» → "источник в ведомстве", "a source
+        close to the company said" → "source close to the company". None for a pronoun or a
+        group («один из водителей», «пишут одни», "one of them")."""
+        if c.attribution is None:
+            return None
+        a, b = c.attribution
+        text = self.body[a:b]
+        speech = self.speech.search(text)
+        if speech is None:
+            return None
+        if self.ru:
+            according = re.search(r"\bпо (?:его |ее |её |их )?(?:словам|мнению|оценке|данным)\s+(.+)$", text, re.IGNORECASE)
+            if according:
+                words = according.group(1).strip(" ,").split()
+                if not words:
+                    return None
+                phrase = " ".join([self.lemmatizer.lemma(words[0], "ru")] + words[1:])
+            elif c.attribution_kind in ("after", "inner"):
+                phrase = text[speech.end():]
+            else:
+                phrase = text[:speech.start()]
+            phrase = re.sub(r"^\s*(?:[«\"][^»\"]{1,60}[»\"]|[А-ЯЁA-Z]{2,}(?:\s+[А-ЯЁ][а-яё]+)?)\s+", " ", phrase)
+            phrase = re.split(r"[,.;:!?—–«»]|\s(?:в ходе|во время|на (?:брифинге|совещании|заседании|пресс-конференции)|"
+                             r"журналистам|корреспонденту)\b", phrase)[0].strip()
+            words = phrase.split()
+            if not words or len(words) > 8 or _RU_GROUP_HEAD.match(words[0]):
+                return None
+            head = next((t for t in self.tokens if a <= t.start < b and t.text == words[0]), None)
+            if head is not None and (head.pos not in ("NOUN", "ADJ") or head.feats.get("Number") == "Plur"
+                                     or (not according and head.feats.get("Case") not in (None, "Nom"))):
+                return None  # not a noun phrase naming one speaker («делились впечатлениями гости»)
+            return phrase[0].lower() + phrase[1:] if not phrase[:2].isupper() else phrase
+        if c.attribution_kind in ("after", "inner") and text[:speech.start()].strip(" ,") == "":
+            phrase = text[speech.end():]
+        else:
+            phrase = text[:speech.start()]
+        phrase = re.split(r"[,.;:!?\"“”]|\s(?:in a statement|on \w+day|at a |told\b)", phrase.strip(" ,"))[-1 if c.attribution_kind == "before" else 0]
+        phrase = re.sub(r"^(?:the|a|an|one|another)\s+", "", phrase.strip(), flags=re.IGNORECASE)
+        words = phrase.split()
+        if not words or len(words) > 10 or _EN_GROUP_HEAD.match(words[0]) or words[0][0].isupper():
+            return None
+        fuller = re.search(rf"\b(?:a|an|one)\s+({re.escape(phrase)}\s+(?:for|at|of|from|with|close to|in)\s+[^,.;:\"“”]+?)"
+                           rf"(?=\s+(?:said|says|told|added|confirmed|explained|warned)\b)",
+                           self.body[self.paragraphs[max(0, c.paragraph - 1)][0]:c.marks.start], re.IGNORECASE)
+        return fuller.group(1) if fuller and len(words) <= 2 else phrase
 
     def _resolve_one(self, c: _Candidate, previous: _Candidate | None, events: list[_Focus]) -> None:
         if c.attribution is not None:
@@ -600,6 +651,16 @@ class QuoteExtractor:
             if appositive and 1 <= len(words) <= 6 and not EN_SPEECH.search(chunk) and re.search(r"\b[a-z]", chunk):
                 return chunk
         return None
+
+
+_RU_GROUP_HEAD = re.compile(r"^(?:од(?:ин|на|но|ни|ного|ной)|други\w*|некотор\w*|многи\w*|кто-то|он|она|они|его|ее|её|их|"
+                            r"сам\w*|эт\w+|те|тот|та)$", re.IGNORECASE)
+_EN_GROUP_HEAD = re.compile(r"^(?:he|she|they|it|we|i|you|some|many|others?|several|both|all|who|which|that|of)$", re.IGNORECASE)
+
+
+def _joined(text: str) -> str:
+    """A quotation over several paragraphs, without the marks that reopen each paragraph."""
+    return re.sub(r"\n(\s*)[«“„\"]", r"\n\1", text) if "\n" in text else text
 
 
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
