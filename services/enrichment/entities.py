@@ -650,7 +650,7 @@ _EN_GEO_FEATURE = re.compile(
 _EN_ROAD_NUMBER = re.compile(r"(?:the\s+)?(?:[AMB]\d{1,4}(?:\(M\))?|Interstate\s+\d{1,3}|I-\d{1,3}|Route\s+\d{1,3}|US\s+\d{1,3})")
 _EN_GEO_IN_TEXT = re.compile(
     rf"(?<![\w'’-])(?:(?:{_EN_NAME}\s+){{1,3}}(?:{_EN_STREET_WORDS}|{_EN_WATER_WORDS})|(?:River|Lake|Loch)\s+{_EN_NAME})(?![\w'’-])"
-    rf"|(?<=\bthe\s)[AMB]\d{{1,4}}\b(?:\(M\))?")
+    rf"|(?<=\b[Tt]he\s)[AMB]\d{{1,4}}\b(?:\(M\))?")
 _EN_NOT_PLACE_HEAD = {"The", "A", "An", "This", "That", "Our", "Their", "His", "Her", "Its", "New", "Old"}
 
 

@@ -25,7 +25,7 @@ from services.enrichment.quotes import extract_quotes
 from services.enrichment.stories import simhash_hex
 from services.enrichment.text import mask_credits
 
-ENRICHMENT_VERSION = "newsflow-enrichment/0.2.0"
+ENRICHMENT_VERSION = "newsflow-enrichment/0.3.0"
 WORDS_PER_MINUTE = 200
 LANGUAGE_OVERRIDE_CONFIDENCE = 0.7
 # Named-entity recognition and quotes look at this much of a field; longer texts (rare:

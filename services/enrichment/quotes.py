@@ -194,7 +194,7 @@ class QuoteExtractor:
     def _attribution_before(self, marks: QuoteMarks, sentence: tuple[int, int]) -> tuple[int, int] | None:
         start = sentence[0]
         for other in self.marks:
-            if sentence[0] <= other.end <= marks.start:
+            if sentence[0] <= other.end <= marks.start and not self._is_name_in_marks(other):
                 start = max(start, other.end)
         before = self.body[start:marks.start]
         if not before.strip():
