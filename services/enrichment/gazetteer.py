@@ -10,7 +10,7 @@ it a second opinion from:
                    Irish counties, US states, Canadian provinces, Australian states…)
 
 Both wheels carry their data; nothing is downloaded at run time. Loading reads the
-cities table once per process (about 0.5 s for towns of 5,000 people or more).
+cities table once per process (about 2 s and 15 MB for the 130,000 places of 1,000 people or more).
 
 The gazetteer only reclassifies or adds mentions, it never removes one: a name the
 model took for a person or an organisation is a place when it is a known place name
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from services.enrichment.entities import RawMention, Tok
 
-DEFAULT_MIN_POPULATION = 5000
+DEFAULT_MIN_POPULATION = 1000
 _CITY = re.compile(r'"name": "([^"]+)", "latitude"[^}]*?"population": (\d+)')
 _LOCATIVE = {"in", "at", "from", "to", "near", "of", "across", "between", "around", "outside", "towards", "toward",
              "through", "into", "via", "and", "or", ",", "on", "for", "within"}

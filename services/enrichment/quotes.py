@@ -7,22 +7,34 @@ Which quotation marks hold a quote (and not a title or a name):
     баннер «Омск — хоккейный город», так называемые «аласы в миниатюре» are not quotes.
     A quote interrupted by its attribution («…, — сказала Семенова. — …») gives two.
 
+    A quotation over several paragraphs (left open at a paragraph's end and reopened by the
+    same mark, or opening its paragraph and closed in the next) is one quote.
+
 Who said it, in this order:
     1. the attribution next to it: the clause after it (— сказал X / , said X), or the
        sentence before it (X заявил: «…» / по словам X, «…» / according to X, "…" /
-       X отметил, что … «…»): a person named there is the speaker;
+       X отметил, что … «…»): a person named there is the speaker. A short name in
+       quotation marks inside the attribution is an outlet, not the end of the clause
+       (— рассказал «Известиям» руководитель … Иван Иванов → Иван Иванов);
     2. an organisation speaking as such: «…», — говорится в сообщении ведомства /
-       сообщили в пресс-службе … / Severnside Water said in a statement: "…";
-    3. an unnamed speaker stays null: один из водителей, собеседник в одной из компаний,
-       представитель компании, пишут одни, a fisherman, officials, and any plural verb;
+       сообщили в пресс-службе … / В «Сахалинэнерго» сообщили: «…» / Severnside Water
+       said in a statement: "…" — but not "a spokesman for X said" (a person of X);
+    3. an unnamed speaker stays null, with the role the text gives it (— считает эксперт →
+       "эксперт", a source close to the company): один из водителей, собеседник в одной
+       из компаний, представитель компании, пишут одни, a fisherman, officials, and any
+       plural verb;
     4. a pronoun or a descriptor (— добавил он / — считает эксперт / — сказала
        дипломат / she said): the person in focus, i.e. the last person the text made a
        subject (or "по словам X") in this paragraph or the one before, of a compatible
        grammatical gender, unless a sentence in between brings in a new group of speakers
        ("Аналитики указывают…", "Specialists say…"): then null;
     5. no attribution at all: the speaker of the quote right before it (a quote that goes
-       on in the next sentence), or the subject of the previous sentence (Директор Павел
-       Гринев прокомментировал решение. «…»); else null.
+       on in the next sentence or paragraph), the subject of the previous sentence
+       (Директор Павел Гринев прокомментировал решение. «…») or the one person it
+       introduces with a role; for a quote standing as its own paragraph, the person the
+       last sentence of the paragraph before presents as speaking (Глава ассоциации Иван
+       Иванов напомнил, что … / Jane Doe, head of research at X, said the timing looked
+       favourable.); else null.
 Nobody is ever guessed beyond that: a quote nobody is stated to have said has speaker null.
 
 Roles come from the apposition at a mention of the speaker («пресс-секретарь президента РФ
