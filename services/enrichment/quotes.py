@@ -539,13 +539,12 @@ class QuoteExtractor:
         Doe, head of research at X, said the timing looked favourable.") or whose quote it
         continues."""
         before = c.paragraph - 1
-        if previous is not None and previous.paragraph == before and previous.speaker \
-                and not self.body[previous.marks.end:self.paragraphs[before][1]].strip(" .,;:—–-\n") \
-                or previous is not None and previous.paragraph == before and previous.speaker \
-                and previous.attribution_kind == "after" and previous.attribution is not None \
-                and not self.body[previous.attribution[1]:self.paragraphs[before][1]].strip(" .,;:\n"):
-            c.speaker, c.speaker_type, c.speaker_mention = previous.speaker, previous.speaker_type, previous.speaker_mention
-            return
+        if previous is not None and previous.paragraph == before and previous.speaker:
+            # The paragraph before ends with a quote (and maybe its attribution): this one goes on.
+            end = previous.attribution[1] if previous.attribution_kind == "after" and previous.attribution else previous.marks.end
+            if not self.body[end:self.paragraphs[before][1]].strip(" .,;:—–-\n"):
+                c.speaker, c.speaker_type, c.speaker_mention = previous.speaker, previous.speaker_type, previous.speaker_mention
+                return
         last = self.sentences[before][-1] if self.sentences[before] else None
         if last is None or inside(last[0], self.marks):
             return
