@@ -409,6 +409,7 @@ def _is_noise(text: str, density: float, tag: str) -> bool:
     return False
 
 
+MAX_PULL_QUOTES = 40
 _QUOTE_BOX_WORDS = {"quote", "pullquote", "quotebox", "blockquote", "pull", "citation", "highlight"}
 
 
@@ -428,8 +429,8 @@ def _drop_pull_quotes(paragraphs: list[str], candidates: set[int]) -> list[str]:
     Decided by the layout (the line sits in a quote box) and the text together: a
     quotation box with words of its own (a statement quoted in full) stays.
     """
-    if not candidates:
-        return paragraphs
+    if not candidates or len(candidates) > MAX_PULL_QUOTES:
+        return paragraphs  # a page of quotation boxes is not a layout with a few pull-quotes
     out = []
     for i, text in enumerate(paragraphs):
         key = text.strip("«»\"“”„' ").lower()
@@ -548,7 +549,7 @@ def _times_by_ancestor(root: etree._Element) -> dict[etree._Element, str]:
             continue
         for ancestor in el.iterancestors():
             if ancestor in out:
-                continue
+                break  # and so are all of its ancestors
             out[ancestor] = value
     return out
 
