@@ -416,9 +416,10 @@ def _merge_branch_organizations(text: str, mentions: list[RawMention]) -> None:
             last.normal = f"{last.normal} {m.normal}"
             continue
         if last is not None and last.type == ORG and m.type == LOC and _BRANCH.match(text[last.end:m.start]):
+            suffix = " ".join(text[last.end:m.end].split())  # "по Иркутской области", as written
+            as_written = last.case in (None, "Nom") or last.text.split()[0].isupper()
             last.end, last.text = m.end, text[last.start:m.end]
-            last.normal = text[last.start:m.end] if last.case in (None, "Nom") or last.text.split()[0].isupper() \
-                else f"{last.normal}{text[last.end - len(m.text) - 4:last.end]}"
+            last.normal = " ".join(last.text.split()) if as_written else f"{last.normal} {suffix}"
             continue
         merged.append(m)
     mentions[:] = merged
