@@ -27,7 +27,8 @@ from urllib.parse import urlsplit
 from services.parser.dates import zone
 
 # Country → the zone most of its news is published in (the capital's, for countries
-# with several zones: a regional outlet should set `timezone` on its source).
+# with several zones: a regional outlet should set `timezone` on its source). Country
+# domains used worldwide as generic ones (.co, .io, .tv, .me, .fm) are left out.
 COUNTRY_ZONES = {
     "ru": "Europe/Moscow", "by": "Europe/Minsk", "ua": "Europe/Kyiv", "kz": "Asia/Almaty", "uz": "Asia/Tashkent",
     "kg": "Asia/Bishkek", "tj": "Asia/Dushanbe", "tm": "Asia/Ashgabat", "az": "Asia/Baku", "am": "Asia/Yerevan",
@@ -42,7 +43,7 @@ COUNTRY_ZONES = {
     "fi": "Europe/Helsinki", "se": "Europe/Stockholm", "no": "Europe/Oslo", "dk": "Europe/Copenhagen",
     "tr": "Europe/Istanbul", "il": "Asia/Jerusalem", "jp": "Asia/Tokyo", "kr": "Asia/Seoul", "cn": "Asia/Shanghai",
     "br": "America/Sao_Paulo", "ar": "America/Argentina/Buenos_Aires", "mx": "America/Mexico_City",
-    "cl": "America/Santiago", "co": "America/Bogota",
+    "cl": "America/Santiago",
 }
 # Languages most of whose news comes from one zone.
 LANGUAGE_ZONES = {"ru": "Europe/Moscow", "uk": "Europe/Kyiv", "be": "Europe/Minsk", "kk": "Asia/Almaty",
