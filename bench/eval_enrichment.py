@@ -72,6 +72,7 @@ class Tally:
     quotes_found: int = 0
     quotes_predicted: int = 0
     speakers_right: int = 0
+    roles_right: int = 0
 
     def add(self, other: Tally) -> None:
         for attr in ("tp", "predicted", "expected"):
@@ -80,6 +81,7 @@ class Tally:
         self.quotes_found += other.quotes_found
         self.quotes_predicted += other.quotes_predicted
         self.speakers_right += other.speakers_right
+        self.roles_right += other.roles_right
 
     def metrics(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -89,6 +91,7 @@ class Tally:
         out["quote_recall"] = self.quotes_found / self.quotes_expected if self.quotes_expected else 1.0
         out["quote_precision"] = self.quotes_found / self.quotes_predicted if self.quotes_predicted else 1.0
         out["speaker_accuracy"] = self.speakers_right / self.quotes_found if self.quotes_found else 1.0
+        out["role_accuracy"] = self.roles_right / self.quotes_found if self.quotes_found else 1.0
         return out
 
 
@@ -103,14 +106,20 @@ def parsed_article(name: str, doc: dict[str, Any]):  # type: ignore[no-untyped-d
     )
 
 
-def score_article(doc: dict[str, Any], enriched: Any) -> tuple[Tally, list[dict[str, Any]]]:
+def score_article(doc: dict[str, Any], enriched: Any, entity_misses: list[list[object]] | None = None,
+                  name: str = "") -> tuple[Tally, list[dict[str, Any]]]:
     tally = Tally()
-    for attr, _ in TYPES:
-        want = {name_key(n) for n in doc["entities"].get(attr, [])}
-        got = {name_key(e.name) for e in getattr(enriched.entities, attr)}
-        tally.tp[attr] += len(want & got)
+    for attr, label in TYPES:
+        want = {name_key(n): n for n in doc["entities"].get(attr, [])}
+        got = {name_key(e.name): e.name for e in getattr(enriched.entities, attr)}
+        tally.tp[attr] += len(want.keys() & got.keys())
         tally.predicted[attr] += len(got)
         tally.expected[attr] += len(want)
+        if entity_misses is not None:
+            missed = sorted(want[k] for k in want.keys() - got.keys())
+            spurious = sorted(got[k] for k in got.keys() - want.keys())
+            if missed or spurious:
+                entity_misses.append([name[:3], label, "; ".join(missed), "; ".join(spurious)])
     predicted = list(enriched.quotes)
     tally.quotes_predicted = len(predicted)
     tally.quotes_expected = len(doc["quotes"])
@@ -131,13 +140,24 @@ def score_article(doc: dict[str, Any], enriched: Any) -> tuple[Tally, list[dict[
     for i, q in enumerate(doc["quotes"]):
         j = matches.get(i)
         got_speaker = predicted[j].speaker if j is not None else None
+        got_role = predicted[j].speaker_role if j is not None else None
         right = j is not None and name_key(got_speaker) == name_key(q["speaker"])
+        role_right = j is not None and _role_key(got_role) == _role_key(q.get("speaker_role"))
         if j is not None:
             tally.quotes_found += 1
             tally.speakers_right += int(right)
+            tally.roles_right += int(role_right)
         details.append({"text": q["text"], "expected": q["speaker"], "found": j is not None, "speaker": got_speaker,
-                        "right": right})
+                        "right": right, "role": got_role, "expected_role": q.get("speaker_role"), "role_right": role_right})
     return tally, details
+
+
+def _role_key(role: str | None) -> str | None:
+    """Roles compare like names, without a leading article or possessive determiner."""
+    key = name_key(role)
+    if key is None:
+        return None
+    return re.sub(r"^(?:a|an|its|his|her|their)\s+", "", key) or None
 
 
 def seed_checks(enriched: Any, details: list[dict[str, Any]]) -> list[tuple[str, bool]]:
@@ -163,6 +183,8 @@ def evaluate(root: Path = CORPUS, label: str = "development set") -> dict[str, A
     by_language: dict[str, Tally] = {}
     per_article: list[list[object]] = []
     misses: list[list[object]] = []
+    entity_misses: list[list[object]] = []
+    role_misses: list[list[object]] = []
     checks: list[tuple[str, bool]] = []
     language_right = 0
     files = sorted(root.glob("*.json"))
@@ -172,7 +194,7 @@ def evaluate(root: Path = CORPUS, label: str = "development set") -> dict[str, A
         if isinstance(enriched, Rejected):
             raise RuntimeError(f"{path.name}: rejected: {enriched.reason}")
         language_right += int(enriched.language == doc["language"])
-        tally, details = score_article(doc, enriched)
+        tally, details = score_article(doc, enriched, entity_misses, path.stem)
         total.add(tally)
         by_language.setdefault(doc["language"], Tally()).add(tally)
         m = tally.metrics()
@@ -181,6 +203,8 @@ def evaluate(root: Path = CORPUS, label: str = "development set") -> dict[str, A
         for d in details:
             if not d["found"] or not d["right"]:
                 misses.append([path.stem[:3], d["text"][:60].replace("|", "/"), d["expected"], d["speaker"] if d["found"] else "(not found)"])
+            elif not d["role_right"]:
+                role_misses.append([path.stem[:3], d["text"][:40].replace("|", "/"), d["expected_role"], d["role"]])
         if path.stem == SEED:
             checks = seed_checks(enriched, details)
 
@@ -196,7 +220,7 @@ def evaluate(root: Path = CORPUS, label: str = "development set") -> dict[str, A
     summary["targets_met"] = all(metrics[k] >= v for k, v in TARGETS.items()) and all(ok for _, ok in checks)
 
     lines = [f"## Enrichment evaluation, {label}", "",
-             f"{len(files)} annotated articles ({root.relative_to(Path(__file__).resolve().parent.parent)}/), enrichment `{_version()}`.", ""]
+             f"{len(files)} annotated articles ({_shown(root)}/), enrichment `{_version()}`.", ""]
     rows = []
     for attr, label in TYPES:
         rows.append([label, metrics[f"{attr}_precision"], metrics[f"{attr}_recall"], metrics[f"{attr}_f1"]])
@@ -207,6 +231,7 @@ def evaluate(root: Path = CORPUS, label: str = "development set") -> dict[str, A
         [["quote recall", metrics["quote_recall"], f"≥ {TARGETS['quote_recall']}"],
          ["quote precision (for information)", metrics["quote_precision"], ""],
          ["speaker accuracy", metrics["speaker_accuracy"], f"≥ {TARGETS['speaker_accuracy']}"],
+         ["speaker role equal (for information)", metrics["role_accuracy"], ""],
          ["PER F1", metrics["persons_f1"], f"≥ {TARGETS['persons_f1']}"],
          ["language detected correctly", summary["language_accuracy"], ""]]), ""]
     lang_rows = []
@@ -224,8 +249,21 @@ def evaluate(root: Path = CORPUS, label: str = "development set") -> dict[str, A
     if misses:
         lines += ["### Quotes missed or attributed wrongly", "",
                   markdown_table(["article", "quote", "expected speaker", "predicted"], misses), ""]
+    if role_misses:
+        lines += ["### Speaker right, role different", "",
+                  markdown_table(["article", "quote", "expected role", "predicted"], role_misses), ""]
+    if entity_misses:
+        lines += ["### Entities missed or extra", "",
+                  markdown_table(["article", "type", "missed", "extra"], entity_misses), ""]
     lines.append(f"Targets met: **{'yes' if summary['targets_met'] else 'no'}**")
     return {"markdown": "\n".join(lines), "summary": summary}
+
+
+def _shown(root: Path) -> str:
+    try:
+        return str(root.resolve().relative_to(Path(__file__).resolve().parent.parent))
+    except ValueError:
+        return str(root)
 
 
 def _version() -> str:

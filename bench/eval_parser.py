@@ -8,6 +8,7 @@ bench/corpus/parser/expected/*.json (what a correct parser extracts). Scores:
 - published_at: timezone-aware and within one minute of the true instant
 - authors: the same set of names (case-insensitive)
 - caption leakage: share of articles whose body contains a photo caption or credit
+- live-blog post times: the page's posts and their times, where the expected file lists them
 - non-articles: section fronts and tag pages rejected
 
 trafilatura runs as `trafilatura.extract(html, url=…, output_format="json", with_metadata=True)`,
@@ -53,6 +54,7 @@ class Result:
     published_at: datetime | None = None
     published_date_only: str | None = None
     authors: list[str] = field(default_factory=list)
+    live_posts: list[datetime | None] = field(default_factory=list)
 
 
 def load_corpus(root: Path = CORPUS) -> list[Case]:
@@ -77,7 +79,8 @@ def run_newsflow(case: Case) -> Result:
     result = parse_page(raw_event(case))
     if isinstance(result, Rejected):
         return Result(rejected=True)
-    return Result(title=result.title, body=result.body, published_at=result.published_at, authors=result.authors)
+    return Result(title=result.title, body=result.body, published_at=result.published_at, authors=result.authors,
+                  live_posts=[p.published_at for p in result.live_posts])
 
 
 def run_trafilatura(case: Case, **options: Any) -> Result:
@@ -124,7 +127,7 @@ def _captions(expected: dict[str, Any]) -> list[str]:
 
 def score(cases: list[Case], results: list[Result]) -> dict[str, Any]:
     rows = []
-    f1s, titles, dates, authors, leaks = [], [], [], [], []
+    f1s, titles, dates, authors, leaks, posts = [], [], [], [], [], []
     non_articles, non_rejected = 0, 0
     for case, result in zip(cases, results):
         exp = case.expected
@@ -139,6 +142,9 @@ def score(cases: list[Case], results: list[Result]) -> dict[str, Any]:
         want = {a.casefold() for a in exp.get("authors") or []}
         got = {_norm(a).casefold() for a in result.authors}
         authors_ok = not result.rejected and want == got
+        if exp.get("live_posts") is not None:
+            want_posts = [datetime.fromisoformat(t) for t in exp["live_posts"]]
+            posts.append(not result.rejected and result.live_posts == want_posts)
         body_norm = _norm(result.body)
         leaked = [c for c in _captions(exp) if c in body_norm and c not in _norm(exp.get("body"))]
         f1s.append(f1)
@@ -156,6 +162,7 @@ def score(cases: list[Case], results: list[Result]) -> dict[str, Any]:
         "published_within_1min": round(sum(dates) / n, 4),
         "authors_equal": round(sum(authors) / n, 4),
         "caption_leakage": round(sum(leaks) / n, 4),
+        "live_post_times": round(sum(posts) / len(posts), 4) if posts else None,
         "non_articles": non_articles,
         "non_articles_rejected": round(non_rejected / non_articles, 4) if non_articles else None,
     }
@@ -174,6 +181,7 @@ def evaluate(root: Path = CORPUS, label: str = "development corpus") -> dict[str
         ("published_at within 1 min, tz-aware", "published_within_1min"),
         ("author list equal", "authors_equal"),
         ("caption leakage (lower is better)", "caption_leakage"),
+        ("live-blog post times equal (pages annotated with them)", "live_post_times"),
         ("non-articles rejected", "non_articles_rejected"),
     ]
     langs: dict[str, int] = {}

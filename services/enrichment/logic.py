@@ -25,7 +25,7 @@ from services.enrichment.quotes import extract_quotes
 from services.enrichment.stories import simhash_hex
 from services.enrichment.text import mask_credits
 
-ENRICHMENT_VERSION = "newsflow-enrichment/0.2.0"
+ENRICHMENT_VERSION = "newsflow-enrichment/0.3.0"
 WORDS_PER_MINUTE = 200
 LANGUAGE_OVERRIDE_CONFIDENCE = 0.7
 # Named-entity recognition and quotes look at this much of a field; longer texts (rare:
@@ -115,12 +115,14 @@ def load_models() -> Models:
     """Load every model once per process (a few seconds; nothing is downloaded)."""
     from services.enrichment.language import default_detector
 
+    from services.enrichment.gazetteer import Gazetteer
+
     lemmatizer = Lemmatizer()
     lemmatizer.warm_up()
     return Models(
         language=default_detector(),
         lemmatizer=lemmatizer,
         russian=RussianNER(lemmatizer),
-        english=EnglishNER(),
+        english=EnglishNER(Gazetteer.load()),
         keywords=KeywordExtractor(lemmatizer),
     )

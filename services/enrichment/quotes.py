@@ -7,22 +7,34 @@ Which quotation marks hold a quote (and not a title or a name):
     баннер «Омск — хоккейный город», так называемые «аласы в миниатюре» are not quotes.
     A quote interrupted by its attribution («…, — сказала Семенова. — …») gives two.
 
+    A quotation over several paragraphs (left open at a paragraph's end and reopened by the
+    same mark, or opening its paragraph and closed in the next) is one quote.
+
 Who said it, in this order:
     1. the attribution next to it: the clause after it (— сказал X / , said X), or the
        sentence before it (X заявил: «…» / по словам X, «…» / according to X, "…" /
-       X отметил, что … «…»): a person named there is the speaker;
+       X отметил, что … «…»): a person named there is the speaker. A short name in
+       quotation marks inside the attribution is an outlet, not the end of the clause
+       (— рассказал «Известиям» руководитель … Иван Иванов → Иван Иванов);
     2. an organisation speaking as such: «…», — говорится в сообщении ведомства /
-       сообщили в пресс-службе … / Severnside Water said in a statement: "…";
-    3. an unnamed speaker stays null: один из водителей, собеседник в одной из компаний,
-       представитель компании, пишут одни, a fisherman, officials, and any plural verb;
+       сообщили в пресс-службе … / В «Сахалинэнерго» сообщили: «…» / Severnside Water
+       said in a statement: "…" — but not "a spokesman for X said" (a person of X);
+    3. an unnamed speaker stays null, with the role the text gives it (— считает эксперт →
+       "эксперт", a source close to the company): один из водителей, собеседник в одной
+       из компаний, представитель компании, пишут одни, a fisherman, officials, and any
+       plural verb;
     4. a pronoun or a descriptor (— добавил он / — считает эксперт / — сказала
        дипломат / she said): the person in focus, i.e. the last person the text made a
        subject (or "по словам X") in this paragraph or the one before, of a compatible
        grammatical gender, unless a sentence in between brings in a new group of speakers
        ("Аналитики указывают…", "Specialists say…"): then null;
     5. no attribution at all: the speaker of the quote right before it (a quote that goes
-       on in the next sentence), or the subject of the previous sentence (Директор Павел
-       Гринев прокомментировал решение. «…»); else null.
+       on in the next sentence or paragraph), the subject of the previous sentence
+       (Директор Павел Гринев прокомментировал решение. «…») or the one person it
+       introduces with a role; for a quote standing as its own paragraph, the person the
+       last sentence of the paragraph before presents as speaking (Глава ассоциации Иван
+       Иванов напомнил, что … / Jane Doe, head of research at X, said the timing looked
+       favourable.); else null.
 Nobody is ever guessed beyond that: a quote nobody is stated to have said has speaker null.
 
 Roles come from the apposition at a mention of the speaker («пресс-секретарь президента РФ
@@ -74,7 +86,18 @@ _EN_ANONYMOUS = re.compile(
 _RU_ORG_SPEAKS = re.compile(
     r"(?:говорится|сообщается|отмечается|подчеркивается|указывается) в (?:сообщении|заявлении|пресс-релизе|релизе|"
     r"документе|ответе|публикации|телеграм)|\b[а-яё]+ли в (?:пресс-службе|ведомстве|министерстве|правительстве|"
-    r"администрации|компании|мэрии|управлении|департаменте|комитете|аппарате)",
+    r"администрации|компании|мэрии|управлении|департаменте|комитете|аппарате|издательстве|театре|музее|клубе|банке|"
+    r"фонде|университете|вузе|школе|больнице|полиции|прокуратуре|суде|штабе|профсоюзе|ассоциации|объединении|"
+    r"концерне|холдинге|корпорации|агентстве|службе|учреждении|организации|партии|редакции|министерстве|думе|"
+    r"правлении|совете|союзе|федерации|центре|институте|заповеднике|парке|компании-\w+)",
+    re.IGNORECASE,
+)
+# «В «Сахалинэнерго» сообщили», «сообщили в ГУ МЧС»: an organisation named right after в/во
+_RU_IN_ORG = re.compile(r"(?:^|[\s(])[Вв]о?\s+(?:пресс-служб\w+\s+|\w+\s+)?[«\"]?$")
+# "a spokesman for X", "a source close to X": a person of the organisation, not the organisation
+_EN_MEMBER_OF = re.compile(
+    r"\b(?:spokes(?:man|woman|person)|representative|source|official|member|employee|worker|manager|director|"
+    r"lawyer|adviser|advisor|insider)s?\s+(?:(?:close\s+)?(?:to|for|at|of|from|with|within|inside)\s+)(?:the\s+)?$",
     re.IGNORECASE,
 )
 _PRONOUN_GENDER = {"он": "Masc", "она": "Fem", "he": "Masc", "she": "Fem"}
@@ -127,7 +150,9 @@ class QuoteExtractor:
         self.sentences: list[list[tuple[int, int]]] = [sentences(body, a, b, self.marks) for a, b in self.paragraphs]
         self.all_persons = entities.in_field("body", (PER,))
         self.persons = [m for m in self.all_persons if not inside(m.start, self.marks)]
-        self.organizations = [m for m in entities.in_field("body", (ORG,)) if not inside(m.start, self.marks)]
+        name_marks = [q for q in self.marks if self._is_name_in_marks(q)]
+        self.organizations = [m for m in entities.in_field("body", (ORG,))
+                              if not inside(m.start, self.marks) or inside(m.start, name_marks)]
         self.locations = entities.in_field("body", (LOC,))
         self.speech = RU_SPEECH if self.ru else EN_SPEECH
         self._token_at = {t.start: i for i, t in enumerate(self.tokens)}
@@ -149,10 +174,16 @@ class QuoteExtractor:
 
     # ------------------------------------------------------------------ finding quotes
 
+    def _is_name_in_marks(self, other: QuoteMarks) -> bool:
+        """«Известиям», «Иркутские электросети», "The Herald": a short capitalised name, not a quote."""
+        inner = self.body[other.inner_start:other.inner_end].strip()
+        first = next((c for c in inner if c.isalpha()), "")
+        return bool(first) and first.isupper() and len(inner.split()) <= 4 and not re.search(r"[.!?,:;]", inner)
+
     def _attribution_after(self, marks: QuoteMarks, sentence: tuple[int, int]) -> tuple[int, int] | None:
         end = sentence[1]
         for other in self.marks:
-            if other.start >= marks.end and other.start < end:
+            if other.start >= marks.end and other.start < end and not self._is_name_in_marks(other):
                 end = other.start
                 break
         after = self.body[marks.end:end]
@@ -175,7 +206,7 @@ class QuoteExtractor:
     def _attribution_before(self, marks: QuoteMarks, sentence: tuple[int, int]) -> tuple[int, int] | None:
         start = sentence[0]
         for other in self.marks:
-            if sentence[0] <= other.end <= marks.start:
+            if sentence[0] <= other.end <= marks.start and not self._is_name_in_marks(other):
                 start = max(start, other.end)
         before = self.body[start:marks.start]
         if not before.strip():
@@ -222,6 +253,8 @@ class QuoteExtractor:
         out: list[_Candidate] = []
         for marks in self.marks:
             sentence = self._sentence_of(marks.start)
+            if marks.end > sentence[1]:  # a quotation over several paragraphs: up to the sentence it ends in
+                sentence = (sentence[0], self._sentence_of(marks.end - 1)[1])
             if any(c.attribution_kind == "after" and c.attribution is not None
                    and c.attribution[0] <= marks.start < c.attribution[1] for c in out):
                 continue  # inside another quote's attribution: — пояснил эксперт «Вестнику Дня»
@@ -289,16 +322,19 @@ class QuoteExtractor:
         orgs = self._mentions_in(self.organizations, span)
         if self.ru:
             if not _RU_ORG_SPEAKS.search(text):
-                return None
+                in_org = [m for m in orgs if _RU_IN_ORG.search(self.body[max(0, m.start - 30):m.start])]
+                return in_org[0].name if in_org and self._plural_verb(span) else None
             if orgs:
                 return orgs[0].name
             paragraph = candidate.paragraph
             lo = self.paragraphs[max(0, paragraph - 1)][0]
             earlier = [m for m in self.organizations if lo <= m.start < candidate.marks.start]
-            located = [m for m in earlier if re.search(r"\b[Вв]о?\s+$", self.body[max(0, m.start - 3):m.start])]
+            located = [m for m in earlier if re.search(r"\b[Вв]о?\s+«?$", self.body[max(0, m.start - 4):m.start])]
             pick = (located or earlier)
             return pick[-1].name if pick else None
         for m in orgs:
+            if _EN_MEMBER_OF.search(self.body[max(0, m.start - 60):m.start]):
+                continue
             tail = text[m.end - span[0]:].split()
             head = text[:m.start - span[0]].split()
             if (tail and self.speech.match(" ".join(tail[:2]))) or (head and self.speech.match(head[-1])):
@@ -388,12 +424,63 @@ class QuoteExtractor:
             previous = c
         return [
             Quote(
-                text=self.body[c.text_start:c.text_end], speaker=c.speaker,
-                speaker_role=self.role_of(c.speaker) if c.speaker and c.speaker_type == PER else None,
+                text=_joined(self.body[c.text_start:c.text_end]), speaker=c.speaker,
+                speaker_role=self.role_of(c.speaker) if c.speaker and c.speaker_type == PER
+                else self._unnamed_role(c) if c.speaker is None else None,
                 start=c.text_start, end=c.text_end,
             )
             for c in candidates
         ]
+
+    # ------------------------------------------------------------------ unnamed speakers
+
+    def _unnamed_role(self, c: _Candidate) -> str | None:
+        """What the text calls a speaker it does not name: «— считает эксперт» → "эксперт",
+        «— рассказал «Интерфаксу» источник в ведомстве» → "источник в ведомстве", "a source
+        close to the company said" → "source close to the company". None for a pronoun or a
+        group («один из водителей», «пишут одни», "one of them")."""
+        if c.attribution is None:
+            return None
+        a, b = c.attribution
+        text = self.body[a:b]
+        speech = self.speech.search(text)
+        if speech is None:
+            return None
+        if self.ru:
+            according = re.search(r"\bпо (?:его |ее |её |их )?(?:словам|мнению|оценке|данным)\s+(.+)$", text, re.IGNORECASE)
+            if according:
+                words = according.group(1).strip(" ,").split()
+                if not words:
+                    return None
+                phrase = " ".join([self.lemmatizer.lemma(words[0], "ru")] + words[1:])
+            elif c.attribution_kind in ("after", "inner"):
+                phrase = text[speech.end():]
+            else:
+                phrase = text[:speech.start()]
+            phrase = re.sub(r"^\s*(?:[«\"][^»\"]{1,60}[»\"]|[А-ЯЁA-Z]{2,}(?:\s+[А-ЯЁ][а-яё]+)?)\s+", " ", phrase)
+            phrase = re.split(r"[,.;:!?—–«»]|\s(?:в ходе|во время|на (?:брифинге|совещании|заседании|пресс-конференции)|"
+                             r"журналистам|корреспонденту)\b", phrase)[0].strip()
+            words = phrase.split()
+            if not words or len(words) > 8 or _RU_GROUP_HEAD.match(words[0]):
+                return None
+            head = next((t for t in self.tokens if a <= t.start < b and t.text == words[0]), None)
+            if head is not None and (head.pos not in ("NOUN", "ADJ") or head.feats.get("Number") == "Plur"
+                                     or (not according and head.feats.get("Case") not in (None, "Nom"))):
+                return None  # not a noun phrase naming one speaker («делились впечатлениями гости»)
+            return phrase[0].lower() + phrase[1:] if not phrase[:2].isupper() else phrase
+        if c.attribution_kind in ("after", "inner") and text[:speech.start()].strip(" ,") == "":
+            phrase = text[speech.end():]
+        else:
+            phrase = text[:speech.start()]
+        phrase = re.split(r"[,.;:!?\"“”]|\s(?:in a statement|on \w+day|at a |told\b)", phrase.strip(" ,"))[-1 if c.attribution_kind == "before" else 0]
+        phrase = re.sub(r"^(?:the|a|an|one|another)\s+", "", phrase.strip(), flags=re.IGNORECASE)
+        words = phrase.split()
+        if not words or len(words) > 10 or _EN_GROUP_HEAD.match(words[0]) or words[0][0].isupper():
+            return None
+        fuller = re.search(rf"\b(?:a|an|one)\s+({re.escape(phrase)}\s+(?:for|at|of|from|with|close to|in)\s+[^,.;:\"“”]+?)"
+                           rf"(?=\s+(?:said|says|told|added|confirmed|explained|warned)\b)",
+                           self.body[self.paragraphs[max(0, c.paragraph - 1)][0]:c.marks.start], re.IGNORECASE)
+        return fuller.group(1) if fuller and len(words) <= 2 else phrase
 
     def _resolve_one(self, c: _Candidate, previous: _Candidate | None, events: list[_Focus]) -> None:
         if c.attribution is not None:
@@ -431,9 +518,49 @@ class QuoteExtractor:
         standalone = not self.body[c.sentence[0]:c.marks.start].strip()
         if standalone and index:
             prev_sentence = self.sentences[c.paragraph][index - 1]
-            subjects = [m for m in self._mentions_in(self.persons, prev_sentence) if self._eligible(m)]
+            named = self._mentions_in(self.persons, prev_sentence)
+            subjects = [m for m in named if self._eligible(m)]
+            if not subjects and len({m.name for m in named}) == 1 and self._introduces(prev_sentence, named[0]):
+                subjects = named  # "The plan was championed by trustee Alicia Moreno, who chairs …"
             if subjects:
                 c.speaker, c.speaker_type, c.speaker_mention = subjects[0].name, PER, subjects[0]
+            return
+        if standalone and index == 0 and c.paragraph > 0:
+            self._from_previous_paragraph(c, previous, events)
+
+    def _introduces(self, sentence: tuple[int, int], person: EntityMention) -> bool:
+        """The sentence presents the person with a role: an apposition or a title next to the name."""
+        return self.role_of(person.name) is not None or bool(
+            re.match(r"\s*,", self.body[person.end:sentence[1]]))
+
+    def _from_previous_paragraph(self, c: _Candidate, previous: _Candidate | None, events: list[_Focus]) -> None:
+        """A quotation standing as its own paragraph, without attribution: the speaker the
+        paragraph before introduces («Глава ассоциации Иван Иванов напомнил, что …»; "Jane
+        Doe, head of research at X, said the timing looked favourable.") or whose quote it
+        continues."""
+        before = c.paragraph - 1
+        if previous is not None and previous.paragraph == before and previous.speaker:
+            # The paragraph before ends with a quote (and maybe its attribution): this one goes on.
+            end = previous.attribution[1] if previous.attribution_kind == "after" and previous.attribution else previous.marks.end
+            if not self.body[end:self.paragraphs[before][1]].strip(" .,;:—–-\n"):
+                c.speaker, c.speaker_type, c.speaker_mention = previous.speaker, previous.speaker_type, previous.speaker_mention
+                return
+        last = self.sentences[before][-1] if self.sentences[before] else None
+        if last is None or inside(last[0], self.marks):
+            return
+        text = self.body[last[0]:last[1]]
+        if not (self.speech.search(text) or text.rstrip().endswith(":")):
+            return
+        named = self._mentions_in(self.persons, last)
+        subjects = [m for m in named if self._eligible(m)] or (named if len({m.name for m in named}) == 1 else [])
+        if subjects:
+            pick = subjects[0]
+            c.speaker, c.speaker_type, c.speaker_mention = pick.name, PER, pick
+            return
+        if re.search(r"\b(?:он|она|he|she)\b", text, re.IGNORECASE):
+            focus = self._focus(c, self._verb_gender(last), events)
+            if focus is not None:
+                c.speaker, c.speaker_type, c.speaker_mention = focus.name, PER, focus.mention
 
     def _described(self, span: tuple[int, int]) -> str | None:
         """The one person of the article whose role has the attribution's noun: "— отметил
@@ -535,6 +662,16 @@ class QuoteExtractor:
             if appositive and 1 <= len(words) <= 6 and not EN_SPEECH.search(chunk) and re.search(r"\b[a-z]", chunk):
                 return chunk
         return None
+
+
+_RU_GROUP_HEAD = re.compile(r"^(?:од(?:ин|на|но|ни|ного|ной)|други\w*|некотор\w*|многи\w*|кто-то|он|она|они|его|ее|её|их|"
+                            r"сам\w*|эт\w+|те|тот|та)$", re.IGNORECASE)
+_EN_GROUP_HEAD = re.compile(r"^(?:he|she|they|it|we|i|you|some|many|others?|several|both|all|who|which|that|of)$", re.IGNORECASE)
+
+
+def _joined(text: str) -> str:
+    """A quotation over several paragraphs, without the marks that reopen each paragraph."""
+    return re.sub(r"\n(\s*)[«“„\"]", r"\n\1", text) if "\n" in text else text
 
 
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:

@@ -63,10 +63,45 @@ def _is_straight_closing(text: str, i: int) -> bool:
     return not before.isspace() and (after.isspace() or not after.isalnum())
 
 
+def _reopens(text: str, j: int, mark: str, reopened_only: bool = False) -> int | None:
+    """At a paragraph break `j`: where the quotation goes on in the next paragraph, else None.
+
+    The typographic convention for a quotation over several paragraphs: each paragraph
+    opens with the mark and only the last one closes (→ the index after the reopening
+    mark). Without the reopening mark, the quotation goes on when the next paragraph
+    closes it before opening anything (→ the start of that paragraph).
+    """
+    k = j
+    while k < len(text) and text[k].isspace():
+        k += 1
+    if k < len(text) and text[k] == mark:
+        return k + 1
+    if reopened_only:
+        return None
+    line_end = text.find("\n", k)
+    line = text[k:line_end if line_end != -1 else len(text)]
+    closers = _PAIRS[mark]
+    close = min((line.find(c) for c in closers if c in line and (mark != '"' or c != mark)), default=-1)
+    if mark == '"':
+        close = next((m.start() for m in re.finditer('"', line) if _is_straight_closing(line, m.start())), -1)
+    opened = line.find(mark) if mark != '"' else -1
+    if close != -1 and (opened == -1 or close < opened):
+        return k
+    return None
+
+
+def _opens_paragraph(text: str, i: int) -> bool:
+    line_start = text.rfind("\n", 0, i) + 1
+    return not text[line_start:i].strip()
+
+
 def find_quotes(text: str) -> list[QuoteMarks]:
     """Outermost quotations of `text`, in order; nested marks stay part of the quote.
 
-    A quotation never spans a blank line: an unclosed mark is ignored.
+    A quotation never spans a blank line, except one left open at the end of its
+    paragraph and reopened by the same mark at the start of the next («Первый абзац…
+    \n\n«Второй…»), or one that opens its paragraph and is closed in the next: that is one
+    quotation over several paragraphs. Any other unclosed mark is ignored.
     """
     spans: list[QuoteMarks] = []
     i, n = 0, len(text)
@@ -80,7 +115,11 @@ def find_quotes(text: str) -> list[QuoteMarks]:
         while j < n:
             c = text[j]
             if c == "\n" and text[j:j + 2] == "\n\n":
-                break
+                resumed = _reopens(text, j, ch, reopened_only=not _opens_paragraph(text, i)) if depth == 1 else None
+                if resumed is None:
+                    break
+                j = resumed
+                continue
             if ch == "«" and c == "«":
                 depth += 1
             elif c in closers and (ch != '"' or _is_straight_closing(text, j)):

@@ -1,7 +1,8 @@
 """Author lists without the junk bylines carry.
 
 Bylines glue names to dates («Мария Иванова, 12 октября 2025, 09:10»), prefix them
-(«Текст:», "By"), list several («Иван Петров и Анна Смирнова», "A, B and C"), and
+(«Текст:», "By"), list several («Иван Петров и Анна Смирнова», "A, B and C", or
+with nothing but a space between two full names: «Ирина Петрова Олег Смирнов»), and
 sit next to photo credits («Фото: …», "Photograph: …") that are not authors at all.
 """
 
@@ -45,6 +46,32 @@ def _looks_like_name(text: str) -> bool:
     return capitalised >= max(1, len(words) - 1)
 
 
+_PATRONYMIC = re.compile(r"(?:ович|евич|ич|овна|евна|ична|инична)$", re.I)
+_PARTICLE = re.compile(r"^(?:van|von|de|del|der|da|di|du|la|le|bin|ibn|al|el|ter|ten|dos|das|y|и|and)$", re.I)
+
+
+def split_full_names(text: str) -> list[str]:
+    """Two or three full names written one after another with only spaces between them.
+
+    «Ирина Петрова Олег Смирнов» → «Ирина Петрова», «Олег Смирнов»; a Russian name with
+    a patronymic takes three words («Иван Сергеевич Петров Олег Смирнов»). Anything
+    else (one name, particles such as "van" or "de", an odd number of words without a
+    patronymic) stays as it is.
+    """
+    words = text.split()
+    if len(words) < 4 or any(_PARTICLE.match(w) or not _NAME_TOKEN.match(w) or w.endswith(".") for w in words):
+        return [text]
+    names: list[str] = []
+    i = 0
+    while i < len(words):
+        size = 3 if i + 2 < len(words) and _PATRONYMIC.search(words[i + 1]) else 2
+        if i + size > len(words):
+            return [text]
+        names.append(" ".join(words[i:i + size]))
+        i += size
+    return names if len(names) > 1 else [text]
+
+
 def clean_authors(raw: list[str], *, exclude: set[str] | None = None) -> list[str]:
     """Normalise raw author strings into a de-duplicated list of person names."""
     exclude_lower = {e.lower() for e in (exclude or set()) if e}
@@ -59,7 +86,8 @@ def clean_authors(raw: list[str], *, exclude: set[str] | None = None) -> list[st
         if credit:
             text = text[: credit.start()]
         text = _PREFIX.sub("", text.strip(" ,;|—–-"))
-        for part in _SPLIT.split(text):
+        parts = [name for piece in _SPLIT.split(text) for name in split_full_names(normalize_space(piece))]
+        for part in parts:
             part = _PREFIX.sub("", normalize_space(part).strip(" ,;|—–-•·"))
             part = re.sub(r"\s*[(\[][^)\]]*[)\]]", "", part)  # «Юлия Маркова (текст)»
             if "@" in part:

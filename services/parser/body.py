@@ -52,9 +52,14 @@ BOILERPLATE_WORDS = {
     "subtitle", "dek", "headline", "title", "kicker", "rubric", "readnext", "next", "prev", "pagination",
     "feedback", "rss", "counter", "stats", "views", "likes", "reactions", "emoji", "complementary",
     "contentinfo", "banner", "search", "login", "header", "logo", "topbar", "ticker",
+    # embedded social posts, appeals for money or sign-ups
+    "twitter", "tweet", "twittertweet", "instagram", "instagrammedia", "tiktok", "tiktokembed", "facebook", "fbpost",
+    "telegrampost", "vkpost", "socialembed", "appeal", "donation", "donations", "contribute", "contribution",
+    "membership", "supporter", "supportus",
 }
 # Class words that mark a container of the article text: never removed as boilerplate.
 CONTENT_WORDS = {"articlebody", "articletext", "storybody", "entrycontent", "postcontent", "articlecontent"}
+_HEADING_WORDS = {"title", "headline"}
 BOILERPLATE_ROLES = {"navigation", "banner", "complementary", "contentinfo", "search", "dialog", "alert", "menu", "menubar"}
 
 _SPLIT_WORDS = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
@@ -65,7 +70,9 @@ _BOILERPLATE_LINE = re.compile(
     r"reporting by|editing by|writing by|additional reporting|this article was amended|this story has been|"
     r"комментари|все новости|новости по теме|хроника|ещё по теме|еще по теме|ранее|также читайте|"
     r"продолжение на следующей странице|следующая страница|страницы:|continued on (the )?next page|next page|page \d+ of \d+|"
-    r"другие новости|другие материалы|новости раздела)\b",
+    r"другие новости|другие материалы|новости раздела|support (?:our|local|independent) journalism|"
+    r"become a (?:supporter|member)|make a contribution|donate now|поддержите (?:нас|редакцию|проект|журналистику)|"
+    r"поддержать (?:нас|редакцию|проект))\b",
     re.I,
 )
 _READ_MORE = re.compile(r"^(read more|читайте также|read also|по теме|смотрите также|more:)\s*[:：]", re.I)
@@ -92,6 +99,8 @@ class BodyResult:
     container: etree._Element | None = None
     signatures: list[str] = field(default_factory=list)
     """Byline lines found inside the text («Текст: Иван Петров», a name alone at the end)."""
+    posts: list[tuple[int, str]] = field(default_factory=list)
+    """Live-blog posts: (index of the post's first paragraph, the post's time as the page gives it)."""
 
     @property
     def text(self) -> str:
@@ -120,6 +129,9 @@ def _is_boilerplate_element(el: etree._Element) -> bool:
         return False
     if words & CONTENT_WORDS:
         return False
+    if tag_of(el) in ("h2", "h3", "h4", "h5", "h6") and not any(tag_of(a) == "a" for a in el.iterancestors()) \
+            and link_density(el) < 0.5:
+        words = words - _HEADING_WORDS  # a live post's or a section's own heading is text (a teaser's is a link)
     return bool(words & BOILERPLATE_WORDS)
 
 
@@ -335,14 +347,57 @@ def _score_containers(root: etree._Element) -> tuple[list[etree._Element], float
                 density = link_density(sibling, len(text))
                 if (len(text) >= 80 and density < 0.25) or (0 < len(text) < 80 and density == 0 and text[-1:] in ".!?…»\""):
                     chosen.append(sibling)
-    order = {el: i for i, el in enumerate(parent.iter())} if parent is not None else {}
+    good_blocks = counts.get(best, 0)
+    repeated = _repeated_blocks(best, final)
+    if repeated:
+        chosen = repeated
+        good_blocks = max(good_blocks, sum(counts.get(el, 0) for el in repeated))
+    top = chosen[0].getparent() if chosen[0].getparent() is not None else parent
+    order = {el: i for i, el in enumerate(top.iter())} if top is not None else {}
     chosen.sort(key=lambda el: order.get(el, 0))
-    return chosen, best_score, counts.get(best, 0)
+    return chosen, best_score, good_blocks
+
+
+def _signature(el: etree._Element) -> tuple[str, str]:
+    classes = (el.get("class") or "").split()
+    return tag_of(el), classes[0] if classes else ""
+
+
+def _repeated_blocks(best: etree._Element, final: dict[etree._Element, float]) -> list[etree._Element]:
+    """The article's text repeated in sibling boxes of one kind around the best element.
+
+    A body split into several `div.story-block` wrappers, or a live blog's posts in
+    nested `<article class="post">` elements: the best-scoring element is the text of
+    one box only. Up to three levels above it, the first ancestor whose siblings of the
+    same tag and first class also hold text gives every such sibling (in order).
+    """
+    node = best
+    for _ in range(3):
+        parent = node.getparent()
+        if parent is None or tag_of(parent) in ("body", "html"):
+            return []
+        kind = _signature(node)
+        if kind[1] or kind[0] in ("article", "section"):
+            same = [sib for sib in parent if tag_of(sib) and _signature(sib) == kind]
+            with_text = [sib for sib in same if any(final.get(d, 0.0) > 0 for d in sib.iter())]
+            # Boxes of headlines linking elsewhere are a section front's teasers, not a body.
+            links = sum(1 for sib in with_text for _ in sib.iter("a"))
+            if len(with_text) >= 2 and links < 3 * len(with_text) and all(link_density(sib) < 0.35 for sib in with_text):
+                return with_text
+        node = parent
+    return []
+
+
+_DATE_LABEL = re.compile(
+    r"^(?:последнее обновление|последнее изменение|обновлено|изменено|опубликовано|дата публикации|"
+    r"last updated|last modified|updated|published|posted)\b[\s:()]*\d", re.I)
 
 
 def _is_noise(text: str, density: float, tag: str) -> bool:
     if density > 0.6 and len(text) < 300:
         return True
+    if len(text) < 60 and _DATE_LABEL.match(text):
+        return True  # «Последнее обновление ( 08.10.2025 )»: a date line, not text
     if _READ_MORE.match(text) or (_BOILERPLATE_LINE.match(text) and (len(text) < 160 or _READ_MORE.match(text))):
         return True
     if len(text) < 200 and _CREDIT.search(text) and (text.lower().startswith(("фото", "photo", "image", "credit", "иллюстрация")) or "©" in text or len(text) < 90):
@@ -354,17 +409,50 @@ def _is_noise(text: str, density: float, tag: str) -> bool:
     return False
 
 
-def _dedupe(paragraphs: list[str]) -> list[str]:
-    """Drop repeats and pull-quotes that repeat a sentence of a longer paragraph."""
-    out: list[str] = []
-    seen: set[str] = set()
+MAX_PULL_QUOTES = 40
+_QUOTE_BOX_WORDS = {"quote", "pullquote", "quotebox", "blockquote", "pull", "citation", "highlight"}
+
+
+def _in_quote_box(el: etree._Element, containers: list[etree._Element]) -> bool:
+    """Inside a quotation box of the layout (a <blockquote> or an element whose class says quote)."""
+    node: etree._Element | None = el
+    while node is not None and node not in containers:
+        if tag_of(node) == "blockquote" or class_words(node) & _QUOTE_BOX_WORDS:
+            return True
+        node = node.getparent()
+    return False
+
+
+def _drop_pull_quotes(paragraphs: list[str], candidates: set[int]) -> list[str]:
+    """Pull-quotes: a quotation box whose whole text repeats part of another paragraph.
+
+    Decided by the layout (the line sits in a quote box) and the text together: a
+    quotation box with words of its own (a statement quoted in full) stays.
+    """
+    if not candidates or len(candidates) > MAX_PULL_QUOTES:
+        return paragraphs  # a page of quotation boxes is not a layout with a few pull-quotes
+    out = []
     for i, text in enumerate(paragraphs):
         key = text.strip("«»\"“”„' ").lower()
-        if key in seen:
+        if i in candidates and key and any(
+                j != i and j not in candidates and len(other) > len(key) and key in other.lower()
+                for j, other in enumerate(paragraphs)):
             continue
-        if len(key) < 400 and any(
-            j != i and len(other) > len(text) + 10 and key in other.lower() for j, other in enumerate(paragraphs)
-        ):
+        out.append(text)
+    return out
+
+
+def _dedupe(paragraphs: list[str]) -> list[str]:
+    """Drop lines that repeat a whole earlier line (case and surrounding quotation marks aside).
+
+    Only whole lines: a short list item or heading that also appears inside a longer
+    line ("Штрафы за шум" in a paragraph listing the changes) is text, and stays.
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+    for text in paragraphs:
+        key = text.strip("«»\"“”„' ").lower()
+        if key in seen:
             continue
         seen.add(key)
         out.append(text)
@@ -386,6 +474,7 @@ def extract_body(root: etree._Element, *, rule: str | None = None, exclude: list
     if container is None and microdata_body is not None and len(normalize_space(microdata_body.text_content())) > 200:
         container, method = microdata_body, "microdata"
     image_captions = captions_near_images(root)
+    times = _times_by_ancestor(root)
     clean_tree(root, protect=[container] if container is not None else None)
     if container is not None and container.getroottree().getroot() is not root.getroottree().getroot():
         container = None
@@ -400,10 +489,15 @@ def extract_body(root: etree._Element, *, rule: str | None = None, exclude: list
     drop = {normalize_space(t).lower() for t in (drop_texts or set()) | image_captions if t}
     paragraphs = []
     signatures = []
-    for el, block in (pair for c in containers for pair in iter_blocks(c)):
+    pull_quotes: set[int] = set()
+    first_of: dict[int, etree._Element] = {}
+    post_times = {id(c): times[c] for c in containers if c in times} if len(containers) > 1 else {}
+    for owner, el, block in ((c, el, block) for c in containers for el, block in iter_blocks(c)):
         text = block.text
         if block.tag == "h1":
             continue
+        if _in_quote_box(el, containers):
+            pull_quotes.add(len(paragraphs))
         if text.lower() in drop:
             continue
         if _BYLINE.match(text) and len(text) < 160:
@@ -411,14 +505,53 @@ def extract_body(root: etree._Element, *, rule: str | None = None, exclude: list
             continue
         if _is_noise(text, block.link_density, block.tag):
             continue
+        if id(owner) in post_times and all(o is not owner for o in first_of.values()):
+            first_of[len(paragraphs)] = owner
         paragraphs.append(text)
+    starts = {i: paragraphs[i] for i in first_of if i < len(paragraphs)}
+    paragraphs = _drop_pull_quotes(paragraphs, pull_quotes)
     if paragraphs:
         paragraphs[0] = _DATELINE_PREFIX.sub("", paragraphs[0])
     paragraphs, trailing = _strip_edges(_dedupe(paragraphs))
     signatures.extend(trailing)
     if method == "scored" and len(paragraphs) < 3:
         confidence = min(confidence, 0.4)
-    return BodyResult(paragraphs, round(confidence, 3), method, container, signatures)
+    posts: list[tuple[int, str]] = []
+    cursor = 0
+    for i in sorted(starts):
+        found = next((k for k in range(cursor, len(paragraphs)) if paragraphs[k] == starts[i]), None)
+        if found is not None:
+            posts.append((found, post_times[id(first_of[i])]))
+            cursor = found + 1
+    return BodyResult(paragraphs, round(confidence, 3), method, container, signatures, posts if len(posts) > 1 else [])
+
+
+_CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
+
+
+def _times_by_ancestor(root: etree._Element) -> dict[etree._Element, str]:
+    """Every element → the first time printed inside it (a `<time datetime>`, or a short
+    element whose class says time/date and that shows a clock time): how live posts keep
+    their times after `clean_tree` has removed the time elements."""
+    out: dict[etree._Element, str] = {}
+    for el in root.iter():
+        tag = tag_of(el)
+        if not tag:
+            continue
+        value = None
+        if tag == "time":
+            value = el.get("datetime") or normalize_space(el.text_content()) or None
+        elif class_words(el) & {"time", "date", "datetime", "timestamp"} and len(el) <= 2:
+            text = normalize_space(el.text_content())
+            if len(text) <= 40 and _CLOCK.search(text):
+                value = text
+        if not value:
+            continue
+        for ancestor in el.iterancestors():
+            if ancestor in out:
+                break  # and so are all of its ancestors
+            out[ancestor] = value
+    return out
 
 
 _DATE_ONLY = re.compile(r"^[\W\d]*(\d{1,2}[.:/]\d{1,2}|\d{4})[\d\s.,:/\-–—|]*(?:[A-ZА-Яа-яё]{0,4}\.?)?$")

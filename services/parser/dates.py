@@ -6,9 +6,9 @@
 - English: "Fri 10 Oct 2025 14.35 BST", "October 10, 2025 at 2:35 p.m. ET", "10 October 2025",
 - relative: «2 часа назад», "3 hours ago" (resolved against the fetch time).
 
-A time printed without a zone is read in the site's zone (from the sources file),
-falling back to an abbreviation in the text (MSK, BST, ET…), then to UTC with a
-lower confidence.
+A time printed with an abbreviation (MSK, BST, ET…) or an offset is read in that zone;
+one printed without any stays naive here, and the parser reads it in the zone
+`zones.page_zone` chooses for the page (the source's, else one inferred from the site).
 """
 
 from __future__ import annotations
@@ -262,5 +262,6 @@ def _relative(text: str, reference: datetime, default_tz: tzinfo | None) -> date
     if match:
         local = reference.astimezone(default_tz) if default_tz else reference
         day = local.date() - (timedelta(days=1) if match.group(1).lower() in ("вчера", "yesterday") else timedelta())
-        return _build(day, match.group(2), match.group(3), match.group(4), match.group(5), local.tzinfo)
+        # Without a zone the clock time stays naive: the caller knows the page's zone.
+        return _build(day, match.group(2), match.group(3), match.group(4), match.group(5), default_tz)
     return None

@@ -27,7 +27,7 @@ from urllib.parse import urljoin
 
 import trafilatura
 
-from schemas.common import FieldProvenance, Image, utcnow
+from schemas.common import FieldProvenance, Image, LivePost, utcnow
 from schemas.parsed_article_v1 import ParsedArticleV1
 from schemas.raw_page_v1 import RawPageV1
 from services.common.outcomes import Rejected
@@ -37,9 +37,10 @@ from services.parser.dates import parse_iso, parse_text_date, strip_relative, zo
 from services.parser.document import Page, css, load_html, normalize_space, text_of
 from services.parser.structured import JsonLdArticle, read_jsonld, read_meta, read_microdata
 from services.parser.visible import PUBLISH_HINT, UPDATE_HINT, read_visible
+from services.parser.zones import ZoneChoice, page_zone
 from schemas.sources import SiteRules
 
-EXTRACTOR_VERSION = "newsflow-parser/1.0.0"
+EXTRACTOR_VERSION = "newsflow-parser/1.1.0"
 
 MIN_BODY_CHARS = 250
 # An article's images beyond this many are galleries or bait; the event keeps the first ones.
@@ -95,6 +96,38 @@ def _title_part_shown(root: Any, title: str) -> str | None:
     return None
 
 
+_SITE_NAME_CLASS_WORDS = {"channel", "channelname", "channeltitle", "sitename", "sitetitle", "brand", "logo", "publisher"}
+_MESSENGER_SUFFIX = re.compile(r"\s*[|—–\-:·•]\s*(telegram|telegra\.ph|vk|вконтакте|max|whatsapp|viber)\s*$", re.I)
+
+
+def _site_names(root: Any, meta: Any, ld: JsonLdArticle | None) -> set[str]:
+    """Names of the site or channel the page belongs to, lower-cased: og:site_name,
+    application-name, the JSON-LD publisher, and what the page prints as its brand."""
+    names = {normalize_space(n).lower() for n in (meta.first("og:site_name"), meta.first("application-name"),
+                                                   ld.publisher if ld else None) if n}
+    body = root.find("body")
+    if body is not None:
+        from services.parser.body import class_words
+
+        for el in body.iter():
+            if isinstance(el.tag, str) and class_words(el) & _SITE_NAME_CLASS_WORDS:
+                text = text_of(el)
+                if 0 < len(text) <= 80:
+                    names.add(text.lower())
+    return {n for n in names if n}
+
+
+def _is_site_name(text: str, names: set[str]) -> bool:
+    key = normalize_space(_MESSENGER_SUFFIX.sub("", text)).lower()
+    return bool(key) and key in names
+
+
+def _headline_like(line: str) -> bool:
+    """A post's first line that reads as its headline: short, and not a sentence that runs on."""
+    words = line.split()
+    return 2 <= len(words) <= 20 and len(line) <= 160 and not line.rstrip().endswith((",", ":", ";"))
+
+
 def _rule_element(root: Any, selector: str | None) -> Any | None:
     """The first element a site rule selects, or None (no rule, or it matches nothing)."""
     if not selector:
@@ -115,16 +148,13 @@ def _similar(a: str, b: str) -> bool:
     return a == b or a in b or b in a
 
 
-def _aware(dt: datetime | None, tz_name: str | None) -> tuple[datetime | None, float]:
+def _aware(dt: datetime | None, choice: ZoneChoice) -> tuple[datetime | None, float]:
     """Make a parsed date timezone-aware; returns (date, confidence factor)."""
     if dt is None:
         return None, 0.0
     if dt.tzinfo is not None:
         return dt, 1.0
-    site = zone(tz_name)
-    if site is not None:
-        return dt.replace(tzinfo=site), 0.85
-    return dt.replace(tzinfo=timezone.utc), 0.4
+    return dt.replace(tzinfo=choice.tz), choice.factor
 
 
 def parse_page(raw: RawPageV1, rules: SiteRules | None = None) -> ParsedArticleV1 | Rejected:
@@ -181,18 +211,28 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
         (micro.headline, "microdata", 0.85),
         (meta.first("og:title", "twitter:title"), "meta", 0.8),
     ]
-    if visible.h1:
+    # A channel's or site's name is not a headline (a messenger-channel mirror prints
+    # the channel's name as <title>, og:title and <h1>; the post's headline is its first line).
+    names = _site_names(root, meta, ld)
+    if visible.h1 and not _is_site_name(visible.h1, names):
         agreed = [c for c in candidates if c[0] and _similar(c[0], visible.h1)]
         confidence = 0.95 if agreed else 0.75
         f.set("title", visible.h1, "visible", confidence, "h1")
     for value, source, confidence in candidates:
-        f.set("title", _strip_site_suffix(value, site_name) if value and source == "meta" else value, source, confidence)
-    if meta.first("html:title") and "title" not in f.values:
-        shown = _title_part_shown(root, meta.first("html:title") or "")
-        f.set("title", shown, "visible", 0.75, "<title> part printed on the page")
-        f.set("title", _strip_site_suffix(meta.first("html:title") or "", site_name), "visible", 0.6, "<title>")
+        value = _strip_site_suffix(value, site_name) if value and source == "meta" else value
+        if value and not _is_site_name(value, names):
+            f.set("title", value, source, confidence)
+    html_title = meta.first("html:title")
+    if html_title and "title" not in f.values:
+        shown = _title_part_shown(root, html_title)
+        if shown and not _is_site_name(shown, names):
+            f.set("title", shown, "visible", 0.75, "<title> part printed on the page")
+        stripped = _strip_site_suffix(html_title, site_name)
+        if not _is_site_name(stripped, names) and not _is_site_name(_TITLE_SEPARATORS.split(stripped)[0], names):
+            f.set("title", stripped, "visible", 0.6, "<title>")
     if raw.discovered_via and raw.discovered_via.title:
         f.set("title", raw.discovered_via.title, "feed", 0.6)
+    site_title = next((t for t in (visible.h1, meta.first("og:title"), html_title) if t), None)
 
     # --- lead ----------------------------------------------------------------------
     if rules:
@@ -216,7 +256,7 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
     glued = _names_glued_to_dates(visible.date_texts)
 
     # --- dates ---------------------------------------------------------------------
-    _choose_dates(f, raw, root, rules, ld, meta, micro, visible, tz_name)
+    zone_choice = _choose_dates(f, raw, root, rules, ld, meta, micro, visible, tz_name, lang)
 
     # --- section and tags ------------------------------------------------------------
     if rules:
@@ -272,6 +312,13 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
         if second and len(second) > 1.2 * len("\n\n".join(paragraphs)):
             paragraphs = [p for p in second.split("\n") if p.strip()]
             body_source, body_conf, body_detail = "visible", 0.6, "trafilatura"
+    posts = result.posts if body_detail == result.method else []
+    if "title" not in f.values and len(paragraphs) > 1 and _headline_like(paragraphs[0]):
+        f.set("title", paragraphs[0], "visible", 0.6, "first line of the post (the page's title is the site's name)")
+        paragraphs = paragraphs[1:]
+        posts = [(i - 1, t) for i, t in posts if i > 0]
+    if "title" not in f.values and site_title:
+        f.set("title", site_title, "visible", 0.4, "the site's name: no headline of its own")
     body = "\n\n".join(paragraphs)
 
     # --- is it an article at all? ------------------------------------------------------
@@ -308,6 +355,8 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
         language=lang,
         fetched_at=raw.fetched_at,
         content_hash=raw.content_hash,
+        live_posts=_live_posts(posts, [clean_text(p) or "" for p in paragraphs], f.values.get("published_at"), zone_choice,
+                               raw.fetched_at),
         provenance=f.provenance,
         extractor_version=EXTRACTOR_VERSION,
         parsed_at=utcnow(),
@@ -419,26 +468,23 @@ def _parse_any(value: str | None, reference: datetime) -> tuple[datetime | None,
 
 
 def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None, ld: JsonLdArticle | None,
-                  meta: Any, micro: Any, visible: Any, tz_name: str | None) -> None:
+                  meta: Any, micro: Any, visible: Any, tz_name: str | None, language: str | None) -> ZoneChoice:
     """Publication and modification times, from the most trusted source that has them.
 
     Structured dates (site rule, JSON-LD, meta, microdata) win; a structured date
     without a time of day borrows the time from a date printed on the page for the
     same day. Printed dates are ranked: with a time before without, "published"
-    before "updated", near the headline before elsewhere.
+    before "updated", near the headline before elsewhere. A date printed without a
+    zone is read in the zone `zones.page_zone` chooses, and its provenance says so.
     """
     reference = raw.fetched_at
-    candidates: list[DateCandidate] = []
+    found: list[tuple[str, datetime, bool, str, float, str | None]] = []
     implausible: dict[str, list[str]] = {}
 
     def add(label: str, value: str | None, source: str, confidence: float, detail: str | None = None) -> None:
         dt, has_time = _parse_any(value, reference)
-        dt, factor = _aware(dt, tz_name)
-        if dt is not None and not plausible_date(dt, reference):
-            implausible.setdefault(label, []).append(f"{dt.isoformat()} ({source})")
-            return
         if dt is not None:
-            candidates.append(DateCandidate(dt, source, confidence * factor, detail, has_time, label))
+            found.append((label, dt, has_time, source, confidence, detail))
 
     el = _rule_element(root, rules.published_at if rules else None)
     if el is not None:
@@ -466,11 +512,27 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
         add(label, text, "visible", 0.7, "printed date")
     fallback_text = _text_after_headline(root, visible.h1 or f.values.get("title"))
     if fallback_text:
-        found = parse_text_date(strip_relative(fallback_text), prefer_time=True)
-        if found:
-            dt, factor = _aware(found[0], tz_name)
-            if dt is not None:
-                candidates.append(DateCandidate(dt, "visible", 0.5 * factor, "first date after the headline", _has_time(dt), "published_at"))
+        first = parse_text_date(strip_relative(fallback_text), prefer_time=True)
+        if first:
+            found.append(("published_at", first[0], _has_time(first[0]), "visible", 0.5, "first date after the headline"))
+
+    choice = page_zone(
+        given=tz_name, url=raw.final_url or raw.url,
+        locales=[meta.first("og:locale"), meta.first("html:lang"), meta.first("content-language")], language=language,
+        aware_dates=[dt for _, dt, _, _, _, _ in found if dt.tzinfo is not None],
+        text=fallback_text or "",
+    )
+    candidates: list[DateCandidate] = []
+    for label, dt, has_time, source, confidence, detail in found:
+        zoned, factor = _aware(dt, choice)
+        if zoned is None:
+            continue
+        if not plausible_date(zoned, reference):
+            implausible.setdefault(label, []).append(f"{zoned.isoformat()} ({source})")
+            continue
+        if factor != 1.0:
+            detail = f"{detail}; zone {choice.reason}" if detail else f"zone {choice.reason}"
+        candidates.append(DateCandidate(zoned, source, confidence * factor, detail, has_time, label))
 
     for label in ("published_at", "modified_at"):
         structured = [c for c in candidates if c.label == label and c.source != "visible"]
@@ -496,6 +558,27 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
             f.provenance[label] = kept.model_copy(update={"detail": f"{kept.detail}; {note}" if kept.detail else note})
         else:
             f.provenance[label] = FieldProvenance(source="default", confidence=0.0, detail=note)
+    return choice
+
+
+def _live_posts(posts: list[tuple[int, str]], paragraphs: list[str], published: datetime | None,
+                choice: ZoneChoice, reference: datetime) -> list[LivePost]:
+    """Live-blog posts with their times: a full timestamp as given, or a printed clock time
+    («17:40») on the day of the article's publication, in the page's zone."""
+    offsets = [0]
+    for p in paragraphs:
+        offsets.append(offsets[-1] + len(p) + 2)
+    out: list[LivePost] = []
+    for index, value in posts:
+        when, _ = _parse_any(value, reference)
+        if when is None and published is not None:
+            clock = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*", value)
+            if clock and int(clock.group(1)) < 24 and int(clock.group(2)) < 60:
+                day = published.astimezone(choice.tz).date()
+                when = datetime(day.year, day.month, day.day, int(clock.group(1)), int(clock.group(2)))
+        when, _ = _aware(when, choice)
+        out.append(LivePost(start=offsets[index], published_at=when))
+    return out
 
 
 def _text_after_headline(root: Any, h1: str | None) -> str | None:

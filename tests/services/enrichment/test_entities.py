@@ -91,3 +91,53 @@ def test_languages_without_ner_get_no_entities(models) -> None:  # type: ignore[
     assert enriched.entities.persons == [] and enriched.entities.locations == []
     assert enriched.quotes == []
     assert "haus" in enriched.body_lemmas.split()
+
+
+# ---------------------------------------------------------------------------- issue 13: places
+
+
+def test_streets_keep_their_street_word_and_are_not_cut_to_a_person(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("Движение закроют на улице Ленина и по улице Трёхсвятской, объезд пойдет по ул. Советской и Тверскому "
+            "проспекту, а остановку перенесут к набережной Афанасия Никитина и на площадь Славы.")
+    enriched = enrich(article("Ремонт в Твери", body, language="ru"), models)
+    locations = set(names(enriched.entities.locations))
+    assert {"улица Ленина", "улица Трёхсвятская", "улица Советская", "Тверской проспект",
+            "набережная Афанасия Никитина", "площадь Славы"} <= locations, locations
+    assert not {"Ленин", "Слава"} & locations
+    assert "Афанасий Никитин" not in names(enriched.entities.persons)
+
+
+def test_a_capitalised_dateline_is_the_same_place_as_in_the_text(models) -> None:  # type: ignore[no-untyped-def]
+    body = "НИЖНИЙ НОВГОРОД, 7 октября. Завод в Нижнем Новгороде переходит на четырехдневку, сообщили в компании."
+    enriched = enrich(article("Завод", body, language="ru"), models)
+    assert names(enriched.entities.locations) == ["Нижний Новгород"]
+    assert not names(enriched.entities.organizations)
+
+
+def test_aliases_merge_into_the_canonical_name(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("В Петербурге открыли новую сцену. Режиссер приехала в Питер из Екатеринбурга, а бюджет "
+            "Санкт-Петербурга оплатил ремонт.")
+    enriched = enrich(article("Театр", body, language="ru"), models)
+    assert names(enriched.entities.locations).count("Санкт-Петербург") == 1
+    assert not {"Петербург", "Питер"} & set(names(enriched.entities.locations) + names(enriched.entities.persons))
+
+
+def test_news_agencies_and_branch_offices_are_organisations(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("В ГУ МЧС по Иркутской области сообщили, что развернуты пункты обогрева, передает «Интерфакс». "
+            "Об этом также сообщает ТАСС.")
+    enriched = enrich(article("Авария", body, language="ru"), models)
+    organizations = names(enriched.entities.organizations)
+    assert "ГУ МЧС по Иркутской области" in organizations and "Интерфакс" in organizations and "ТАСС" in organizations
+    assert not {"Интерфакс", "ТАСС"} & set(names(enriched.entities.locations))
+
+
+def test_english_streets_rivers_roads_and_small_towns(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("The line will run along Trafford Road and cross the River Irwell near the Manchester Ship Canal. "
+            "The A456 through Kidderminster will carry diverted traffic, and barriers are up in Bewdley and Tewkesbury, "
+            "in Worcestershire. Transport for Greater Manchester (TfGM) said the work would take two years.")
+    enriched = enrich(article("Flood barriers", body, language="en"), models)
+    locations = set(names(enriched.entities.locations))
+    assert {"Trafford Road", "River Irwell", "Manchester Ship Canal", "A456", "Kidderminster", "Bewdley",
+            "Tewkesbury", "Worcestershire"} <= locations, locations
+    assert "Transport for Greater Manchester" in names(enriched.entities.organizations)
+    assert not {"Kidderminster", "Tewkesbury"} & set(names(enriched.entities.persons))

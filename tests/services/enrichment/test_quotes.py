@@ -5,14 +5,20 @@ from __future__ import annotations
 import pytest
 
 from services.enrichment.logic import enrich
+from services.enrichment.quotes import _joined
 from tests.services.enrichment.conftest import article
 
 
 def quotes(models, body: str, language: str = "ru") -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
     enriched = enrich(article("Заголовок" if language == "ru" else "Headline", body, language=language), models)
     for q in enriched.quotes:
-        assert enriched.body[q.start:q.end] == q.text
+        assert _joined(enriched.body[q.start:q.end]) == q.text
     return [(q.text, q.speaker) for q in enriched.quotes]
+
+
+def with_roles(models, body: str, language: str = "ru") -> list[tuple[str | None, str | None]]:  # type: ignore[no-untyped-def]
+    enriched = enrich(article("Заголовок" if language == "ru" else "Headline", body, language=language), models)
+    return [(q.speaker, q.speaker_role) for q in enriched.quotes]
 
 
 def test_dash_attribution_after_the_quote(models) -> None:  # type: ignore[no-untyped-def]
@@ -120,3 +126,88 @@ def test_seed_article_speakers(seed) -> None:  # type: ignore[no-untyped-def]
     roles = {q.speaker: q.speaker_role for q in seed.quotes}
     assert roles["Дмитрий Песков"] == "пресс-секретарь президента РФ"
     assert roles["Алексей Ярошенко"] == "политолог"
+
+
+# ---------------------------------------------------------------------------- issue 13: across paragraphs
+
+
+def test_the_speaker_introduced_in_the_paragraph_before_a_standalone_quote(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("Глава ассоциации Игорь Самсонов напомнил, что спрос на зимние направления превышает предложение.\n\n"
+            "«Номерной фонд почти не растет, а желающих поехать становится все больше».")
+    assert quotes(models, body) == [("Номерной фонд почти не растет, а желающих поехать становится все больше",
+                                     "Игорь Самсонов")]
+
+
+def test_english_speaker_with_apposition_in_the_paragraph_before(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("Priya Raman, head of research at the Northern Transport Institute, said the timing looked favourable.\n\n"
+            "\"Borrowing costs have come down and the contractors are available. It would be now.\"")
+    assert with_roles(models, body, "en") == [("Priya Raman", "head of research at the Northern Transport Institute")]
+
+
+def test_a_paragraph_without_speech_does_not_give_a_speaker(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("Глава ассоциации Игорь Самсонов в понедельник посетил Кировск.\n\n"
+            "«Номерной фонд почти не растет, а желающих поехать становится все больше».")
+    assert quotes(models, body)[0][1] is None
+
+
+def test_a_person_introduced_in_the_sentence_before(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("The proposal was championed by trustee Alicia Moreno, who chairs the finance committee. "
+            "\"This building was the heart of the village for a hundred years.\"")
+    assert [s for _, s in quotes(models, body, "en")] == ["Alicia Moreno"]
+
+
+@pytest.mark.parametrize(("attribution", "speaker"), [
+    ("рассказала «Известиям» руководитель пресс-службы авиакомпании «Северный ветер» Марина Ковалева", "Марина Ковалева"),
+    ("сообщил ТАСС замминистра экономического развития Петр Лапин", "Петр Лапин"),
+    ("заявил «Коммерсанту» председатель профсоюзной организации Михаил Гуров", "Михаил Гуров"),
+])
+def test_the_outlet_before_the_person_is_not_the_speaker(models, attribution: str, speaker: str) -> None:  # type: ignore[no-untyped-def]
+    body = f"Перевозчики отвечают на спрос. «Мы ставим дополнительные рейсы, но мест уже почти нет», — {attribution}."
+    assert quotes(models, body) == [("Мы ставим дополнительные рейсы, но мест уже почти нет", speaker)]
+
+
+@pytest.mark.parametrize(("body", "role"), [
+    ("Участники рынка не ждут снижения цен. «Цены будут расти, пока не появятся новые гостиницы», — считает эксперт.",
+     "эксперт"),
+    ("Причины выясняет прокуратура. «Мы проверим, менял ли подрядчик изоляторы», — рассказал «Интерфаксу» источник "
+     "в надзорном ведомстве.", "источник в надзорном ведомстве"),
+])
+def test_an_unnamed_speaker_keeps_the_role_the_text_gives(models, body: str, role: str) -> None:  # type: ignore[no-untyped-def]
+    assert with_roles(models, body) == [(None, role)]
+
+
+def test_an_english_unnamed_source_keeps_its_fuller_description(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("A source close to the contractor said the works would be phased. "
+            "\"Nobody wants a repeat of the Oxford Road closures,\" the source said.")
+    assert with_roles(models, body, "en") == [(None, "source close to the contractor")]
+
+
+def test_a_spokesperson_for_an_organisation_is_not_the_organisation(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("A spokesman for the New York State Department of State said the village was \"a strong candidate\" "
+            "for a grant.")
+    assert with_roles(models, body, "en") == [(None, "spokesman for the New York State Department of State")]
+
+
+@pytest.mark.parametrize(("body", "organisation"), [
+    ("Энергетики обещают восстановить подачу тока. «На линии работают 34 бригады», — сообщили в пресс-службе "
+     "компании «Иркутские электросети».", "Иркутские электросети"),
+    ("В «Сахалинэнерго» сообщили: «На восстановление сетей направлены 46 бригад».", "Сахалинэнерго"),
+])
+def test_an_organisation_speaking_is_the_speaker(models, body: str, organisation: str) -> None:  # type: ignore[no-untyped-def]
+    assert [s for _, s in quotes(models, body)] == [organisation]
+
+
+def test_a_quote_over_two_paragraphs_is_one_quote(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("Первый заместитель главы администрации Сергей Мухин рассказал о сроках.\n\n"
+            "«Мы начнем с участка от площади Славы. Движение там закроем на две недели.\n\n"
+            "«Затем бригады перейдут на набережную, где работы будут идти по ночам», — пояснил чиновник.")
+    assert quotes(models, body) == [(
+        "Мы начнем с участка от площади Славы. Движение там закроем на две недели.\n\n"
+        "Затем бригады перейдут на набережную, где работы будут идти по ночам", "Сергей Мухин")]
+
+
+def test_an_english_quote_over_two_paragraphs(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("Helen Marsh, the agency's area manager, said the barriers had been tested. \u201cThey went up in four hours.\n\n"
+            "\u201cBut barriers only protect the places that have them,\u201d she said.")
+    assert quotes(models, body, "en") == [
+        ("They went up in four hours.\n\nBut barriers only protect the places that have them", "Helen Marsh")]

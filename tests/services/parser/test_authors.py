@@ -19,3 +19,21 @@ from services.parser.authors import clean_authors
 )
 def test_bylines_become_clean_name_lists(raw: list[str], expected: list[str]) -> None:
     assert clean_authors(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (["Ирина Петрова Олег Смирнов"], ["Ирина Петрова", "Олег Смирнов"]),
+        (["Jane Doe Tom Reid Ann Lee"], ["Jane Doe", "Tom Reid", "Ann Lee"]),
+        (["Иван Сергеевич Петров Олег Смирнов"], ["Иван Сергеевич Петров", "Олег Смирнов"]),
+        (["Анна Петрова, Олег Смирнов и Павел Дёмин"], ["Анна Петрова", "Олег Смирнов", "Павел Дёмин"]),
+    ],
+)
+def test_two_full_names_with_only_a_space_between_are_two_authors(raw: list[str], expected: list[str]) -> None:
+    assert clean_authors(raw) == expected
+
+
+@pytest.mark.parametrize("name", ["Ludwig van Beethoven Smith", "John Paul Smith", "Anna Maria Lopez"])
+def test_one_long_name_is_not_split(name: str) -> None:
+    assert clean_authors([name]) == [name]

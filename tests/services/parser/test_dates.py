@@ -47,6 +47,12 @@ def test_relative_dates_resolve_against_the_fetch_time() -> None:
     assert parse_text_date("вчера в 09:10", default_tz=MSK, reference=reference)[0] == datetime(2025, 10, 9, 9, 10, tzinfo=MSK)
 
 
+def test_today_at_a_clock_time_without_a_zone_stays_naive_for_the_page_zone() -> None:
+    reference = datetime(2025, 10, 10, 12, 0, tzinfo=timezone.utc)
+    found = parse_text_date("сегодня, 14:35", reference=reference)
+    assert found is not None and found[0] == datetime(2025, 10, 10, 14, 35) and found[0].tzinfo is None
+
+
 def test_absolute_date_wins_over_a_relative_one_next_to_it() -> None:
     found = parse_text_date("2 часа назад · 10 октября 2025, 14:35", reference=datetime(2025, 10, 11, tzinfo=timezone.utc))
     assert found[0] == datetime(2025, 10, 10, 14, 35)
