@@ -103,7 +103,7 @@ class Tally:
         self.roles_expected += other.roles_expected
         self.roles_right += other.roles_right
 
-    def metrics(self) -> dict[str, float]:
+    def metrics(self) -> dict[str, float | None]:
         out: dict[str, float] = {}
         for attr, _ in TYPES:
             score = prf(self.tp[attr], self.predicted[attr], self.expected[attr])
@@ -111,7 +111,8 @@ class Tally:
         out["quote_recall"] = self.quotes_found / self.quotes_expected if self.quotes_expected else 1.0
         out["quote_precision"] = self.quotes_found / self.quotes_predicted if self.quotes_predicted else 1.0
         out["speaker_accuracy"] = self.speakers_right / self.quotes_found if self.quotes_found else 1.0
-        out["unnamed_roles_kept"] = self.roles_right / self.roles_expected if self.roles_expected else 1.0
+        # None when the set has no quote by an unnamed speaker whose role the text gives.
+        out["unnamed_roles_kept"] = self.roles_right / self.roles_expected if self.roles_expected else None
         return out
 
 
@@ -273,16 +274,25 @@ def run(items: list[Item], models: Any, enrich_one: Callable[[Item, Any], Any]) 
     metrics = total.metrics()
     summary: dict[str, Any] = {
         "articles": scored,
-        **{k: round(v, 4) for k, v in metrics.items()},
+        **rounded(metrics),
         "language_accuracy": round(language_right / scored, 4) if scored else 0.0,
-        "by_language": {lang: {k: round(v, 4) for k, v in t.metrics().items()} for lang, t in sorted(by_language.items())},
+        "by_language": {lang: rounded(t.metrics()) for lang, t in sorted(by_language.items())},
         "not_scored": skipped,
         "seed_checks": {name: ok for name, ok in checks},
         "targets": TARGETS,
     }
-    summary["targets_met"] = all(metrics[k] >= v for k, v in TARGETS.items()) and all(ok for _, ok in checks)
+    summary["targets_met"] = all((metrics[k] or 0) >= v for k, v in TARGETS.items()) and all(ok for _, ok in checks)
     return {"summary": summary, "metrics": metrics, "by_language": by_language, "per_article": per_article,
             "misses": misses, "checks": checks}
+
+
+def rounded(metrics: dict[str, float | None]) -> dict[str, float | None]:
+    return {k: None if v is None else round(v, 4) for k, v in metrics.items()}
+
+
+def shown(value: float | None) -> float | str:
+    """A figure for a table: "n/a" where the set has nothing to measure."""
+    return "n/a" if value is None else value
 
 
 PER_ARTICLE_HEADERS = ["article", "lang", "PER F1", "ORG F1", "LOC F1", "quotes found", "speakers right"]
@@ -314,7 +324,7 @@ def evaluate(root: Path = CORPUS, label: str = "development set") -> dict[str, A
         [["quote recall", metrics["quote_recall"], f"≥ {TARGETS['quote_recall']}"],
          ["quote precision (for information)", metrics["quote_precision"], ""],
          ["speaker accuracy", metrics["speaker_accuracy"], f"≥ {TARGETS['speaker_accuracy']}"],
-         ["unnamed speakers' roles kept (for information)", metrics["unnamed_roles_kept"], ""],
+         ["unnamed speakers' roles kept (for information)", shown(metrics["unnamed_roles_kept"]), ""],
          ["PER F1", metrics["persons_f1"], f"≥ {TARGETS['persons_f1']}"],
          ["language detected correctly", summary["language_accuracy"], ""]]), ""]
     lines += ["### By language", "", by_language_table(result), ""]
@@ -348,7 +358,7 @@ ROWS = (
 
 def side_by_side(summaries: dict[str, dict[str, Any]]) -> str:
     headers = ["metric"] + [label for _, label, _ in COLUMNS]
-    return markdown_table(headers, [[name] + [summaries[key][metric] for key, _, _ in COLUMNS] for name, metric in ROWS])
+    return markdown_table(headers, [[name] + [shown(summaries[key][metric]) for key, _, _ in COLUMNS] for name, metric in ROWS])
 
 
 def evaluate_sets() -> dict[str, Any]:

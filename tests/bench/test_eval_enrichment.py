@@ -61,3 +61,13 @@ def test_languages_without_an_entity_model_are_counted_apart() -> None:
     assert result["summary"]["articles"] == 1
     assert result["summary"]["not_scored"] == {"uk": 1}
     assert result["summary"]["quote_recall"] == 1.0
+
+
+def test_a_set_without_unnamed_speakers_roles_shows_nothing_to_measure() -> None:
+    from bench.eval_enrichment import Tally, side_by_side, COLUMNS
+
+    assert Tally().metrics()["unnamed_roles_kept"] is None
+    summaries = {key: {**{metric: 0.5 for metric in Tally().metrics()}, "language_accuracy": 1.0, "unnamed_roles_kept": None}
+                 for key, _, _ in COLUMNS}
+    row = next(line for line in side_by_side(summaries).splitlines() if line.startswith("| unnamed"))
+    assert row.endswith("| n/a | n/a | n/a | n/a |")
