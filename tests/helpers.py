@@ -1,15 +1,21 @@
-"""Small helpers for stack tests: polling, reading topics, sample-site expectations."""
+"""Small helpers for stack tests: polling, reading topics, sample-site expectations.
+
+Kafka clients here authenticate with what NEWSFLOW_KAFKA_* says: in a stack test,
+the administrator's credentials the session exported (tests/conftest.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from typing import Any, Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.common.ids import article_id
+from services.common.settings import KafkaSettings
 from services.samplesite.server import Manifest, SamplePage
 from services.scraper.crawl import dedup_key
 
@@ -26,9 +32,23 @@ async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float, int
     raise AssertionError(f"{what} not reached within {timeout:.0f}s (last value: {last!r})")
 
 
+def kafka_kwargs(bootstrap: str) -> dict[str, Any]:
+    """aiokafka connection arguments for `bootstrap` with the session's credentials."""
+    return KafkaSettings(bootstrap=bootstrap).aiokafka_kwargs()
+
+
+def role_environ(pipeline: Any, role: str) -> dict[str, str]:
+    """This process' environment with a pipeline role's credentials instead of the session's, for a `newsflow` command."""
+    from services.devstack.security import CREDENTIAL_VARIABLES
+
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARIABLES}
+    env.update({k: v for k, v in pipeline.role_env(role).items() if v is not None})
+    return env
+
+
 async def read_topic(bootstrap: str, topic: str, *, idle: float = 2.0, limit: float = 30.0) -> list[tuple[bytes | None, bytes | None]]:
     """Every message of `topic` from the beginning, until no new message arrives for `idle` seconds."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(topic, **kafka_kwargs(bootstrap), auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
     await consumer.start()
     messages: list[tuple[bytes | None, bytes | None]] = []
     try:
@@ -50,7 +70,7 @@ async def dead_letters(bootstrap: str, topic: str) -> list[dict[str, Any]]:
 
 
 async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=8 * 1024 * 1024)
+    producer = AIOKafkaProducer(**kafka_kwargs(bootstrap), max_request_size=8 * 1024 * 1024)
     await producer.start()
     try:
         for key, value in messages:

@@ -20,7 +20,7 @@ import faust
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from schemas.topics import CATALOGUE, TopicSpec, topic_name
+from schemas.topics import TopicSpec, topic_name, used_by
 from services.common.admin import ensure_changelogs, ensure_topics
 from services.common.logs import configure_logging, get_logger
 from services.common.metrics import CONSUMER_LAG, EVENT_LOOP_LAG, READY
@@ -226,8 +226,13 @@ def topic(app: faust.App, spec: TopicSpec, settings: ServiceSettings) -> faust.T
     )
 
 
-def run_worker(app: faust.App, service: str, settings: ServiceSettings, specs: tuple[TopicSpec, ...] = CATALOGUE) -> None:
-    """Create the topics, then run the faust worker until SIGTERM/SIGINT."""
+def run_worker(app: faust.App, service: str, settings: ServiceSettings, specs: tuple[TopicSpec, ...] | None = None) -> None:
+    """Create the topics the service uses (default: those the catalogue names it for), then run
+    the faust worker until SIGTERM/SIGINT.
+
+    Only its own topics: with ACLs on, a service may not even describe the others.
+    """
+    specs = used_by(service) if specs is None else specs
     configure_logging(service, settings.runtime.log_level, settings.runtime.log_format)
     log.info(
         "starting",

@@ -100,7 +100,8 @@ def create_app(settings: IndexerSettings) -> faust.App:
                 log.info("index contract installed", alias=names.alias, write_alias=names.write_alias, created_first_index=created)
                 installed.set()
             except Exception as exc:  # noqa: BLE001 - classified below
-                if isinstance(exc, ApiError) and 400 <= exc.meta.status < 500 and exc.meta.status not in (408, 429):
+                # 401/403: credentials or role not (yet) right, e.g. mid-rotation: wait, like an outage.
+                if isinstance(exc, ApiError) and 400 <= exc.meta.status < 500 and exc.meta.status not in (401, 403, 408, 429):
                     # The cluster refused our templates: a bug or an incompatible cluster, not an outage.
                     log.critical("Elasticsearch refused the index templates", error=str(exc))
                     await app.crash(exc)

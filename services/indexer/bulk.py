@@ -8,7 +8,9 @@
               dead-letter it with Elasticsearch's reason, never retry
 
 Everything else is infrastructure: connection errors, timeouts, 429, 5xx, a whole
-request refused for its size. Those items are retried with exponential backoff,
+request refused for its size, and 401/403 (credentials rejected or a role without
+the privilege: a configuration to fix, not a bad document; a rotated password is
+picked up by restarting the service). Those items are retried with exponential backoff,
 for as long as it takes; the caller is blocked meanwhile, so the Kafka consumer
 stops reading (backpressure) and nothing is committed until the batch is done.
 
@@ -36,7 +38,8 @@ from services.indexer.templates import IndexNames
 
 log = get_logger(__name__)
 
-RETRYABLE_STATUS = {408, 429, 500, 502, 503, 504}
+# 401/403 included: an authentication or authorisation failure says nothing about the document.
+RETRYABLE_STATUS = {401, 403, 408, 429, 500, 502, 503, 504}
 
 
 @dataclass

@@ -107,7 +107,7 @@ async def test_second_crawl_keeps_ids_and_adds_no_duplicates(running_pipeline: R
     # and publishes every page again, and everything downstream runs a second time.
     pipeline = running_pipeline.pipeline
     recrawl = ManagedProcess("scraper-recrawl", running_pipeline.run_dir, module="services.scraper")
-    recrawl.start({**pipeline.env("scraper"), "NEWSFLOW_SCRAPER_GROUP_ID": "recrawl", "NEWSFLOW_SCRAPER_HTTP_PORT": str(free_port())})
+    recrawl.start({**pipeline.env("scraper", group_id="recrawl"), "NEWSFLOW_SCRAPER_HTTP_PORT": str(free_port())})
 
     async def all_refetched() -> bool:
         await es.indices.refresh(index=alias)
