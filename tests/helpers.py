@@ -46,6 +46,31 @@ def role_environ(pipeline: Any, role: str) -> dict[str, str]:
     return env
 
 
+def deny_output(pipeline: Any, service: str, topics: list[str] | None = None) -> list[str]:
+    """Take WRITE on `service`'s output topics (default: all but the dead-letter topic) away from its principal.
+
+    For tests of what a stage does when the broker refuses its produce: start the
+    pipeline (or just its `service`) with this `Pipeline` object, call this, then feed
+    the stage input. The rest of the service's rights stay. Returns the topics denied.
+    """
+    from schemas.topics import DEAD_LETTERS, produced_by, topic_name
+    from services.devstack.stack import kafka_admin, run_sync
+    from services.ops.access import Operation, kafka_acls
+    from services.ops.kafka_access import delete_acls
+
+    ns = pipeline.namespace
+    denied = topics or [topic_name(s, ns) for s in produced_by(service) if s is not DEAD_LETTERS]
+    pipeline.grant(service)  # its user exists, and a later grant() on this object will not undo the denial
+    acls = [a for a in kafka_acls(service, ns) if a.operation is Operation.WRITE and a.resource_name in denied]
+
+    async def apply() -> None:
+        async with kafka_admin(pipeline.stack) as admin:
+            await delete_acls(admin, acls)
+
+    run_sync(apply)
+    return denied
+
+
 async def read_topic(bootstrap: str, topic: str, *, idle: float = 2.0, limit: float = 30.0) -> list[tuple[bytes | None, bytes | None]]:
     """Every message of `topic` from the beginning, until no new message arrives for `idle` seconds."""
     consumer = AIOKafkaConsumer(topic, **kafka_kwargs(bootstrap), auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)

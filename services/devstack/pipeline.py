@@ -107,7 +107,7 @@ class Pipeline:
                 "start the stack with NEWSFLOW_STACK_ES_ALIASES including it"
             )
         if role in KAFKA_ROLES and (self.namespace or group_id):
-            from services.ops.kafka_access import create_acls, upsert_scram_users
+            from services.ops.kafka_access import create_acls, upsert_scram_users, wait_until_accepted
 
             users: dict[str, str] = {}
             if self.namespace:
@@ -118,9 +118,13 @@ class Pipeline:
 
             async def apply() -> None:
                 async with kafka_admin(self.stack) as admin:
+                    # ACLs first: once the new user gets in, the broker has applied them too
+                    # (one metadata log, applied in order).
+                    await create_acls(admin, acls)
                     if users:
                         await upsert_scram_users(admin, users)
-                    await create_acls(admin, acls)
+                for user, password in users.items():
+                    await wait_until_accepted(self.stack.kafka_kwargs(user, password))
 
             run_sync(apply)
             for password in users.values():

@@ -88,13 +88,19 @@ def new_password(marker: str = "") -> str:
     return marker + secrets.token_urlsafe(24)
 
 
-def write_private(path: Path, data: str | bytes) -> None:
-    """Write a file only its owner can read, atomically."""
+def write_private(path: Path, data: str | bytes, owner: tuple[int, int] | None = None) -> None:
+    """Write a file only its owner (default: us) can read, atomically.
+
+    The owner is set before the file takes its name: a program watching it (Elasticsearch
+    reloading its users) never sees a version it cannot read.
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(data.encode() if isinstance(data, str) else data)
+    if owner:
+        os.chown(tmp, *owner)
     tmp.replace(path)
 
 
@@ -277,7 +283,7 @@ def roles_yml(aliases: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_file_realm(conf: Path, passwords: dict[str, str], roles: dict[str, str]) -> None:
+def write_file_realm(conf: Path, passwords: dict[str, str], roles: dict[str, str], owner: tuple[int, int] | None = None) -> None:
     """The file realm's `users` (name:hash) and `users_roles` (role:user,...) files.
 
     Elasticsearch watches both files and picks a change up within seconds, without a restart.
@@ -287,8 +293,8 @@ def write_file_realm(conf: Path, passwords: dict[str, str], roles: dict[str, str
     for user, role in roles.items():
         by_role.setdefault(role, []).append(user)
     users_roles = "".join(f"{role}:{','.join(sorted(names))}\n" for role, names in sorted(by_role.items()))
-    write_private(conf / "users", users)
-    write_private(conf / "users_roles", users_roles)
+    write_private(conf / "users", users, owner)
+    write_private(conf / "users_roles", users_roles, owner)
 
 
 def es_username(role: str) -> str:
@@ -370,9 +376,7 @@ def stack_role_credentials(creds: StackCredentials, role: str) -> RoleCredential
 
 def copy_private(src: Path, dst: Path, owner: tuple[int, int] | None = None) -> None:
     """Copy a secret file, readable by its (new) owner only."""
-    write_private(dst, src.read_bytes())
-    if owner:
-        os.chown(dst, *owner)
+    write_private(dst, src.read_bytes(), owner)
 
 
 def remove_tree(path: Path) -> None:

@@ -189,15 +189,19 @@ class StackConfig:
         env["NEWSFLOW_KAFKA_REPLICATION_FACTOR"] = str(self.replication_factor)
         return env
 
-    def admin_kafka_kwargs(self) -> dict[str, object]:
-        """aiokafka connection arguments of the stack's Kafka administrator."""
+    def kafka_kwargs(self, username: str, password: str) -> dict[str, object]:
+        """aiokafka connection arguments for a SCRAM user of this stack."""
         return {
             "bootstrap_servers": self.kafka_bootstrap,
             "security_protocol": KAFKA_SECURITY_PROTOCOL,
             "sasl_mechanism": KAFKA_SASL_MECHANISM,
-            "sasl_plain_username": KAFKA_ADMIN,
-            "sasl_plain_password": StackCredentials.load(self.secrets_dir).kafka_password(KAFKA_ADMIN),
+            "sasl_plain_username": username,
+            "sasl_plain_password": password,
         }
+
+    def admin_kafka_kwargs(self) -> dict[str, object]:
+        """aiokafka connection arguments of the stack's Kafka administrator."""
+        return self.kafka_kwargs(KAFKA_ADMIN, StackCredentials.load(self.secrets_dir).kafka_password(KAFKA_ADMIN))
 
     def admin_es_kwargs(self) -> dict[str, object]:
         """elasticsearch-py client arguments of the stack's Elasticsearch administrator."""
@@ -649,7 +653,7 @@ class Kafka:
     def apply_access(self) -> None:
         """The roles' SCRAM users (once) and the default pipeline's ACLs (every start: cheap, idempotent)."""
         from services.ops.access import KAFKA_ROLES, kafka_acls, kafka_username
-        from services.ops.kafka_access import create_acls, upsert_scram_users
+        from services.ops.kafka_access import create_acls, upsert_scram_users, wait_until_accepted
 
         creds = self.cfg.credentials()
         users = {kafka_username(role): creds.kafka_password(kafka_username(role)) for role in KAFKA_ROLES}
@@ -658,9 +662,12 @@ class Kafka:
 
         async def apply() -> None:
             async with kafka_admin(self.cfg) as admin:
+                # ACLs first: once a new user gets in, the broker has applied them too.
+                await create_acls(admin, acls)
                 if pending:
                     await upsert_scram_users(admin, pending)
-                await create_acls(admin, acls)
+            for user, password in pending.items():
+                await wait_until_accepted(self.cfg.kafka_kwargs(user, password))
 
         run_sync(apply)
         if pending:
@@ -891,12 +898,12 @@ class Elasticsearch:
 
         roles = {security.ES_ADMIN: "superuser"}
         roles.update({security.es_username(role): security.es_role_name(role) for role in ES_ROLES})
-        security.write_private(self.conf / "roles.yml", security.roles_yml(self.cfg.es_aliases))
-        security.write_file_realm(self.conf, creds.es["users"], roles)
-        if self.as_root and self.root.exists():
+        owner = None
+        if self.as_root:
             user = _system_user(self.cfg.es_user, "Elasticsearch")
-            for name in ("roles.yml", "users", "users_roles"):
-                os.chown(self.conf / name, user.pw_uid, user.pw_gid)
+            owner = (user.pw_uid, user.pw_gid)
+        security.write_private(self.conf / "roles.yml", security.roles_yml(self.cfg.es_aliases), owner)
+        security.write_file_realm(self.conf, creds.es["users"], roles, owner)
 
     def healthy(self) -> bool:
         if not self.cfg.ca_cert.exists() or not self.cfg.secrets_dir.joinpath("credentials.json").exists():
@@ -986,7 +993,7 @@ class Stack:
         until Elasticsearch has read its new users file. Returns what was rotated.
         """
         from services.ops.access import ES_ROLES, KAFKA_ROLES, kafka_username
-        from services.ops.kafka_access import upsert_scram_users
+        from services.ops.kafka_access import upsert_scram_users, wait_until_accepted
 
         creds = self.cfg.credentials()
         kafka_passwords = {kafka_username(role): security.new_password() for role in KAFKA_ROLES}
@@ -995,6 +1002,8 @@ class Stack:
         async def apply() -> None:
             async with kafka_admin(self.cfg) as client:
                 await upsert_scram_users(client, kafka_passwords)
+            for user, password in kafka_passwords.items():
+                await wait_until_accepted(self.cfg.kafka_kwargs(user, password))
 
         run_sync(apply)
         creds.update("kafka", "users", {**creds.kafka["users"], **kafka_passwords})

@@ -136,6 +136,36 @@ async def upsert_scram_users(admin: AIOKafkaAdminClient, users: dict[str, str], 
     _raise_for(((r[0], r[1], r[2]) for r in response.results), "SCRAM credential change")
 
 
+async def wait_until_accepted(connection: dict[str, Any], timeout: float = 30.0) -> None:
+    """Return once a client with these connection arguments gets in; KafkaAccessError after `timeout`.
+
+    A new SCRAM credential is committed by the controller first and reaches each broker's
+    metadata a moment later: a client that connects at once can still be turned away.
+    """
+    import logging
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    aiokafka_log = logging.getLogger("aiokafka")
+    level = aiokafka_log.level
+    aiokafka_log.setLevel(logging.CRITICAL)  # the refusals while we wait are expected
+    try:
+        while True:
+            client = AIOKafkaAdminClient(**connection, request_timeout_ms=5000)
+            try:
+                await client.start()
+                await client.describe_cluster()
+                return
+            except Exception as exc:  # noqa: BLE001 - any refusal: not yet
+                if loop.time() > deadline:
+                    raise KafkaAccessError(f"{connection.get('sasl_plain_username')} still refused after {timeout:.0f}s: {exc!r}") from exc
+            finally:
+                await client.close()
+            await asyncio.sleep(0.5)
+    finally:
+        aiokafka_log.setLevel(level)
+
+
 async def delete_scram_users(admin: AIOKafkaAdminClient, names: Iterable[str], mechanism: str = "SCRAM-SHA-512") -> None:
     """Remove the SCRAM credentials of these users; unknown users are ignored."""
     code, _ = SCRAM_MECHANISMS[mechanism]

@@ -70,9 +70,13 @@ def _start(stack_config: StackConfig, run_dir: Path, *, poll_interval: float, mi
     return RunningPipeline(pipeline, base, manifest, run_dir)
 
 
+# Every Kafka password of the shared pipeline starts with this: a leak is easy to spot.
+SECRET_CANARY = f"canary{uuid.uuid4().hex[:12]}"
+
+
 @pytest.fixture(scope="module")
 def running_pipeline(stack: Stack, stack_config: StackConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeline]:
-    with pipeline_running(stack_config, tmp_path_factory.mktemp("pipeline")) as running:
+    with pipeline_running(stack_config, tmp_path_factory.mktemp("pipeline"), secret_marker=SECRET_CANARY) as running:
         yield running
 
 
