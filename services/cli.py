@@ -9,6 +9,7 @@
     newsflow parse FILE_OR_URL [--url URL] | --batch DIR
     newsflow dlq list [--stage S] | replay [--stage S] [--reason R]
     newsflow index install|rollover|migrate|status   the Elasticsearch index contract
+    newsflow access show|apply            the roles as Kafka ACLs/users and Elasticsearch roles/users
     newsflow search WORDS [--person P] [--quoted P] [--top persons] …
 
 Subcommands import what they need only when they run.
@@ -421,6 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.set_defaults(func=cmd_dlq)
     from services.ops.status import add_status_command
     add_status_command(sub)
+    from services.ops.provision import add_access_command
+    add_access_command(sub)
     return parser
 
 
