@@ -150,10 +150,12 @@ class ElasticsearchSettings(BaseSettings):
             kwargs["api_key"] = self.api_key.get_secret_value()
         elif self.username:
             kwargs["basic_auth"] = (self.username, self.password.get_secret_value() if self.password else "")
-        if self.ca_certs:
-            kwargs["ca_certs"] = str(self.ca_certs)
-        if not self.verify_certs:
-            kwargs["verify_certs"] = False
+        # TLS options only for an https URL (the client refuses them on http).
+        if self.url.startswith("https://"):
+            if self.ca_certs:
+                kwargs["ca_certs"] = str(self.ca_certs)
+            if not self.verify_certs:
+                kwargs["verify_certs"] = False
         return kwargs
 
 

@@ -130,8 +130,19 @@ async def test_the_indexer_writes_through_the_write_alias_but_cannot_touch_other
         await indexer.close()
 
 
-def test_the_demo_s_query_recipe_works_with_the_reader_credential_only(stack: Stack, stack_config: StackConfig) -> None:
-    """What `make demo` prints (eval "$(newsflow stack env)", then curl), run literally in a shell."""
+def _shell_env(stack_config: StackConfig) -> dict[str, str]:
+    """A shell's environment without the session's credentials, pointing `newsflow stack` at the test stack."""
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARIABLES}
+    env.update({"NEWSFLOW_STACK_DIR": str(stack_config.base_dir), "NEWSFLOW_STACK_INSTANCE": stack_config.instance,
+                "NEWSFLOW_KAFKA_PORT": str(stack_config.kafka_port), "NEWSFLOW_ES_PORT": str(stack_config.es_port),
+                "NEWSFLOW_KAFKA_CONTROLLER_PORT": str(stack_config.kafka_controller_port),
+                "NEWSFLOW_ES_TRANSPORT_PORT": str(stack_config.es_transport_port)})
+    return env
+
+
+@pytest.fixture
+def articles_alias(stack: Stack, stack_config: StackConfig) -> str:
+    """The default alias `articles` of the test stack, with one known article in it."""
     names = IndexNames("articles")
 
     async def seed() -> None:
@@ -144,11 +155,18 @@ def test_the_demo_s_query_recipe_works_with_the_reader_credential_only(stack: St
             await es.close()
 
     asyncio.run(seed())
-    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARIABLES}
-    env.update({"NEWSFLOW_STACK_DIR": str(stack_config.base_dir),
-                "NEWSFLOW_KAFKA_PORT": str(stack_config.kafka_port), "NEWSFLOW_ES_PORT": str(stack_config.es_port),
-                "NEWSFLOW_KAFKA_CONTROLLER_PORT": str(stack_config.kafka_controller_port),
-                "NEWSFLOW_ES_TRANSPORT_PORT": str(stack_config.es_transport_port)})
+    return names.alias
+
+
+def _readme_blocks(after: str, document: str = "README.md") -> list[str]:
+    """The code blocks (without their language line) after the text `after` in a document."""
+    text = (REPO_ROOT / document).read_text(encoding="utf-8")
+    section = text[text.index(after):]
+    return [block.split("\n", 1)[1] for block in section.split("```")[1:4:2]]
+
+
+def test_the_demo_s_query_recipe_works_with_the_reader_credential_only(stack_config: StackConfig, articles_alias: str) -> None:
+    """What `make demo` prints (eval "$(newsflow stack env)", then curl), run literally in a shell."""
     recipe = [line.split("  #")[0] for line in query_hint(stack_config).splitlines()[:3]]
     assert recipe[0].strip().startswith('eval "$(.venv/bin/newsflow stack env') and "curl" in recipe[1]
     script = "\n".join([
@@ -162,11 +180,36 @@ def test_the_demo_s_query_recipe_works_with_the_reader_credential_only(stack: St
         """curl -sS -o /dev/null -w '%{http_code}' --cacert "$NEWSFLOW_ES_CA_CERTS" -u "$NEWSFLOW_ES_USERNAME:$NEWSFLOW_ES_PASSWORD" """
         """-X PUT -H 'Content-Type: application/json' -d '{"title": "forged"}' "$NEWSFLOW_ES_URL/articles-write/_doc/forged" """,
     ])
-    result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    result = subprocess.run(["bash", "-c", script], env=_shell_env(stack_config), capture_output=True, text=True, timeout=120,
+                            cwd=REPO_ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     answer, write_status = result.stdout.strip().splitlines()
     assert "curl-check" in [h["_id"] for h in json.loads(answer)["hits"]["hits"]]
     assert write_status == "403"
+
+
+def test_the_readme_s_query_examples_run_as_the_reader(stack_config: StackConfig, articles_alias: str) -> None:
+    shell, python = _readme_blocks("the credential a downstream application gets")
+    querying = _readme_blocks("## Access", "docs/querying.md")[0]
+    assert "newsflow stack env" in shell and "newsflow stack env" in querying and "Elasticsearch(" in python
+    script = f"""set -eu
+{shell}
+echo
+{querying}
+echo
+eval "$(.venv/bin/newsflow stack env)"
+{sys.executable} - <<'PYTHON'
+{python}
+print(es.search(index="articles", query={{"ids": {{"values": ["curl-check"]}}}})["hits"]["total"]["value"])
+PYTHON
+"""
+    result = subprocess.run(["bash", "-c", script], env=_shell_env(stack_config), capture_output=True, text=True, timeout=120,
+                            cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    curl_answer, querying_answer, python_answer = result.stdout.strip().splitlines()
+    assert "curl-check" in [h["_id"] for h in json.loads(curl_answer)["hits"]["hits"]]
+    assert "curl-check" in [h["_id"] for h in json.loads(querying_answer)["hits"]["hits"]], "morphology: «переговорами»"
+    assert python_answer == "1"
 
 
 # --------------------------------------------------------------------------- Kafka
