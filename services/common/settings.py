@@ -49,7 +49,8 @@ def _secret_from_file(settings: BaseSettings, field: str, env_prefix: str) -> No
 class KafkaSettings(BaseSettings):
     """NEWSFLOW_KAFKA_*: how to reach Kafka and which topic namespace to use."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_KAFKA_", extra="ignore", hide_input_in_errors=True)
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_KAFKA_", extra="ignore", hide_input_in_errors=True,
+                                      env_ignore_empty=True)
 
     bootstrap: str = Field(default="127.0.0.1:9092", description="Comma-separated host:port list.")
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -61,7 +62,12 @@ class KafkaSettings(BaseSettings):
     topic_namespace: str = Field(
         default="", description="Prefix for every topic and consumer group (isolated test runs, tenants)."
     )
-    replication_factor: int = Field(default=1, ge=1)
+    replication_factor: int = Field(default=1, ge=1, description="Replicas of every topic the services create (3 on a cluster).")
+    min_insync_replicas: int | None = Field(
+        default=None, ge=1,
+        description="min.insync.replicas of the topics created; default 2 with three or more replicas, else 1. "
+        "With acks=all, a write is acknowledged only once this many replicas have it.",
+    )
 
     @field_validator("bootstrap")
     @classmethod
@@ -76,6 +82,13 @@ class KafkaSettings(BaseSettings):
     @model_validator(mode="after")
     def _password_file(self) -> KafkaSettings:
         _secret_from_file(self, "password", "NEWSFLOW_KAFKA_")
+        if self.min_insync_replicas is None:
+            object.__setattr__(self, "min_insync_replicas", 2 if self.replication_factor >= 3 else 1)
+        elif self.min_insync_replicas > self.replication_factor:
+            raise ValueError(
+                f"NEWSFLOW_KAFKA_MIN_INSYNC_REPLICAS={self.min_insync_replicas} exceeds "
+                f"NEWSFLOW_KAFKA_REPLICATION_FACTOR={self.replication_factor}: no write could ever be acknowledged"
+            )
         return self
 
     @property
@@ -102,7 +115,8 @@ class KafkaSettings(BaseSettings):
 class ElasticsearchSettings(BaseSettings):
     """NEWSFLOW_ES_*: how to reach Elasticsearch and which index names to use."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_ES_", extra="ignore", hide_input_in_errors=True)
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_ES_", extra="ignore", hide_input_in_errors=True,
+                                      env_ignore_empty=True)
 
     url: str = "https://127.0.0.1:9200"
     username: str | None = None

@@ -190,6 +190,10 @@ class Pipeline:
             env["NEWSFLOW_ES_PASSWORD_FILE"] = str(self._write_secret(f"{service}.es-password", creds.es_password))
         if group_id:
             env[f"NEWSFLOW_{service.upper()}_GROUP_ID"] = group_id
+        # Whatever credential the caller's environment holds is cleared (an empty variable is
+        # unset for the settings), so `{**os.environ, **pipeline.env(s)}` runs `s` as its role too.
+        for name in security.CREDENTIAL_VARIABLES:
+            env.setdefault(name, "")
         env.update(self.extra_env)
         return env
 

@@ -136,6 +136,11 @@ class StackConfig:
         )
         for key, value in overrides.items():
             setattr(cfg, key, value)
+        if "kafka_brokers" not in overrides and not os.environ.get("NEWSFLOW_KAFKA_BROKERS"):
+            # An instance remembers how many Kafka nodes it was started with (`--brokers` switches).
+            recorded = cfg.instance_dir / "kafka.brokers"
+            if recorded.exists() and recorded.read_text().strip() in ("1", "3"):
+                cfg.kafka_brokers = int(recorded.read_text().strip())
         if cfg.kafka_brokers not in (1, 3):
             raise StackError(f"the local Kafka runs 1 or 3 brokers, not {cfg.kafka_brokers}")
         return cfg
@@ -289,7 +294,26 @@ def _terminate(pid: int, grace: float) -> None:
             time.sleep(0.2)
 
 
-def _require_port(port: int, what: str, env: str) -> None:
+def _terminate_all(pids: list[int], grace: float) -> None:
+    """SIGTERM to every process, SIGKILL to those still alive after `grace` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        alive = [pid for pid in pids if _pid_alive(pid)]
+        for pid in alive:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        while any(_pid_alive(pid) for pid in alive) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+
+def _require_port(port: int, what: str, env: str, wait: float = 15.0) -> None:
+    # A process just killed can hold its sockets for a moment after it looks dead (its
+    # other threads are still exiting): wait a little before calling the port taken.
+    deadline = time.monotonic() + wait
+    while not _port_free(port) and time.monotonic() < deadline:
+        time.sleep(0.5)
     if not _port_free(port):
         raise StackError(
             f"{what} cannot start: port {port} on 127.0.0.1 is already in use by another "
@@ -641,6 +665,7 @@ class Kafka:
     def start(self) -> None:
         for node in self.nodes:
             node.start()
+        (self.cfg.instance_dir / "kafka.brokers").write_text(f"{self.cfg.kafka_brokers}\n")
 
     def healthy(self) -> bool:
         return all(node.healthy() for node in self.nodes)
@@ -675,10 +700,11 @@ class Kafka:
 
     def stop(self) -> None:
         # Every node folder of the instance, also those of a layout started with another broker count.
-        for home in sorted(self.cfg.instance_dir.glob("kafka*")) + [n.home for n in self.nodes]:
-            pid = _read_pid(home / "kafka.pid")
-            if _pid_alive(pid):
-                _terminate(pid, grace=30)  # type: ignore[arg-type]
+        homes = {h for h in self.cfg.instance_dir.glob("kafka*") if h.is_dir()} | {n.home for n in self.nodes}
+        pids = [pid for pid in (_read_pid(h / "kafka.pid") for h in homes) if _pid_alive(pid)]
+        # All at once: a node left alone without a quorum cannot finish a clean shutdown anyway.
+        _terminate_all(pids, grace=30)  # type: ignore[arg-type]
+        for home in homes:
             (home / "kafka.pid").unlink(missing_ok=True)
 
     def status(self) -> list[dict[str, object]]:
