@@ -24,6 +24,7 @@ BENCHMARKS = {
     "enrichment": ("bench.bench_enrichment", {}),
     "scraper": ("bench.bench_scraper", {"pages_per_host": 250, "rounds": 3}),
     "indexer": ("bench.bench_indexer", {"count": 6000, "rounds": 3}),
+    "backfill": ("bench.bench_backfill", {"pages": 1000, "files": 400, "rounds": 3}),
 }
 
 

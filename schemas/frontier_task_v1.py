@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from schemas.common import AwareDatetime, DiscoveredVia, Envelope
+from schemas.common import AwareDatetime, DiscoveredVia, Envelope, HttpUrl
 
 
 class FrontierTaskV1(Envelope):
@@ -16,7 +16,7 @@ class FrontierTaskV1(Envelope):
     schema_version: Literal[1] = 1
 
     kind: Literal["feed", "sitemap", "page"]
-    url: str
+    url: HttpUrl
     host: str
     source: str
     discovered_via: DiscoveredVia | None = None

@@ -37,12 +37,13 @@ def kafka_kwargs(bootstrap: str) -> dict[str, Any]:
     return KafkaSettings(bootstrap=bootstrap).aiokafka_kwargs()
 
 
-def role_environ(pipeline: Any, role: str) -> dict[str, str]:
-    """This process' environment with a pipeline role's credentials instead of the session's, for a `newsflow` command."""
+def role_environ(pipeline: Any, role: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """`base` (default: this process' environment) with a pipeline role's credentials instead of
+    any it holds, for a `newsflow` command; credentials the role lacks are cleared (set empty)."""
     from services.devstack.security import CREDENTIAL_VARIABLES
 
-    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARIABLES}
-    env.update({k: v for k, v in pipeline.role_env(role).items() if v is not None})
+    env = {k: v for k, v in (os.environ if base is None else base).items() if k not in CREDENTIAL_VARIABLES}
+    env.update({k: v if v is not None else "" for k, v in pipeline.role_env(role).items()})
     return env
 
 
@@ -69,6 +70,21 @@ def deny_output(pipeline: Any, service: str, topics: list[str] | None = None) ->
 
     run_sync(apply)
     return denied
+
+
+def allow_output(pipeline: Any, service: str) -> None:
+    """Give `service`'s principal its WRITE on its output topics back (after `deny_output`)."""
+    from services.devstack.stack import kafka_admin, run_sync
+    from services.ops.access import Operation, kafka_acls
+    from services.ops.kafka_access import create_acls
+
+    acls = [a for a in kafka_acls(service, pipeline.namespace) if a.operation is Operation.WRITE]
+
+    async def apply() -> None:
+        async with kafka_admin(pipeline.stack) as admin:
+            await create_acls(admin, acls)
+
+    run_sync(apply)
 
 
 async def read_topic(bootstrap: str, topic: str, *, idle: float = 2.0, limit: float = 30.0) -> list[tuple[bytes | None, bytes | None]]:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
 import faust
+from faust.transport.drivers.aiokafka import Producer as AIOKafkaProducerDriver
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -27,6 +29,11 @@ from services.common.metrics import CONSUMER_LAG, EVENT_LOOP_LAG, READY
 from services.common.settings import ServiceSettings
 
 log = get_logger(__name__)
+
+# Exit status of a service that stopped itself (stop rule, a write refused for good):
+# non-zero, so an orchestrator backs off and the "stage down" alert fires.
+EXIT_STOPPED = 70
+_exit_code: int | None = None
 
 ReadyCheck = Callable[[], Awaitable[bool]]
 
@@ -79,6 +86,28 @@ def app_id(service: str, settings: ServiceSettings) -> str:
     return f"{ns}.{name}" if ns else name
 
 
+class IdempotentProducer(AIOKafkaProducerDriver):
+    """faust's aiokafka producer with idempotence on: a retried produce is written once."""
+
+    def _settings_extra(self) -> Mapping[str, Any]:
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
+class NewsflowApp(faust.App):
+    """A faust app whose producer is idempotent with acks=all (faust only turns that on
+    inside transactions)."""
+
+    def _new_transport(self):  # type: ignore[no-untyped-def]
+        transport = super()._new_transport()
+        transport.Producer = IdempotentProducer  # app.producer comes from this transport
+        return transport
+
+    def _new_producer_transport(self):  # type: ignore[no-untyped-def]
+        transport = super()._new_producer_transport()
+        transport.Producer = IdempotentProducer
+        return transport
+
+
 def build_app(service: str, settings: ServiceSettings, *, stage: str | None = None) -> faust.App:
     """A faust app wired the way every newsflow service needs it.
 
@@ -98,7 +127,7 @@ def build_app(service: str, settings: ServiceSettings, *, stage: str | None = No
         )
     elif kafka.security_protocol == "SSL":
         credentials = faust.SSLCredentials(kafka.aiokafka_kwargs()["ssl_context"])
-    app = faust.App(
+    app = NewsflowApp(
         identifier,
         broker=kafka.broker_url,
         broker_credentials=credentials,
@@ -119,6 +148,10 @@ def build_app(service: str, settings: ServiceSettings, *, stage: str | None = No
         consumer_max_fetch_size=16 * 1024 * 1024,
         producer_acks=-1,
         broker_commit_interval=1.0,
+        # A member killed with -9 holds its partitions until its session times out: keep that
+        # short (the event loop never runs the CPU-heavy work, so heartbeats are never late).
+        broker_session_timeout=settings.runtime.session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.runtime.session_timeout / 3),
         stream_buffer_maxsize=256,
         table_standby_replicas=0,
         worker_redirect_stdouts=False,
@@ -226,6 +259,45 @@ def topic(app: faust.App, spec: TopicSpec, settings: ServiceSettings) -> faust.T
     )
 
 
+async def stop_service(reason: str) -> None:
+    """Stop this service on purpose: one clear log line, a graceful shutdown, a non-zero exit.
+
+    Nothing more is consumed (the caller never returns from this), nothing unacknowledged is
+    committed: what the stage did not finish is redelivered after the cause is fixed.
+    """
+    global _exit_code
+    if _exit_code is None:
+        _exit_code = EXIT_STOPPED
+        log.critical("stopping the service", reason=reason, exit_code=EXIT_STOPPED)
+        os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.Event().wait()
+
+
+async def run_stage_agent(runner: Any, stream: Any) -> None:
+    """Run a `StageRunner` on a faust agent's stream, with explicit acks and the stop rule."""
+    from services.common.stage import StageStopped, faust_events
+
+    manual = stream.noack()
+    try:
+        await runner.run(faust_events(manual), lambda event: manual.ack(event.source))
+    except StageStopped as exc:
+        await stop_service(str(exc))
+
+
+async def start_pool(pool: Any, app: faust.App) -> None:
+    """Start a stage's WorkerPool; /readyz waits for it; a pool that cannot start stops the service."""
+    from services.common.workers import PoolUnavailable
+
+    async def workers_ready() -> bool:
+        return bool(pool.ready)
+
+    app.newsflow_health.extra_checks["workers"] = workers_ready  # type: ignore[attr-defined]
+    try:
+        await pool.start()
+    except PoolUnavailable as exc:
+        await stop_service(str(exc))
+
+
 def run_worker(app: faust.App, service: str, settings: ServiceSettings, specs: tuple[TopicSpec, ...] | None = None) -> None:
     """Create the topics the service uses (default: those the catalogue names it for), then run
     the faust worker until SIGTERM/SIGINT.
@@ -262,7 +334,13 @@ def run_worker(app: faust.App, service: str, settings: ServiceSettings, specs: t
         override_logging=False,
     )
     worker.shutdown_timeout = settings.runtime.shutdown_timeout
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+    sys.exit(_exit_code if _exit_code is not None else code)
 
 
 class _Worker(faust.Worker):
@@ -276,7 +354,10 @@ class _Worker(faust.Worker):
     shutdown_timeout: float = 20.0
 
     def _schedule_shutdown(self, signum: signal.Signals) -> None:
-        timer = threading.Timer(self.shutdown_timeout, lambda: os._exit(0 if signum == signal.SIGTERM else 1))
+        def hard_exit() -> None:
+            os._exit(_exit_code if _exit_code is not None else (0 if signum == signal.SIGTERM else 1))
+
+        timer = threading.Timer(self.shutdown_timeout, hard_exit)
         timer.daemon = True
         timer.start()
         super()._schedule_shutdown(signum)

@@ -8,9 +8,9 @@
               dead-letter it with Elasticsearch's reason, never retry
 
 Everything else is infrastructure: connection errors, timeouts, 429, 5xx, a whole
-request refused for its size, and 401/403 (credentials rejected or a role without
-the privilege: a configuration to fix, not a bad document; a rotated password is
-picked up by restarting the service). Those items are retried with exponential backoff,
+request refused for its size, and an item refused with 401/403 (a role without the
+privilege on that index: a configuration to fix, not a bad document). Those items are
+retried with exponential backoff,
 for as long as it takes; the caller is blocked meanwhile, so the Kafka consumer
 stops reading (backpressure) and nothing is committed until the batch is done.
 
@@ -38,8 +38,10 @@ from services.indexer.templates import IndexNames
 
 log = get_logger(__name__)
 
-# 401/403 included: an authentication or authorisation failure says nothing about the document.
-RETRYABLE_STATUS = {401, 403, 408, 429, 500, 502, 503, 504}
+RETRYABLE_STATUS = {408, 429, 500, 502, 503, 504}
+# One item refused for lack of privilege says nothing about the document: never dead-letter it.
+# (A whole request refused with 401/403 is raised: the indexer stops, see services/indexer/app.py.)
+ITEM_AUTH_STATUS = {401, 403}
 
 
 @dataclass
@@ -89,9 +91,11 @@ class BulkWriter:
                 outcomes[i] = ItemOutcome("stale", "superseded-in-batch")
         pending = sorted(best.values())
         attempt = 0
+        located_with: set[str | None] = set()
         while pending:
             batch = [items[i] for i in pending]
-            targets, attempt = await self._with_retry(lambda: self._locate([item.id for item in batch]), "locate", attempt)
+            (targets, write_index), attempt = await self._with_retry(lambda: self._locate([item.id for item in batch]), "locate", attempt)
+            located_with.add(write_index)
             try:
                 response, attempt = await self._with_retry(lambda: self._bulk(batch, targets), "bulk", attempt)
             except ApiError as exc:
@@ -112,7 +116,7 @@ class BulkWriter:
                 elif status == 409:
                     outcomes[i] = ItemOutcome("stale", "newer-version-indexed")
                     metrics.ITEMS.labels("stale").inc()
-                elif status in RETRYABLE_STATUS or status >= 500:
+                elif status in RETRYABLE_STATUS or status in ITEM_AUTH_STATUS or status >= 500:
                     retry_next.append(i)
                     metrics.ITEMS.labels("retried").inc()
                 else:
@@ -127,6 +131,14 @@ class BulkWriter:
             pending = retry_next
             if pending:
                 attempt = await self._backoff(attempt, f"{len(pending)} items throttled or failed")
+        written = [items[i].id for i, o in enumerate(outcomes) if o is not None and o.status == "indexed"]
+        if written:
+            # A rollover between the lookup and the bulk request sends an update of an article
+            # that lives in the old index to the new one: two copies behind the read alias.
+            (_, write_index), attempt = await self._with_retry(lambda: self._locate([]), "locate", attempt)
+            if located_with != {write_index}:
+                await self._with_retry(lambda: self._remove_second_copies(written), "deduplicate", attempt)
+        metrics.PAUSED.set(0)
         return [o if o is not None else ItemOutcome("stale") for o in outcomes]
 
     async def _bulk(self, items: list[BulkItem], targets: dict[str, str]) -> Any:
@@ -143,8 +155,35 @@ class BulkWriter:
         metrics.BULK_DOCS.observe(len(items))
         return response
 
-    async def _locate(self, ids: list[str]) -> dict[str, str]:
-        """{article id: concrete index holding it} for ids already indexed in an older index.
+    async def _remove_second_copies(self, ids: list[str]) -> None:
+        """Keep one copy of each article behind the read alias: the newest version (the oldest
+        index on a tie, where later updates are sent); delete the others."""
+        readable = await self._readable_indices()
+        if len(readable) < 2:
+            return
+        response = await self.es.mget(docs=[{"_index": i, "_id": doc_id} for i in readable for doc_id in ids], source=False)
+        copies: dict[str, list[tuple[int, str]]] = {}
+        for doc in response["docs"]:
+            if doc.get("found"):
+                copies.setdefault(doc["_id"], []).append((doc.get("_version", 0), doc["_index"]))
+        for doc_id, found in copies.items():
+            if len(found) < 2:
+                continue
+            keep = max(found, key=lambda c: (c[0], -readable.index(c[1])))
+            for _, index in found:
+                if index != keep[1]:
+                    await self.es.delete(index=index, id=doc_id, refresh="wait_for" if self.refresh else None)
+                    log.warning("removed a second copy left by a rollover", article_id=doc_id, index=index, kept=keep[1])
+
+    async def _readable_indices(self) -> list[str]:
+        """The read alias's indices of our contract version, oldest first."""
+        aliases = await self.es.indices.get_alias(name=self.names.alias, ignore_unavailable=True)
+        prefix = f"{self.names.alias}-v{self.names.version}-"
+        return sorted(i for i in dict(aliases) if i.startswith(prefix))
+
+    async def _locate(self, ids: list[str]) -> tuple[dict[str, str], str | None]:
+        """({article id: concrete index holding it} for ids already indexed in an older index,
+        the write index the lookup saw).
 
         One alias lookup per batch; while the read alias has a single index that is also
         the write index (no rollover yet) there is nothing to look up. Otherwise a
@@ -167,14 +206,14 @@ class BulkWriter:
         if write_index is None and len(write_members) == 1:
             write_index = write_members[0]
         others = [i for i in readable if i != write_index]
-        if not others:
-            return {}
+        if not others or not ids:
+            return {}, write_index
         response = await self.es.mget(docs=[{"_index": i, "_id": doc_id} for i in others for doc_id in ids], source=False)
         found: dict[str, tuple[str, int]] = {}
         for doc in response["docs"]:
             if doc.get("found") and (doc["_id"] not in found or found[doc["_id"]][1] < doc.get("_version", 0)):
                 found[doc["_id"]] = (doc["_index"], doc.get("_version", 0))
-        return {doc_id: index for doc_id, (index, _) in found.items()}
+        return {doc_id: index for doc_id, (index, _) in found.items()}, write_index
 
     async def _with_retry(self, call, what: str, attempt: int):  # type: ignore[no-untyped-def]
         """(result, attempts so far): retries infrastructure errors with backoff, raises the rest."""

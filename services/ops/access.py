@@ -13,10 +13,11 @@ Roles:
     indexer                also the Elasticsearch role that writes through `<alias>-write`
                            and manages its own templates, aliases and indices.
     operator               `newsflow crawl`, `newsflow dlq list|replay`, `newsflow status`,
-                           `newsflow index install|rollover|migrate|status`, the init job:
-                           writes crawl requests and replays dead letters into the topics
-                           they came from, reads the dead letters, describes every group of
-                           the pipeline, creates the catalogue's topics; in Elasticsearch,
+                           `newsflow backfill`, `newsflow index install|rollover|migrate|status`,
+                           the init job: writes crawl requests, replays dead letters into the
+                           topics they came from, publishes backfilled pages (and their dead
+                           letters), reads the dead letters, describes every group of the
+                           pipeline, creates the catalogue's topics; in Elasticsearch,
                            everything on the alias' own indices and templates.
     reader                 downstream applications: read the `<alias>` alias, nothing else;
                            no Kafka access.
@@ -120,10 +121,9 @@ def kafka_acls(role: str, namespace: str = "", *, principal: str | None = None,
     if role == "operator":
         for spec in CATALOGUE:
             # Status reads end offsets of every topic; init creates them; replay writes a dead
-            # letter back into the topic it came from, which can be any stage's input.
-            topic(spec, Operation.DESCRIBE, Operation.CREATE)
-            if spec is not DEAD_LETTERS:
-                topic(spec, Operation.WRITE)
+            # letter back into the topic it came from, which can be any stage's input; a backfill
+            # publishes raw pages and dead-letters what it cannot use.
+            topic(spec, Operation.DESCRIBE, Operation.CREATE, Operation.WRITE)
         topic(CRAWL_REQUESTS, Operation.WRITE)
         topic(DEAD_LETTERS, Operation.READ)
         for service in SERVICE_ROLES:
