@@ -255,8 +255,8 @@ async def test_a_service_reads_its_inputs_in_its_own_group_only(stack_config: St
     async def first_message(topic: str, group: str) -> object:
         consumer = AIOKafkaConsumer(topic, **kafka_as(stack_config, creds), group_id=group, auto_offset_reset="earliest",
                                     request_timeout_ms=10000)
-        await consumer.start()
         try:
+            await consumer.start()
             return await asyncio.wait_for(consumer.getone(), timeout=20)
         finally:
             await consumer.stop()
