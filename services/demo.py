@@ -1,7 +1,8 @@
 """`make demo`: the whole pipeline on the bundled sample site.
 
 Starts Kafka and Elasticsearch (secured: HTTPS, SASL/SCRAM, a user per role), serves
-the sample site on 127.0.0.1:8800, starts the four services, each with its own role's
+the sample site on 127.0.0.1:8800 (NEWSFLOW_SAMPLESITE_PORT), starts the four services
+(ports NEWSFLOW_<SERVICE>_HTTP_PORT, default 8101-8104), each with its own role's
 credentials, waits until every sample article is searchable, then prints what was
 indexed and example searches, made as the `reader` role a downstream application
 gets. Everything is left running so you can query Elasticsearch at
@@ -12,6 +13,7 @@ https://127.0.0.1:9200 (alias `articles`) with the reader credential
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -25,7 +27,7 @@ from services.samplesite.server import load_manifest
 from services.samplesite.sources import sample_sources
 from services.scraper.crawl import dedup_key
 
-SAMPLE_PORT = 8800
+SAMPLE_PORT = int(os.environ.get("NEWSFLOW_SAMPLESITE_PORT", "8800"))
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:

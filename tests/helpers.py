@@ -50,22 +50,30 @@ def role_environ(pipeline: Any, role: str, base: dict[str, str] | None = None) -
 def deny_output(pipeline: Any, service: str, topics: list[str] | None = None) -> list[str]:
     """Take WRITE on `service`'s output topics (default: all but the dead-letter topic) away from its principal.
 
-    For tests of what a stage does when the broker refuses its produce: start the
-    pipeline (or just its `service`) with this `Pipeline` object, call this, then feed
-    the stage input. The rest of the service's rights stay. Returns the topics denied.
+    For tests of what a stage does when the broker refuses its produce: call this with the
+    `Pipeline` object the service will run from, then start the service and feed it input.
+    The principal keeps DESCRIBE on those topics (so the service starts and sees them) and all
+    its other rights. Returns the topics denied; `allow_output` gives WRITE back.
     """
     from schemas.topics import DEAD_LETTERS, produced_by, topic_name
     from services.devstack.stack import kafka_admin, run_sync
     from services.ops.access import Operation, kafka_acls
     from services.ops.kafka_access import delete_acls
 
+    from dataclasses import replace
+
+    from services.ops.kafka_access import create_acls
+
     ns = pipeline.namespace
     denied = topics or [topic_name(s, ns) for s in produced_by(service) if s is not DEAD_LETTERS]
     pipeline.grant(service)  # its user exists, and a later grant() on this object will not undo the denial
     acls = [a for a in kafka_acls(service, ns) if a.operation is Operation.WRITE and a.resource_name in denied]
+    # It still sees the topics (WRITE implied DESCRIBE): it starts, and only its produce is refused.
+    describe = [replace(a, operation=Operation.DESCRIBE) for a in acls]
 
     async def apply() -> None:
         async with kafka_admin(pipeline.stack) as admin:
+            await create_acls(admin, describe)
             await delete_acls(admin, acls)
 
     run_sync(apply)

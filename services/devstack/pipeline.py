@@ -17,6 +17,7 @@ stack's (file realm); the stack's roles must cover the pipeline's alias
 from __future__ import annotations
 
 import fnmatch
+import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,10 @@ class Pipeline:
             self.run_dir = default_run_dir(self.namespace or self.stack.instance)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for name in SERVICES:
-            self.ports.setdefault(name, DEFAULT_PORTS[name] if not self.namespace else free_port())
+            # The default pipeline (the demo) honours NEWSFLOW_<SERVICE>_HTTP_PORT, as the services do.
+            configured = os.environ.get(f"NEWSFLOW_{name.upper()}_HTTP_PORT")
+            default = int(configured) if configured and not self.namespace else DEFAULT_PORTS[name]
+            self.ports.setdefault(name, default if not self.namespace else free_port())
 
     @property
     def sources_file(self) -> Path:

@@ -700,7 +700,8 @@ class Kafka:
 
     def stop(self) -> None:
         # Every node folder of the instance, also those of a layout started with another broker count.
-        homes = {h for h in self.cfg.instance_dir.glob("kafka*") if h.is_dir()} | {n.home for n in self.nodes}
+        base = self.nodes[0].home.parent  # the instance folder, or its relocated copy (root, private checkout)
+        homes = {h for h in base.glob("kafka*") if h.is_dir()} | {n.home for n in self.nodes}
         pids = [pid for pid in (_read_pid(h / "kafka.pid") for h in homes) if _pid_alive(pid)]
         # All at once: a node left alone without a quorum cannot finish a clean shutdown anyway.
         _terminate_all(pids, grace=30)  # type: ignore[arg-type]
