@@ -14,7 +14,9 @@ scraper would publish them:
 1. backlog: N pages produced at once; articles/s from the first page in to the last one
    searchable (visible to a search after Elasticsearch's refresh);
 2. paced: pages produced at a fixed rate; freshness = when the article became searchable
-   (polled every 0.2 s) minus when its raw page was produced; p50/p95/p99.
+   (polled every 0.2 s) minus when its raw page was produced; p50/p95/p99;
+3. restart: the enrichment killed with -9 in the middle of a backlog and started again; the
+   seconds from its start to its first processed article (models loaded, group joined).
 
 Per phase it reports CPU seconds per article of every process (each service with its
 worker processes, Kafka, Elasticsearch), the peak memory of each service with its workers
@@ -299,6 +301,43 @@ class Bench:
         phase.rejected = len(rejected)
         return phase
 
+    async def restart(self, pages: list[Page], service: str = "enrichment", count: int = 300) -> float:
+        """Seconds from restarting `service` after a kill -9 (mid-backlog) to its first processed event."""
+        import aiohttp
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(**self.kafka_settings().aiokafka_kwargs(), max_request_size=8 * 1024 * 1024, linger_ms=20)
+        await producer.start()
+        try:
+            for n in range(count):
+                key, value, _ = raw_value(pages[n % len(pages)], n, self.run + "r")
+                await producer.send(f"{self.namespace}.news.pages.raw.v1", value=value, key=key)
+            await producer.flush()
+        finally:
+            await producer.stop()
+        process = self.pipeline.process(service)
+        url = f"http://127.0.0.1:{self.pipeline.ports[service]}/metrics"
+
+        async def processed() -> float:
+            try:
+                async with aiohttp.ClientSession() as session, session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as r:
+                    text = await r.text()
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                return 0.0
+            return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                       if line.startswith("newsflow_events_out_total{") and f'stage="{service}"' in line)
+
+        while await processed() < 20:  # well into the backlog
+            await asyncio.sleep(0.2)
+        process.kill()
+        started = time.monotonic()
+        process.start(self.pipeline.env(service))
+        while await processed() < 1:
+            await asyncio.sleep(0.2)
+            if time.monotonic() - started > 600:
+                raise TimeoutError(f"{service} did not process anything within 600 s of its restart")
+        return time.monotonic() - started
+
     async def partition_spread(self) -> dict[str, list[str]]:
         """Which input partitions each process of each stage owns (from its exported lag gauges)."""
         import aiohttp
@@ -371,7 +410,8 @@ async def count_messages(bench: Bench, topic: str) -> dict[str, int]:
     return keys
 
 
-async def run_bench(pages_count: int, rate: float, paced_seconds: float, instances: int, use_demo: bool) -> str:
+async def run_bench(pages_count: int, rate: float, paced_seconds: float, instances: int, use_demo: bool,
+                    restart: bool = True) -> str:
     from bench.__main__ import machine
 
     # The benchmark's pipeline has an alias of its own: the stack's roles must cover it.
@@ -394,6 +434,7 @@ async def run_bench(pages_count: int, rate: float, paced_seconds: float, instanc
             phases.append(await bench.backlog(pages, pages_count))
             if paced_seconds > 0:
                 phases.append(await bench.paced(pages, rate, paced_seconds))
+            restart_seconds = await bench.restart(pages) if restart else None
         dead = await bench.dead_letters()
         spread = duplicates = None
         if instances > 1:
@@ -401,6 +442,9 @@ async def run_bench(pages_count: int, rate: float, paced_seconds: float, instanc
             parsed = await count_messages(bench, f"{bench.namespace}.news.articles.parsed.v1")
             duplicates = sum(1 for n in parsed.values() if n > 1)
         text = report(phases, memory, dead, spread, duplicates, machine(), instances)
+        if restart_seconds is not None:
+            text += (f"\n\nRestart: enrichment killed with -9 in the middle of a backlog and started again: its first "
+                     f"article processed **{restart_seconds:.1f} s** after the start (models loaded, group joined).")
     finally:
         stop_all(run_dir)
         if started_stack:
@@ -415,8 +459,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paced-seconds", type=float, default=60.0, help="paced phase length (0: skip)")
     parser.add_argument("--instances", type=int, default=1, help="processes per stage, in one consumer group")
     parser.add_argument("--use-demo", action="store_true", help="use the running demo's Kafka and Elasticsearch")
+    parser.add_argument("--no-restart", action="store_true", help="skip the kill -9 and restart of the enrichment")
     args = parser.parse_args(argv)
-    text = asyncio.run(run_bench(args.pages, args.rate, args.paced_seconds, args.instances, args.use_demo))
+    text = asyncio.run(run_bench(args.pages, args.rate, args.paced_seconds, args.instances, args.use_demo,
+                                 restart=not args.no_restart and args.instances == 1))
     print(text)
     RESULTS.mkdir(exist_ok=True)
     name = "bench-e2e.md" if args.instances == 1 else f"bench-e2e-{args.instances}x.md"

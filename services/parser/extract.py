@@ -359,8 +359,11 @@ def _jsonld_body(ld: JsonLdArticle | None) -> str | None:
 
 
 def _second_opinion(html: str, url: str) -> str | None:
+    # No `deduplicate`: trafilatura's duplicate cache lives for the whole process, so a page's
+    # result would depend on the pages parsed before it, and parsing must be a pure function
+    # of the page (replays, the worker a page lands on, the order of a batch).
     try:
-        return trafilatura.extract(html, url=url, favor_precision=True, include_comments=False, include_tables=False, deduplicate=True)
+        return trafilatura.extract(html, url=url, favor_precision=True, include_comments=False, include_tables=False, deduplicate=False)
     except Exception:  # noqa: BLE001 - the second opinion is optional
         return None
 
