@@ -1,13 +1,16 @@
 """`newsflow`: one command line for running, debugging and operating the pipeline.
 
     newsflow run SERVICE                  run scraper | parser | enrichment | indexer
-    newsflow stack start|stop|status      the local Kafka + Elasticsearch
+    newsflow stack start|stop|status      the local Kafka + Elasticsearch (--brokers 3: a three-node Kafka)
+    newsflow stack env [--role R]         credentials of a role as `export` lines (default reader)
+    newsflow stack rotate-keys            new passwords for every role
     newsflow crawl URL [--source S] [--force]     ask the scraper to fetch a page now
     newsflow crawl --add-source FILE.yaml          add sources at run time
     newsflow parse|enrich FILE_OR_URL [--url URL] | --batch PATH… [--jobs N] [--time-limit S]
     newsflow backfill ARCHIVE… [--sources FILE] [--domain D] [--since/--until DATE] [--resume]
     newsflow dlq list [--stage S] | replay [--stage S] [--reason R]
     newsflow index install|rollover|migrate|status   the Elasticsearch index contract
+    newsflow access show|apply            the roles as Kafka ACLs/users and Elasticsearch roles/users
     newsflow search WORDS [--person P] [--quoted P] [--top persons] …
 
 Subcommands import what they need only when they run.
@@ -39,9 +42,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_stack(args: argparse.Namespace) -> int:
-    from services.devstack.__main__ import main as stack_main
+    from services.devstack.__main__ import run
 
-    return stack_main([args.action])
+    return run(args)
 
 
 # --------------------------------------------------------------------------- crawl
@@ -309,8 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("service", choices=["scraper", "parser", "enrichment", "indexer"])
     run.set_defaults(func=cmd_run)
 
-    stack = sub.add_parser("stack", help="the local Kafka + Elasticsearch")
-    stack.add_argument("action", choices=["fetch", "start", "wait", "status", "stop"])
+    stack = sub.add_parser("stack", help="the local Kafka + Elasticsearch: start, stop, status, env (credentials), rotate-keys, broker")
+    from services.devstack.__main__ import add_arguments as stack_arguments
+    stack_arguments(stack)
     stack.set_defaults(func=cmd_stack)
 
     crawl = sub.add_parser("crawl", help="publish crawl requests (URLs or sources) to the scraper")
@@ -402,6 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.set_defaults(func=cmd_dlq)
     from services.ops.status import add_status_command
     add_status_command(sub)
+    from services.ops.provision import add_access_command
+    add_access_command(sub)
     return parser
 
 

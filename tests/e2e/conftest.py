@@ -36,18 +36,23 @@ class RunningPipeline:
 @contextmanager
 def pipeline_running(stack_config: StackConfig, run_dir: Path, *, poll_interval: float = 5.0, min_delay: float = 0.05,
                      services: tuple[str, ...] = ("scraper", "parser", "enrichment", "indexer"),
-                     with_sources: bool = True) -> Iterator[RunningPipeline]:
+                     with_sources: bool = True, secret_marker: str = "") -> Iterator[RunningPipeline]:
     """The sample site and the services in a fresh namespace; every process in `run_dir` is
-    stopped afterwards, also when start-up fails or a test started more of them."""
+    stopped afterwards, also when start-up fails or a test started more of them, and the
+    namespace's Kafka users and ACLs are removed. `secret_marker` starts every Kafka
+    password of the pipeline (leak tests)."""
+    pipelines: list[Pipeline] = []
     try:
         yield _start(stack_config, run_dir, poll_interval=poll_interval, min_delay=min_delay,
-                     services=services, with_sources=with_sources)
+                     services=services, with_sources=with_sources, secret_marker=secret_marker, started=pipelines)
     finally:
         stop_all(run_dir)
+        for pipeline in pipelines:
+            pipeline.revoke_access()
 
 
 def _start(stack_config: StackConfig, run_dir: Path, *, poll_interval: float, min_delay: float,
-           services: tuple[str, ...], with_sources: bool) -> RunningPipeline:
+           services: tuple[str, ...], with_sources: bool, secret_marker: str, started: list[Pipeline]) -> RunningPipeline:
     namespace = f"e{uuid.uuid4().hex[:8]}"
     site_port = free_port()
     site = ManagedProcess("samplesite", run_dir)
@@ -56,7 +61,8 @@ def _start(stack_config: StackConfig, run_dir: Path, *, poll_interval: float, mi
     assert wait_http_ok(base + "/robots.txt", 30), "sample site did not start"
     manifest = load_manifest()
     pipeline = Pipeline(stack_config, namespace=namespace, alias=f"{namespace}-articles", run_dir=run_dir,
-                        extra_env={"NEWSFLOW_LOG_LEVEL": "INFO"})
+                        extra_env={"NEWSFLOW_LOG_LEVEL": "INFO"}, secret_marker=secret_marker)
+    started.append(pipeline)
     sources = sample_sources(base, manifest, poll_interval=poll_interval, min_delay=min_delay)
     pipeline.write_sources(sources if with_sources else {**sources, "sources": []})
     pipeline.start(services)
@@ -64,14 +70,19 @@ def _start(stack_config: StackConfig, run_dir: Path, *, poll_interval: float, mi
     return RunningPipeline(pipeline, base, manifest, run_dir)
 
 
+# Every Kafka password of the shared pipeline starts with this: a leak is easy to spot.
+SECRET_CANARY = f"canary{uuid.uuid4().hex[:12]}"
+
+
 @pytest.fixture(scope="module")
 def running_pipeline(stack: Stack, stack_config: StackConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeline]:
-    with pipeline_running(stack_config, tmp_path_factory.mktemp("pipeline")) as running:
+    with pipeline_running(stack_config, tmp_path_factory.mktemp("pipeline"), secret_marker=SECRET_CANARY) as running:
         yield running
 
 
 @pytest.fixture
-async def es(stack_config: StackConfig) -> AsyncIterator[AsyncElasticsearch]:
-    client = AsyncElasticsearch(stack_config.es_url, request_timeout=30)
+async def es(stack: Stack, stack_config: StackConfig) -> AsyncIterator[AsyncElasticsearch]:
+    """An Elasticsearch client of the test stack, as its administrator."""
+    client = AsyncElasticsearch(**stack_config.admin_es_kwargs(), request_timeout=30)
     yield client
     await client.close()
