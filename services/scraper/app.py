@@ -1,28 +1,34 @@
 """Scraper wiring: faust topics, tables and agents around the `Crawler`.
 
-    crawl requests ──▶ handle_crawl_requests ──▶ frontier (keyed by host)
-    sources file  ──▶ schedule_polls (owner of requests partition 0) ──▶ frontier
+    crawl requests ──▶ handle_crawl_requests ──▶ sources table (global: every worker sees it)
+    sources file + sources table ──▶ schedule_polls (owner of requests partition 0) ──▶ frontier
     frontier ──▶ crawl_frontier ──▶ Crawler ──▶ raw pages / frontier / dead letters
-    seen table ◀──▶ Crawler (dedup + re-fetch schedule), feeds table (conditional GET)
+    seen + later tables (RocksDB) ◀──▶ Crawler: dedup, re-fetch schedule, parked tasks
+    release_later (timer) ──▶ frontier: due re-fetches and parked tasks
+    expire_state (timer) ──▶ tombstones for state older than the retention
 
-Frontier offsets are acknowledged only when a task is finished, so a worker killed
-mid-crawl resumes where it stopped; the seen table (changelog-backed) makes the
-resumed work skip what was already published.
+Frontier offsets are acknowledged only when a task is finished (published, skipped,
+parked or dead-lettered), so a worker killed mid-crawl resumes where it stopped; the
+seen table (changelog-backed) makes the resumed work skip what was already published.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from collections.abc import Iterator, MutableMapping
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import faust
+from faust.streams import current_event
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from schemas.common import DiscoveredVia, utcnow
+from schemas.common import utcnow
 from schemas.crawl_request_v1 import CrawlRequestV1
 from schemas.frontier_task_v1 import FrontierTaskV1
+from schemas.sources import SourcesError, load_sources, parse_source
 from schemas.topics import CRAWL_REQUESTS, DEAD_LETTERS, FRONTIER, RAW_PAGES
 from services.common.app import build_app, run_worker, topic
 from services.common.dead_letters import DeadLetterSink, dead_letter_record
@@ -31,11 +37,9 @@ from services.common.metrics import EVENTS_IN, EVENTS_OUT, LAST_EVENT_TIMESTAMP
 from services.common.outcomes import Rejected
 from services.common.settings import ServiceSettings
 from services.common.stage import decode_model
-from services.scraper.crawler import Crawler, CrawlerConfig, feed_tasks, page_task
+from services.scraper.crawler import Crawler, CrawlerConfig, apply_source_changes, feed_tasks, page_task
 from services.scraper.fetch import FetchLimits
 from services.scraper.safety import parse_pinned_hosts
-from schemas.sources import SourcesError, load_sources, parse_source
-from services.scraper.urls import host_key
 
 log = get_logger(__name__)
 
@@ -47,19 +51,85 @@ class ScraperSettings(ServiceSettings):
     sources_file: Path = Field(default=Path("deploy/local/sources.yaml"))
     user_agent: str | None = Field(default=None, description="Overrides the sources file's user_agent.")
     global_concurrency: int = Field(default=16, ge=1)
-    max_pending: int = Field(default=1000, ge=1)
+    max_pending: int = Field(default=2000, ge=1, description="Tasks queued in memory overall (backpressure beyond).")
+    max_pending_per_host: int = Field(default=100, ge=1, description="Tasks queued per host; the surplus is parked.")
+    park_after: float = Field(default=30.0, ge=0, description="A task that would wait longer for its host is parked.")
     max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     connect_timeout: float = Field(default=10.0, gt=0)
-    total_timeout: float = Field(default=30.0, gt=0)
+    total_timeout: float = Field(default=30.0, gt=0, description="Deadline of one request.")
+    page_budget: float = Field(default=60.0, gt=0, description="Request time all attempts of one task may take together.")
     max_redirects: int = Field(default=5, ge=0)
-    fetch_attempts: int = Field(default=3, ge=1)
+    fetch_attempts: int = Field(default=3, ge=1, description="Requests per task for timeouts and 5xx.")
+    backoff_base: float = Field(default=1.0, gt=0, description="First pause of a host after a 5xx or a timeout (doubles, capped).")
+    backoff_cap: float = Field(default=300.0, gt=0)
+    max_retry_after: float = Field(default=3600.0, gt=0, description="Retry-After is honoured up to this many seconds.")
     schedule_tick: float = Field(default=1.0, gt=0, description="Seconds between checks for due feed polls.")
     refetch_scan_interval: float = Field(
-        default=30.0, gt=0, description="Seconds between scans of the seen table for articles due for a re-fetch."
+        default=5.0, gt=0, description="Seconds between scans for due re-fetches and parked tasks."
     )
     pinned_hosts: str = Field(
         default="", description="host=address pairs, comma-separated: trusted DNS answers (like curl --resolve)."
     )
+    state_store: str = Field(default="rocksdb://", description="Store of the seen and later tables: rocksdb:// (on disk) or memory://.")
+    state_cache_mb: int = Field(default=64, ge=8, description="RocksDB block cache per table partition, MiB.")
+    seen_retention_days: float = Field(default=30.0, gt=0, description="Crawl state untouched this long expires.")
+    expire_interval: float = Field(default=3600.0, gt=0, description="Seconds between sweeps for expired state.")
+
+
+class PartitionTagged(MutableMapping[str, Any]):
+    """A faust table whose dict values remember their changelog partition (`p`).
+
+    Writes happen while a frontier event is handled, so they go to that event's
+    partition; the tag lets the expiry sweep, which runs outside any event, send each
+    tombstone to the partition that holds the key.
+    """
+
+    def __init__(self, table: faust.Table) -> None:
+        self.table = table
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.table.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        value = self.table.get(key)
+        return default if value is None else value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.table
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        event = current_event()
+        self.table[key] = {**value, "p": event.message.partition} if event is not None else value
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table.keys())
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def items(self):  # type: ignore[no-untyped-def, override]
+        return self.table.items()
+
+
+def expire_value(mapping: MutableMapping[str, Any], key: str, value: Any) -> None:
+    """Delete an expired value locally and send its tombstone to the partition that holds it."""
+    if not isinstance(mapping, PartitionTagged):
+        mapping.pop(key, None)
+        return
+    partition = value.get("p") if isinstance(value, dict) else None
+    if not isinstance(partition, int):
+        return
+    mapping.table.send_changelog(partition, key, None, value_serializer="raw")
+    try:
+        del mapping.table.data[key]
+    except KeyError:
+        pass
 
 
 def create_app(settings: ScraperSettings) -> faust.App:
@@ -70,14 +140,20 @@ def create_app(settings: ScraperSettings) -> faust.App:
     raw_topic = topic(app, RAW_PAGES, settings)
     dlq_topic = topic(app, DEAD_LETTERS, settings)
 
-    # Both tables live in the frontier's partitions: the worker that owns a host owns
-    # its pages' state. Runtime sources live with the single requests partition.
-    # JSON keys and values: str keys must come back as str when a table is rebuilt
-    # from its changelog.
+    # The crawl state lives in the frontier's partitions: the worker that owns a host owns
+    # its pages' state. JSON keys and values: str keys must come back as str when a table
+    # is rebuilt from its changelog. The seen and later tables are on disk (RocksDB, with a
+    # bounded cache), so millions of URLs do not have to fit in memory.
     schema = faust.Schema(key_serializer="json", value_serializer="json")
-    seen = app.Table("seen", partitions=FRONTIER.partitions, schema=schema)
+    rocks = {"block_cache_size": settings.state_cache_mb * 1024 * 1024, "write_buffer_size": 16 * 1024 * 1024,
+             "max_write_buffer_number": 2, "target_file_size_base": 32 * 1024 * 1024, "max_open_files": 256}
+    store_options = rocks if settings.state_store.startswith("rocksdb") else None
+    seen = app.Table("seen", partitions=FRONTIER.partitions, schema=schema, store=settings.state_store, options=store_options)
+    later = app.Table("later", partitions=FRONTIER.partitions, schema=schema, store=settings.state_store,
+                      options=dict(store_options) if store_options else None)
     feeds = app.Table("feeds", partitions=FRONTIER.partitions, schema=schema)
-    runtime_sources = app.Table("sources", partitions=CRAWL_REQUESTS.partitions, schema=schema)
+    # Run-time source changes: a global table, so every worker applies them to its tasks.
+    source_changes = app.GlobalTable("sources", partitions=CRAWL_REQUESTS.partitions, schema=schema, recovery_buffer_size=1)
 
     dead_letters = DeadLetterSink("scraper", lambda k, v: dlq_topic.send(key=k, value=v))
 
@@ -101,6 +177,10 @@ def create_app(settings: ScraperSettings) -> faust.App:
         max_bytes=settings.max_page_bytes,
         max_redirects=settings.max_redirects,
         attempts=settings.fetch_attempts,
+        page_budget=settings.page_budget,
+        backoff_base=settings.backoff_base,
+        backoff_cap=settings.backoff_cap,
+        max_retry_after=settings.max_retry_after,
     )
     crawler = Crawler(
         CrawlerConfig(
@@ -108,17 +188,30 @@ def create_app(settings: ScraperSettings) -> faust.App:
             limits=limits,
             global_concurrency=settings.global_concurrency,
             max_pending=settings.max_pending,
+            max_pending_per_host=settings.max_pending_per_host,
+            park_after=settings.park_after,
             max_raw_event_bytes=RAW_PAGES.max_message_bytes - 256 * 1024,
             pinned_hosts=parse_pinned_hosts(settings.pinned_hosts),
+            seen_retention=timedelta(days=settings.seen_retention_days),
         ),
         sources,
-        seen=seen,
+        seen=PartitionTagged(seen),
+        later=PartitionTagged(later),
         feeds=feeds,
         publish_raw=publish_raw,
         publish_task=publish_task,
         dead_letter=dead_letter,
+        expire=expire_value,
     )
     app.newsflow_crawler = crawler  # type: ignore[attr-defined]
+
+    async def state_restored() -> bool:
+        return bool(app.tables.recovery.completed.is_set())
+
+    app.newsflow_health.extra_checks["state_restored"] = state_restored  # type: ignore[attr-defined]
+
+    def sync_sources() -> None:
+        crawler.set_sources(*apply_source_changes(sources, dict(source_changes.items())))
 
     @app.agent(frontier_topic)
     async def crawl_frontier(stream):  # type: ignore[no-untyped-def]
@@ -151,36 +244,46 @@ def create_app(settings: ScraperSettings) -> faust.App:
                 # Without a source name the crawler picks the source whose domains cover the URL.
                 await publish_task(page_task(request.url or "", request.source_name or "adhoc", force=request.force))
                 continue
-            try:
-                source = parse_source(request.source)
-            except SourcesError as exc:
-                await dead_letters.reject(Rejected("invalid-source", str(exc)), original_value=event.message.value,
-                                          topic=event.message.topic, partition=event.message.partition, offset=event.message.offset)
-                continue
-            runtime_sources[source.name] = source.model_dump(mode="json")
-            crawler.add_source(source)
-            for task in feed_tasks(source):
-                await publish_task(task)
-            log.info("source added at run time", source=source.name, feeds=len(source.feeds), sitemaps=len(source.sitemaps))
+            if request.action == "add":
+                try:
+                    source = parse_source(request.source)
+                except SourcesError as exc:
+                    await dead_letters.reject(Rejected("invalid-source", str(exc)), original_value=event.message.value,
+                                              topic=event.message.topic, partition=event.message.partition, offset=event.message.offset)
+                    continue
+                # Recorded only: the poll timer polls it on its next tick, once.
+                source_changes[source.name] = {"state": "active", "source": source.model_dump(mode="json"), "at": utcnow().isoformat()}
+                log.info("source added at run time", source=source.name, feeds=len(source.feeds), sitemaps=len(source.sitemaps))
+            else:
+                name = request.source_name or ""
+                known = name in crawler.sources or name in crawler.inactive or name in source_changes
+                if not known:
+                    await dead_letters.reject(Rejected("unknown-source", f"no source named {name!r} to {request.action}"),
+                                              original_value=event.message.value, topic=event.message.topic,
+                                              partition=event.message.partition, offset=event.message.offset)
+                    continue
+                previous = source_changes.get(name) or {}
+                state = {"remove": "removed", "disable": "disabled", "enable": "active"}[request.action]
+                definition = None if request.action == "remove" else previous.get("source")
+                source_changes[name] = {"state": state, "source": definition, "at": utcnow().isoformat()}
+                log.info("source changed at run time", source=name, state=state)
+            sync_sources()
 
     last_poll: dict[str, float] = {}
-    enqueued_refetches: dict[str, str] = {}
 
     @app.timer(settings.schedule_tick)
     async def schedule_polls() -> None:
-        """Poll due feeds and sitemaps.
+        """Apply run-time source changes; poll due feeds and sitemaps.
 
         Only the worker that owns the requests partition schedules polls, so a group
         of scrapers polls each feed once per interval.
         """
+        sync_sources()
         consumer = getattr(app, "_consumer", None)
         if consumer is None:
             return
         owned = {tp.topic for tp in consumer.assignment()}
         if requests_topic.get_topic_name() in owned:
-            for name, value in list(runtime_sources.items()):
-                if name not in crawler.sources:
-                    crawler.add_source(parse_source(value))
             now = time.monotonic()
             for source in list(crawler.sources.values()):
                 interval = source.poll_interval or sources.defaults.poll_interval
@@ -190,40 +293,22 @@ def create_app(settings: ScraperSettings) -> faust.App:
                         await publish_task(task)
 
     @app.timer(settings.refetch_scan_interval)
-    async def schedule_refetches() -> None:
-        """Re-fetch articles whose next check is due (a scan of this worker's table partitions)."""
-        await _enqueue_due_refetches(seen, publish_task, enqueued_refetches)
+    async def release_later() -> None:
+        """Publish due re-fetches and parked tasks (a scan of this worker's `later` partitions)."""
+        await crawler.release_due()
+
+    @app.timer(settings.expire_interval)
+    async def expire_state() -> None:
+        """Delete crawl state older than the retention; tombstones let the changelog compact."""
+        removed = await crawler.sweep()
+        if removed:
+            log.info("expired crawl state", values=removed)
 
     @app.on_before_shutdown.connect  # type: ignore[misc]
     async def close_crawler(app_, **kwargs) -> None:  # type: ignore[no-untyped-def]
         await crawler.close()
 
     return app
-
-
-async def _enqueue_due_refetches(seen, publish_task, enqueued: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
-    """Publish re-fetch tasks for articles whose next re-fetch is due.
-
-    Tables can only be written while handling an event, so this timer only reads;
-    `enqueued` remembers which due time was already enqueued, and the page task
-    itself moves the entry to its next due time when it runs.
-    """
-    now = utcnow()
-    for key, value in list(seen.items()):
-        if not key.startswith("due:") or not isinstance(value, dict) or enqueued.get(key) == value.get("at"):
-            continue
-        try:
-            due = datetime.fromisoformat(value["at"])
-        except (KeyError, ValueError):
-            continue
-        if due <= now:
-            enqueued[key] = value["at"]
-            url = value["url"]
-            task = FrontierTaskV1(
-                kind="page", url=url, host=host_key(url), source=value.get("source", "adhoc"),
-                discovered_via=DiscoveredVia(kind="refetch"), enqueued_at=now,
-            )
-            await publish_task(task)
 
 
 def main() -> None:
