@@ -147,10 +147,16 @@ def create_app(settings: ScraperSettings) -> faust.App:
     schema = faust.Schema(key_serializer="json", value_serializer="json")
     rocks = {"block_cache_size": settings.state_cache_mb * 1024 * 1024, "write_buffer_size": 16 * 1024 * 1024,
              "max_write_buffer_number": 2, "target_file_size_base": 32 * 1024 * 1024, "max_open_files": 256}
-    store_options = rocks if settings.state_store.startswith("rocksdb") else None
-    seen = app.Table("seen", partitions=FRONTIER.partitions, schema=schema, store=settings.state_store, options=store_options)
-    later = app.Table("later", partitions=FRONTIER.partitions, schema=schema, store=settings.state_store,
-                      options=dict(store_options) if store_options else None)
+    on_disk = settings.state_store.startswith("rocksdb")
+
+    def state_table(name: str) -> faust.Table:
+        # faust ignores a per-table store URL without a path ("rocksdb://" is falsy as a URL):
+        # name the table in it, so the files are <datadir>/v1/tables/<name>-<partition>.db.
+        store = f"rocksdb:{name}" if on_disk else settings.state_store
+        return app.Table(name, partitions=FRONTIER.partitions, schema=schema, store=store, options=dict(rocks) if on_disk else None)
+
+    seen = state_table("seen")
+    later = state_table("later")
     feeds = app.Table("feeds", partitions=FRONTIER.partitions, schema=schema)
     # Run-time source changes: a global table, so every worker applies them to its tasks.
     source_changes = app.GlobalTable("sources", partitions=CRAWL_REQUESTS.partitions, schema=schema, recovery_buffer_size=1)

@@ -75,7 +75,9 @@ def test_environment_names_are_settings_the_services_read(config: dict) -> None:
 
 
 def test_data_lives_in_named_volumes(config: dict) -> None:  # type: ignore[type-arg]
-    assert set(config["volumes"]) == {"kafka-data", "es-data", "prometheus-data", "grafana-data"}
+    assert set(config["volumes"]) == {"kafka-data", "es-data", "prometheus-data", "grafana-data", "scraper-state"}
+    assert "scraper-state:/var/lib/newsflow:rw" in config["services"]["scraper"]["volumes"], "the crawl state survives a restart"
+    assert config["services"]["scraper"]["environment"]["NEWSFLOW_SCRAPER_STATE_STORE"] == "rocksdb://"
     assert "kafka-data:/var/lib/kafka/data:rw" in config["services"]["kafka"]["volumes"]
     assert "es-data:/usr/share/elasticsearch/data:rw" in config["services"]["elasticsearch"]["volumes"]
 
