@@ -61,7 +61,9 @@ def test_stages_start_after_init_and_run_locked_down(config: dict) -> None:  # t
         assert env["NEWSFLOW_SERVICE"] == stage
         assert env[f"NEWSFLOW_{stage.upper()}_HTTP_PORT"] == str(port)
         assert env["NEWSFLOW_KAFKA_BOOTSTRAP"] == "kafka:9092"
-        assert service["read_only"] is True and "/var/lib/newsflow" in service["tmpfs"]
+        # Writable data dir on a read-only root: tmpfs, or for the scraper its crawl-state volume.
+        data_dir_mounted = "/var/lib/newsflow" in service["tmpfs"] or any(v.endswith(":/var/lib/newsflow:rw") for v in service.get("volumes", []))
+        assert service["read_only"] is True and data_dir_mounted, stage
         assert service["cap_drop"] == ["ALL"]
         assert f"127.0.0.1:{port}:{port}/tcp" in service["ports"]
 
