@@ -6,7 +6,7 @@
    (parsed first with services.parser.extract.parse_page), several rounds; the median
    round gives articles per second. RSS is read from /proc/self/status (VmRSS after
    loading the models, VmHWM as the peak).
-2. Through the service's process pool (`EnrichmentPool`, what NEWSFLOW_ENRICHMENT_PROCESSES
+2. Through the service's worker pool (`WorkerPool`, what NEWSFLOW_ENRICHMENT_WORKERS
    sets) with 1 and 2 worker processes, articles submitted concurrently: throughput
    including the pickling between processes, and each worker's RSS.
 
@@ -63,17 +63,18 @@ def sample_articles() -> list[Any]:
 
 
 async def _pool_run(articles: list[Any], processes: int, rounds: int) -> dict[str, Any]:
-    from services.enrichment.worker import EnrichmentPool
+    from services.common.workers import WorkerPool
 
-    pool = EnrichmentPool(processes, timeout=300)
+    pool = WorkerPool("enrichment", "services.enrichment.worker:prepare_worker", size=processes, time_limit=300)
+    payloads = [a.model_dump_json().encode() for a in articles]
     started = time.perf_counter()
-    pids = await pool.warm_up()
+    pids = await pool.start()
     warm = time.perf_counter() - started
     rates = []
     try:
         for _ in range(rounds):
             t0 = time.perf_counter()
-            await asyncio.gather(*(pool.enrich(a) for a in articles))
+            await asyncio.gather(*(pool.run(p) for p in payloads))
             rates.append(len(articles) / (time.perf_counter() - t0))
         rss = [_status(pid)["VmRSS"] for pid in sorted(set(pids))]
     finally:
@@ -130,7 +131,7 @@ def run(rounds: int = 5, pool: bool = True) -> dict[str, Any]:
         for processes in (1, 2):
             result = asyncio.run(_pool_run(articles, processes, max(2, rounds // 2)))
             summary["pool"].append({k: (round(v, 2) if isinstance(v, float) else v) for k, v in result.items()})
-            rows.append([f"process pool, NEWSFLOW_ENRICHMENT_PROCESSES={processes}",
+            rows.append([f"worker pool, NEWSFLOW_ENRICHMENT_WORKERS={processes}",
                          f"{result['rate']:.1f} articles/s; RSS per worker {', '.join(map(str, result['rss']))} MiB;"
                          f" start-up {result['warm_up']:.1f} s"])
     markdown = (f"## Enrichment benchmark\n\n`{ENRICHMENT_VERSION}`, Python {platform.python_version()}, "

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 import faust
 from aiokafka.admin import AIOKafkaAdminClient
@@ -27,6 +28,11 @@ from services.common.metrics import CONSUMER_LAG, EVENT_LOOP_LAG, READY
 from services.common.settings import ServiceSettings
 
 log = get_logger(__name__)
+
+# Exit status of a service that stopped itself (stop rule, a write refused for good):
+# non-zero, so an orchestrator backs off and the "stage down" alert fires.
+EXIT_STOPPED = 70
+_exit_code: int | None = None
 
 ReadyCheck = Callable[[], Awaitable[bool]]
 
@@ -226,6 +232,45 @@ def topic(app: faust.App, spec: TopicSpec, settings: ServiceSettings) -> faust.T
     )
 
 
+async def stop_service(reason: str) -> None:
+    """Stop this service on purpose: one clear log line, a graceful shutdown, a non-zero exit.
+
+    Nothing more is consumed (the caller never returns from this), nothing unacknowledged is
+    committed: what the stage did not finish is redelivered after the cause is fixed.
+    """
+    global _exit_code
+    if _exit_code is None:
+        _exit_code = EXIT_STOPPED
+        log.critical("stopping the service", reason=reason, exit_code=EXIT_STOPPED)
+        os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.Event().wait()
+
+
+async def run_stage_agent(runner: Any, stream: Any) -> None:
+    """Run a `StageRunner` on a faust agent's stream, with explicit acks and the stop rule."""
+    from services.common.stage import StageStopped, faust_events
+
+    manual = stream.noack()
+    try:
+        await runner.run(faust_events(manual), lambda event: manual.ack(event.source))
+    except StageStopped as exc:
+        await stop_service(str(exc))
+
+
+async def start_pool(pool: Any, app: faust.App) -> None:
+    """Start a stage's WorkerPool; /readyz waits for it; a pool that cannot start stops the service."""
+    from services.common.workers import PoolUnavailable
+
+    async def workers_ready() -> bool:
+        return bool(pool.ready)
+
+    app.newsflow_health.extra_checks["workers"] = workers_ready  # type: ignore[attr-defined]
+    try:
+        await pool.start()
+    except PoolUnavailable as exc:
+        await stop_service(str(exc))
+
+
 def run_worker(app: faust.App, service: str, settings: ServiceSettings, specs: tuple[TopicSpec, ...] = CATALOGUE) -> None:
     """Create the topics, then run the faust worker until SIGTERM/SIGINT."""
     configure_logging(service, settings.runtime.log_level, settings.runtime.log_format)
@@ -257,7 +302,13 @@ def run_worker(app: faust.App, service: str, settings: ServiceSettings, specs: t
         override_logging=False,
     )
     worker.shutdown_timeout = settings.runtime.shutdown_timeout
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+    sys.exit(_exit_code if _exit_code is not None else code)
 
 
 class _Worker(faust.Worker):
@@ -271,7 +322,10 @@ class _Worker(faust.Worker):
     shutdown_timeout: float = 20.0
 
     def _schedule_shutdown(self, signum: signal.Signals) -> None:
-        timer = threading.Timer(self.shutdown_timeout, lambda: os._exit(0 if signum == signal.SIGTERM else 1))
+        def hard_exit() -> None:
+            os._exit(_exit_code if _exit_code is not None else (0 if signum == signal.SIGTERM else 1))
+
+        timer = threading.Timer(self.shutdown_timeout, hard_exit)
         timer.daemon = True
         timer.start()
         super()._schedule_shutdown(signum)

@@ -75,11 +75,16 @@ class InvalidRatioGuard:
 
 
 class DeadLetterSink:
-    """Publishes dead letters for one stage through any `send(key, value)` coroutine."""
+    """Publishes dead letters for one stage.
 
-    def __init__(self, stage: Stage, send: Callable[[bytes | None, bytes], Awaitable[Any]]) -> None:
+    `deliver(key, value)` must return only once the broker confirmed the write (a
+    `Publisher.deliver`, services/common/delivery.py): the offending message is acknowledged
+    right after, so a dead letter that was only buffered could be lost with it.
+    """
+
+    def __init__(self, stage: Stage, deliver: Callable[[bytes | None, bytes], Awaitable[Any]]) -> None:
         self.stage = stage
-        self._send = send
+        self._send = deliver
 
     async def publish(self, record: DeadLetterV1) -> None:
         key = (record.article_id or "").encode() or (

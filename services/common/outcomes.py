@@ -6,7 +6,8 @@ Infrastructure trouble is not a `Rejected`; it is raised and retried by the wiri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,3 +18,6 @@ class Rejected:
     """What a person needs to understand the rejection."""
     article_id: str | None = None
     url: str | None = None
+    trace_id: str | None = None
+    notes: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    """Stage-specific facts for the service's metrics (see services/common/stage.py `Emit`)."""

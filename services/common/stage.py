@@ -1,13 +1,28 @@
-"""The per-event loop shared by the parser and enrichment: decode → process → emit or dead-letter.
+"""The one event path of every stage: decode → process → emit or dead-letter → ack.
 
-A stage supplies pure functions; this module does the routing:
+A stage supplies pure functions (`StageLogic`); this module routes their results:
 
-    bytes ──decode──▶ input model ──process──▶ output model ──emit──▶ next topic
-              │                       │
-              └──── Rejected ─────────┴──────────────▶ dead-letter topic
+    bytes ──decode──▶ input model ──process──▶ output model ──encode──▶ Emit ──deliver──▶ next topic
+              │                       │                                                    │
+              └──── Rejected ─────────┴───────────────────▶ dead-letter topic ──deliver──▶ ack
 
-`process` may run in an executor (threads or processes) so CPU-heavy work never
-blocks the event loop that keeps Kafka heartbeats and commits going.
+`handle_event` (decode, process, encode) is pure: it runs in a killable worker process
+(services/common/workers.py) for untrusted, CPU-heavy work, or inline for cheap steps.
+
+`StageRunner` keeps the promise "emitted or dead-lettered, never dropped, never acked
+before": events are handled concurrently (up to `window` at once, so every worker is
+busy), but finished strictly in the order they were read, and each one is acknowledged
+only after the broker confirmed its output or its dead letter. Acks are therefore
+contiguous: a committed offset never skips an event whose output is not on Kafka.
+
+Failure classes:
+- bad data (a Rejected from the stage's function, an exception raised by pure code, a
+  time limit exceeded, a worker that died twice on one event): dead-lettered, never retried;
+- infrastructure (Kafka, a table's changelog, Elasticsearch, the network) under an inline
+  function: retried with backoff while consumption waits;
+- a write the broker refuses for good, or too many dead letters in a row (the stop rule):
+  the service stops without acknowledging the event, with one clear log line, and exits
+  non-zero so that the orchestrator backs off and an alert fires.
 """
 
 from __future__ import annotations
@@ -15,17 +30,21 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable, Generic, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard
+from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, TooManyInvalid
+from services.common.delivery import DeliveryFailed, Publisher
 from services.common.logs import bind_event, get_logger
-from services.common.metrics import EVENTS_IN, EVENTS_OUT, INFRA_RETRIES, LAST_EVENT_TIMESTAMP, PROCESSING_SECONDS
+from services.common.metrics import (
+    EVENTS_IN, EVENTS_OUT, INFRA_RETRIES, LAST_EVENT_TIMESTAMP, PROCESSING_SECONDS,
+)
 from services.common.outcomes import Rejected
+from services.common.retry import Backoff, is_infrastructure_error
+from services.common.workers import PoolUnavailable, WorkerCrashed, WorkerPool, WorkFailed, WorkTimedOut
 
 log = get_logger(__name__)
 
@@ -45,6 +64,9 @@ def decode_model(model: type[In], value: bytes | None) -> In | Rejected:
         return Rejected("invalid-schema", f"expected a JSON object, got {type(payload).__name__}")
     article_id = payload.get("article_id") or payload.get("id")
     url = payload.get("url")
+    article_id = article_id if isinstance(article_id, str) and len(article_id) <= 64 else None
+    url = url if isinstance(url, str) and len(url) <= 8192 else None
+    trace_id = payload.get("trace_id") if isinstance(payload.get("trace_id"), str) else None
     expected_type = model.model_fields["event_type"].default
     expected_version = model.model_fields["schema_version"].default
     got_type, got_version = payload.get("event_type"), payload.get("schema_version")
@@ -52,9 +74,8 @@ def decode_model(model: type[In], value: bytes | None) -> In | Rejected:
         return Rejected(
             "unsupported-schema",
             f"expected event_type={expected_type!r} schema_version={expected_version!r}, "
-            f"got event_type={got_type!r} schema_version={got_version!r}",
-            article_id=article_id if isinstance(article_id, str) else None,
-            url=url if isinstance(url, str) else None,
+            f"got event_type={str(got_type)[:100]!r} schema_version={str(got_version)[:100]!r}",
+            article_id=article_id, url=url, trace_id=trace_id,
         )
     try:
         return model.model_validate(payload)
@@ -62,31 +83,55 @@ def decode_model(model: type[In], value: bytes | None) -> In | Rejected:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()[:10]
         )
-        return Rejected(
-            "invalid-schema",
-            f"{model.__name__}: {problems}",
-            article_id=article_id if isinstance(article_id, str) else None,
-            url=url if isinstance(url, str) else None,
-        )
+        return Rejected("invalid-schema", f"{model.__name__}: {problems}"[:4000], article_id=article_id, url=url, trace_id=trace_id)
+
+
+@dataclass(frozen=True)
+class Emit:
+    """What a stage publishes for one input: the encoded output and what the wiring needs to know."""
+
+    key: bytes
+    value: bytes
+    article_id: str | None = None
+    trace_id: str | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+    """Stage-specific facts for the service's metrics (computed where the work ran)."""
+
+
+Outcome = Emit | Rejected
 
 
 @dataclass
-class Stage(Generic[In, Out]):
-    """One stream stage: its name, schemas and pure per-event function."""
+class StageLogic(Generic[In, Out]):
+    """A stage's pure part: its input schema and its per-event function."""
 
     name: str
     input_model: type[In]
     process: Callable[[In], Out | Rejected]
     key_of: Callable[[Out], bytes]
-    executor: Executor | None = None
-    retry_base: float = 0.5
-    """First backoff (seconds) when infrastructure fails under `process`; doubles up to 30 s."""
+    notes_of: Callable[[In, Out | Rejected], dict[str, Any]] | None = None
 
-    async def run_process(self, item: In) -> Out | Rejected:
-        if self.executor is None:
-            return self.process(item)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self.process, item)
+    def handle(self, value: bytes | None) -> Outcome:
+        """decode → process → encode, as one pure step (no I/O; may raise on a bug)."""
+        decoded = decode_model(self.input_model, value)
+        if isinstance(decoded, Rejected):
+            return decoded
+        trace_id = getattr(decoded, "trace_id", None)
+        result = self.process(decoded)
+        notes = self.notes_of(decoded, result) if self.notes_of is not None else {}
+        if isinstance(result, Rejected):
+            if result.trace_id is None and trace_id:
+                result = Rejected(result.reason, result.detail, result.article_id, result.url, trace_id, notes)
+            elif notes:
+                result = Rejected(result.reason, result.detail, result.article_id, result.url, result.trace_id, notes)
+            return result
+        article_id = getattr(result, "article_id", None) or getattr(result, "id", None)
+        return Emit(self.key_of(result), result.model_dump_json().encode(), article_id, trace_id, notes)
+
+
+def handle_in_worker(logic: StageLogic[Any, Any]) -> Callable[[bytes | None], Outcome]:
+    """The handler a worker pool runs (see WorkerPool: `prepare` returns this)."""
+    return logic.handle
 
 
 @dataclass
@@ -98,88 +143,148 @@ class RawEvent:
     topic: str
     partition: int
     offset: int
+    source: Any = None
+    """The transport's own event (faust's), for acknowledging it."""
 
 
-async def run_stage(
-    stage: Stage[In, Out],
-    events: AsyncIterator[RawEvent],
-    emit: Callable[[bytes, bytes], Awaitable[Any]],
-    dead_letters: DeadLetterSink,
-    guard: InvalidRatioGuard,
-    out_topic: str,
-) -> None:
-    """Consume `events` forever; each one ends up emitted or dead-lettered, never dropped.
+Handler = Callable[[bytes | None], Awaitable[Outcome]]
 
-    Raises TooManyInvalid when the dead-letter share is abnormal; infrastructure
-    errors from `emit` propagate (the message is not acked and will be redelivered).
+
+def pooled(pool: WorkerPool, stage: str) -> Handler:
+    """A handler that runs `StageLogic.handle` in a killable worker, under the pool's time limit.
+
+    A worker that dies on an event is replaced and the event tried once more; dying twice
+    (or running over the limit once) makes it a dead letter: one poisonous page must not
+    stop the stream.
     """
-    async for event in events:
-        EVENTS_IN.labels(stage.name, event.topic).inc()
-        started = time.perf_counter()
-        decoded = decode_model(stage.input_model, event.value)
-        trace_id = getattr(decoded, "trace_id", None)
-        with bind_event(trace_id=trace_id, article_id=getattr(decoded, "article_id", None) or getattr(decoded, "id", None)):
-            if isinstance(decoded, Rejected):
-                result: Out | Rejected = decoded
-            else:
-                result = await _process_with_retries(stage, decoded, base=stage.retry_base)
-            if isinstance(result, Rejected):
-                log.warning("dead-lettered", reason=result.reason, detail=result.detail[:300])
-                await dead_letters.reject(
-                    result,
-                    original_value=event.value,
-                    original_key=event.key,
-                    topic=event.topic,
-                    partition=event.partition,
-                    offset=event.offset,
-                    trace_id=trace_id,
-                )
-                guard.record(True)
-            else:
-                await emit(stage.key_of(result), result.model_dump_json().encode())
-                EVENTS_OUT.labels(stage.name, out_topic).inc()
-                guard.record(False)
-        PROCESSING_SECONDS.labels(stage.name).observe(time.perf_counter() - started)
-        LAST_EVENT_TIMESTAMP.labels(stage.name).set(time.time())
+
+    async def handle(value: bytes | None) -> Outcome:
+        for attempt in (1, 2):
+            try:
+                return await pool.run(value)  # type: ignore[no-any-return]
+            except WorkTimedOut:
+                log.error("time limit exceeded; the worker was replaced", stage=stage, limit=pool.time_limit)
+                return Rejected("timeout", f"{stage}: the event took longer than the {pool.time_limit:g} s limit")
+            except WorkerCrashed:
+                log.error("a worker died on the event", stage=stage, attempt=attempt)
+            except WorkFailed as exc:
+                return Rejected("unexpected-error", f"{stage}: {exc}\n{exc.remote_traceback}"[:4000])
+            except PoolUnavailable as exc:
+                raise StageStopped(f"{stage}: {exc}") from exc
+        return Rejected("worker-crashed", f"{stage}: a worker process died twice on this event")
+
+    return handle
 
 
-def is_infrastructure_error(exc: BaseException) -> bool:
-    """Trouble with Kafka, a table's changelog, Elasticsearch or the network, not with the data."""
-    module = type(exc).__module__ or ""
-    return isinstance(exc, (OSError, TimeoutError, asyncio.TimeoutError, ConnectionError)) or module.startswith(
-        ("faust", "aiokafka", "mode", "elasticsearch", "elastic_transport", "kafka")
-    )
+def inline(logic: StageLogic[Any, Any], backoff: Backoff | None = None) -> Handler:
+    """A handler that runs `StageLogic.handle` in this process (cheap steps that use tables).
+
+    Infrastructure errors under it (a table's changelog, Kafka) are retried with backoff while
+    consumption waits; any other exception is the input's fault and becomes a dead letter.
+    """
+    backoff = backoff or Backoff(0.5, 30.0)
+
+    async def handle(value: bytes | None) -> Outcome:
+        attempt = 0
+        while True:
+            try:
+                return logic.handle(value)
+            except Exception as exc:  # noqa: BLE001 - classified below
+                if is_infrastructure_error(exc):
+                    INFRA_RETRIES.labels(logic.name, type(exc).__module__.split(".")[0]).inc()
+                    delay = backoff.delay(attempt)
+                    attempt += 1
+                    log.warning("infrastructure error, retrying the event", error=f"{type(exc).__name__}: {exc}",
+                                retry_in=round(delay, 2), attempt=attempt)
+                    await asyncio.sleep(delay)
+                    continue
+                log.exception("stage raised on an event; dead-lettering it", stage=logic.name)
+                return Rejected("unexpected-error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"[:4000])
+
+    return handle
 
 
-async def _process_with_retries(stage: Stage[In, Out], item: In, *, base: float = 0.5, cap: float = 30.0) -> Out | Rejected:
-    """Run the stage's function; infrastructure errors are retried with backoff (consumption
-    waits meanwhile), any other exception is this input's problem and becomes a rejection."""
-    attempt = 0
-    while True:
+class StageStopped(Exception):
+    """The stage must stop without acknowledging the current event (see `StageRunner`)."""
+
+
+@dataclass
+class StageRunner:
+    """Consumes events, runs the handler, publishes, acknowledges — in input order."""
+
+    name: str
+    handle: Handler
+    output: Publisher
+    dead_letters: DeadLetterSink
+    stop_rule: InvalidRatioGuard
+    window: int = 1
+    on_outcome: Callable[[Outcome], None] | None = None
+    """Called in the service process after each outcome is delivered (per-stage metrics)."""
+
+    async def run(self, events: AsyncIterator[RawEvent], ack: Callable[[RawEvent], Awaitable[Any]]) -> None:
+        """Returns when `events` ends; raises StageStopped when the stage must stop.
+
+        Up to `window` events are handled at once; each is finished (published, then acked)
+        in the order it was read. The caller turns StageStopped into a stop of the service.
+        """
+        queue: asyncio.Queue[tuple[RawEvent, asyncio.Task[Outcome], float] | None] = asyncio.Queue(max(1, self.window))
+
+        async def read() -> None:
+            async for event in events:
+                EVENTS_IN.labels(self.name, event.topic).inc()
+                await queue.put((event, asyncio.ensure_future(self.handle(event.value)), time.perf_counter()))
+            await queue.put(None)
+
+        async def finish() -> None:
+            while (item := await queue.get()) is not None:
+                event, task, started = item
+                await self._finish(event, await task, ack)
+                PROCESSING_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+                LAST_EVENT_TIMESTAMP.labels(self.name).set(time.time())
+
+        reader, finisher = asyncio.ensure_future(read()), asyncio.ensure_future(finish())
         try:
-            return await stage.run_process(item)
-        except Exception as exc:  # noqa: BLE001 - classified below
-            if is_infrastructure_error(exc):
-                delay = min(cap, base * 2**attempt)
-                attempt += 1
-                INFRA_RETRIES.labels(stage.name, type(exc).__module__.split(".")[0]).inc()
-                log.warning("infrastructure error, retrying the event", error=f"{type(exc).__name__}: {exc}", retry_in=delay, attempt=attempt)
-                await asyncio.sleep(delay)
-                continue
-            log.exception("stage raised on an event; dead-lettering it")
-            return Rejected(
-                "unexpected-error",
-                f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}",
-                article_id=getattr(item, "article_id", None) or getattr(item, "id", None),
-                url=getattr(item, "url", None),
-            )
+            done, _ = await asyncio.wait({reader, finisher}, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()  # re-raise the first failure
+            await finisher
+        finally:
+            for task in (reader, finisher):
+                task.cancel()
+            while not queue.empty():
+                item = queue.get_nowait()
+                if item is not None:
+                    item[1].cancel()
+
+    async def _finish(self, event: RawEvent, outcome: Outcome, ack: Callable[[RawEvent], Awaitable[Any]]) -> None:
+        with bind_event(trace_id=outcome.trace_id, article_id=outcome.article_id):
+            try:
+                if isinstance(outcome, Rejected):
+                    log.warning("dead-lettered", reason=outcome.reason, detail=outcome.detail[:300])
+                    await self.dead_letters.reject(
+                        outcome, original_value=event.value, original_key=event.key, topic=event.topic,
+                        partition=event.partition, offset=event.offset, trace_id=outcome.trace_id,
+                    )
+                else:
+                    await self.output.deliver(outcome.key, outcome.value)
+                    EVENTS_OUT.labels(self.name, self.output.topic).inc()
+            except DeliveryFailed as exc:
+                raise StageStopped(f"{self.name}: {exc}; the event at {event.topic}[{event.partition}]@{event.offset} "
+                                   "is not acknowledged and will be redelivered") from exc
+            if self.on_outcome is not None:
+                self.on_outcome(outcome)
+            await ack(event)
+            try:
+                self.stop_rule.record(isinstance(outcome, Rejected))
+            except TooManyInvalid as exc:
+                raise StageStopped(f"{self.name}: {exc}") from exc
 
 
 async def faust_events(stream: Any) -> AsyncIterator[RawEvent]:
-    """Adapt a faust stream to RawEvents (faust acks each event when the next is requested)."""
+    """A faust stream's events as RawEvents (the stream must be `noack()`: acks are explicit)."""
     async for event in stream.events():
         message = event.message
         yield RawEvent(
             key=message.key, value=message.value, topic=message.topic,
-            partition=message.partition, offset=message.offset,
+            partition=message.partition, offset=message.offset, source=event,
         )

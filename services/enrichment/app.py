@@ -1,13 +1,13 @@
 """Enrichment wiring: two steps, so the NLP scales out and story ids have one owner.
 
-    news.articles.parsed.v1 ──enrich_articles (NLP, process pool)──▶ news.enrichment.stories.v1
+    news.articles.parsed.v1 ──enrich_articles (NLP, killable workers)──▶ news.enrichment.stories.v1
     news.enrichment.stories.v1 ──assign_stories (story table)──▶ news.articles.enriched.v1
                      both ──bad data──▶ news.deadletter.v1
 
-1. `enrich_articles` runs `logic.enrich` in a pool of NEWSFLOW_ENRICHMENT_PROCESSES
-   worker processes (models loaded once per process), with as many concurrent agent
-   instances, so the event loop only awaits results: heartbeats and commits never
-   wait for NLP.
+1. `enrich_articles` runs `logic.enrich` in a pool of NEWSFLOW_ENRICHMENT_WORKERS worker
+   processes forked from one zygote that loaded the models (services/enrichment/worker.py),
+   each article under a time limit; the event loop only moves bytes, so heartbeats and
+   commits never wait for NLP.
 2. `assign_stories` consumes the single-partition stories topic and keeps the story
    index (services/enrichment/stories.py) in the faust table `stories`, co-partitioned
    with it and backed by its changelog topic: exactly one worker owns partition 0, so
@@ -18,45 +18,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
 
 import faust
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from schemas.enriched_article_v1 import EnrichedArticleV1
-from schemas.parsed_article_v1 import ParsedArticleV1
 from schemas.topics import DEAD_LETTERS, ENRICHED_ARTICLES, PARSED_ARTICLES, STORY_ASSIGNMENT
-from services.common.app import build_app, run_worker, topic
+from services.common.app import build_app, run_stage_agent, run_worker, start_pool, topic
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard
-from services.common.logs import get_logger
-from services.common.outcomes import Rejected
+from services.common.delivery import Publisher
 from services.common.settings import ServiceSettings
-from services.common.stage import Stage, faust_events, run_stage
+from services.common.stage import StageLogic, StageRunner, inline, pooled
+from services.common.workers import WorkerPool
 from services.enrichment.stories import StoryAssigner
-from services.enrichment.worker import EnrichmentPool, enrich_in_worker
 
-log = get_logger(__name__)
+
+def default_workers() -> int:
+    """One NLP worker per core (they share the models' memory), at least one, at most four."""
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)))
 
 
 class EnrichmentSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSFLOW_ENRICHMENT_", extra="ignore")
 
     http_port: int = 8103
-    processes: int = Field(default=1, ge=1, description="NLP worker processes (each loads the models, ~0.6 GB).")
-    task_timeout: float = Field(default=120.0, gt=0, description="Seconds one article may take before it is dead-lettered.")
+    workers: int = Field(default_factory=default_workers, ge=1, le=64,
+                         description="NLP worker processes; default one per core (they share the loaded models).")
+    time_limit: float = Field(default=30.0, gt=0, description="Seconds one article may take before it is dead-lettered as `timeout`.")
     story_sweep_every: int = Field(default=500, ge=1, description="Drop expired story-index entries every N articles.")
-
-
-@dataclass
-class PooledStage(Stage[ParsedArticleV1, EnrichedArticleV1]):
-    """A stage whose `process` runs in the enrichment process pool."""
-
-    pool: EnrichmentPool | None = None
-
-    async def run_process(self, item: ParsedArticleV1) -> EnrichedArticleV1 | Rejected:
-        assert self.pool is not None
-        return await self.pool.enrich(item)
 
 
 def create_app(settings: EnrichmentSettings) -> faust.App:
@@ -70,39 +61,37 @@ def create_app(settings: EnrichmentSettings) -> faust.App:
         "stories", partitions=STORY_ASSIGNMENT.partitions,
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
     )
-    pool = EnrichmentPool(settings.processes, settings.task_timeout)
-    nlp = PooledStage(
-        name="enrichment", input_model=ParsedArticleV1, process=enrich_in_worker,
-        key_of=lambda article: article.id.encode(), pool=pool,
-    )
-    story = Stage(
+    pool = WorkerPool("enrichment", "services.enrichment.worker:prepare_worker",
+                      size=settings.workers, time_limit=settings.time_limit)
+    story = StageLogic(
         name="enrichment-stories", input_model=EnrichedArticleV1,
         process=StoryAssigner(stories, settings.story_sweep_every), key_of=lambda article: article.id.encode(),
     )
-    dead_letters = DeadLetterSink("enrichment", lambda k, v: dlq_topic.send(key=k, value=v))
+    dead_letters = DeadLetterSink("enrichment", Publisher.for_faust_topic(dlq_topic, "enrichment").deliver)
     runtime = settings.runtime
+    # One stop rule for the whole service: both steps' dead letters count towards it.
+    stop_rule = InvalidRatioGuard(runtime.max_invalid_ratio, runtime.invalid_window)
+    nlp_runner = StageRunner(
+        "enrichment", pooled(pool, "enrichment"), Publisher.for_faust_topic(stories_topic, "enrichment"),
+        dead_letters, stop_rule, window=2 * settings.workers,
+    )
+    story_runner = StageRunner(
+        "enrichment-stories", inline(story), Publisher.for_faust_topic(enriched_topic, "enrichment"),
+        dead_letters, stop_rule,
+    )
 
-    @app.agent(parsed_topic, concurrency=settings.processes)
+    @app.agent(parsed_topic)
     async def enrich_articles(stream):  # type: ignore[no-untyped-def]
-        await run_stage(
-            nlp, faust_events(stream), lambda key, value: stories_topic.send(key=key, value=value),
-            dead_letters, InvalidRatioGuard(runtime.max_invalid_ratio, runtime.invalid_window),
-            stories_topic.get_topic_name(),
-        )
+        await run_stage_agent(nlp_runner, stream)
 
     @app.agent(stories_topic)
     async def assign_stories(stream):  # type: ignore[no-untyped-def]
-        await run_stage(
-            story, faust_events(stream), lambda key, value: enriched_topic.send(key=key, value=value),
-            dead_letters, InvalidRatioGuard(runtime.max_invalid_ratio, runtime.invalid_window),
-            enriched_topic.get_topic_name(),
-        )
+        await run_stage_agent(story_runner, stream)
 
     @app.task
     async def load_models() -> None:
-        """Start the worker processes now, so the first article does not wait for the models."""
-        pids = await pool.warm_up()
-        log.info("enrichment workers ready", processes=len(pids), pids=pids)
+        """Start the workers now, so the first article does not wait for the models."""
+        await start_pool(pool, app)
 
     @app.on_before_shutdown.connect  # type: ignore[misc]
     async def close_pool(app_, **kwargs) -> None:  # type: ignore[no-untyped-def]

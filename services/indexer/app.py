@@ -21,11 +21,13 @@ from pydantic_settings import SettingsConfigDict
 from schemas.common import utcnow
 from schemas.enriched_article_v1 import EnrichedArticleV1
 from schemas.topics import DEAD_LETTERS, ENRICHED_ARTICLES
-from services.common.app import build_app, run_worker, topic
+from services.common.app import build_app, run_worker, stop_service, topic
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, TooManyInvalid
+from services.common.delivery import DeliveryFailed, Publisher
 from services.common.logs import get_logger
 from services.common.metrics import EVENTS_IN, EVENTS_OUT, LAST_EVENT_TIMESTAMP, PROCESSING_SECONDS
 from services.common.outcomes import Rejected
+from services.common.retry import is_transient_status
 from services.common.settings import ElasticsearchSettings, ServiceSettings
 from services.common.stage import decode_model
 from services.indexer import metrics
@@ -76,7 +78,7 @@ def create_app(settings: IndexerSettings) -> faust.App:
     enriched_topic = topic(app, ENRICHED_ARTICLES, settings)
     dlq_topic = topic(app, DEAD_LETTERS, settings)
     names = IndexNames(settings.es.alias)
-    dead_letters = DeadLetterSink("indexer", lambda k, v: dlq_topic.send(key=k, value=v))
+    dead_letters = DeadLetterSink("indexer", Publisher.for_faust_topic(dlq_topic, "indexer").deliver)
     guard = InvalidRatioGuard(settings.runtime.max_invalid_ratio, settings.runtime.invalid_window)
     state: dict[str, Any] = {}
     installed = asyncio.Event()
@@ -100,11 +102,10 @@ def create_app(settings: IndexerSettings) -> faust.App:
                 log.info("index contract installed", alias=names.alias, write_alias=names.write_alias, created_first_index=created)
                 installed.set()
             except Exception as exc:  # noqa: BLE001 - classified below
-                if isinstance(exc, ApiError) and 400 <= exc.meta.status < 500 and exc.meta.status not in (408, 429):
-                    # The cluster refused our templates: a bug or an incompatible cluster, not an outage.
-                    log.critical("Elasticsearch refused the index templates", error=str(exc))
-                    await app.crash(exc)
-                    raise
+                if isinstance(exc, ApiError) and not is_transient_status(exc.meta.status):
+                    # The cluster refused our templates: a bug, missing privileges or an
+                    # incompatible cluster, not an outage.
+                    await stop_service(f"indexer: Elasticsearch refused the index templates: {str(exc)[:500]}")
                 log.warning("cannot install index templates yet", error=repr(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)
@@ -145,8 +146,26 @@ def create_app(settings: IndexerSettings) -> faust.App:
         for flag in invalid:
             guard.record(flag)
 
+    async def guarded_flush(batch: list[Pending]) -> None:
+        """`flush`, with the failures that must stop the indexer turned into a stop.
+
+        The batch is then not acknowledged: Kafka redelivers it after the restart.
+        """
+        try:
+            await flush(batch)
+        except TooManyInvalid as exc:
+            await stop_service(f"indexer: {exc}")
+        except DeliveryFailed as exc:
+            await stop_service(f"indexer: a dead letter could not be written ({exc}); the batch is not acknowledged")
+        except ApiError as exc:
+            # Not an outage (those are retried in BulkWriter): the cluster refuses the request
+            # itself (401/403: credentials or privileges; 400; one document too large for a
+            # request). Retrying cannot help, dead-lettering would hide a configuration fault.
+            await stop_service(f"indexer: Elasticsearch refused a bulk request with {exc.meta.status} "
+                               f"({str(exc)[:300]}); the batch is not acknowledged")
+
     batcher: Batcher[Pending] = Batcher(
-        flush,
+        guarded_flush,
         BatchLimits(settings.batch_max_items, settings.batch_max_bytes, settings.batch_max_wait),
         size_of=lambda p: p.size,
     )
@@ -155,23 +174,15 @@ def create_app(settings: IndexerSettings) -> faust.App:
     async def index_articles(stream):  # type: ignore[no-untyped-def]
         manual = stream.noack()
         state["stream"] = manual
-        try:
-            async for event in manual.events():
-                EVENTS_IN.labels("indexer", event.message.topic).inc()
-                value = event.message.value
-                article = decode_model(EnrichedArticleV1, value)
-                await batcher.add(Pending(event, article, value, len(value or b"")))
-        except TooManyInvalid as exc:
-            log.critical("stopping: too many invalid messages", error=str(exc))
-            await app.crash(exc)
+        async for event in manual.events():
+            EVENTS_IN.labels("indexer", event.message.topic).inc()
+            value = event.message.value
+            article = decode_model(EnrichedArticleV1, value)
+            await batcher.add(Pending(event, article, value, len(value or b"")))
 
     @app.timer(0.2)
     async def flush_due_batches() -> None:
-        try:
-            await batcher.flush_if_due()
-        except TooManyInvalid as exc:
-            log.critical("stopping: too many invalid messages", error=str(exc))
-            await app.crash(exc)
+        await batcher.flush_if_due()
 
     @app.task
     async def install_templates() -> None:

@@ -124,6 +124,7 @@ class BulkWriter:
             pending = retry_next
             if pending:
                 attempt = await self._backoff(attempt, f"{len(pending)} items throttled or failed")
+        metrics.PAUSED.set(0)
         return [o if o is not None else ItemOutcome("stale") for o in outcomes]
 
     async def _bulk(self, items: list[BulkItem], targets: dict[str, str]) -> Any:

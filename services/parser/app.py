@@ -1,22 +1,22 @@
-"""Parser wiring: news.pages.raw.v1 → parse_page → news.articles.parsed.v1 (or dead letters)."""
+"""Parser wiring: news.pages.raw.v1 → parse (killable workers) → news.articles.parsed.v1 (or dead letters)."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 
 import faust
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from schemas.raw_page_v1 import RawPageV1
 from schemas.topics import DEAD_LETTERS, PARSED_ARTICLES, RAW_PAGES
-from services.common.app import build_app, run_worker, topic
+from services.common.app import build_app, run_stage_agent, run_worker, start_pool, topic
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard
+from services.common.delivery import Publisher
 from services.common.settings import ServiceSettings
-from services.common.stage import Stage, faust_events, run_stage
-from services.parser.logic import SiteRuleBook, parse_and_measure
+from services.common.stage import StageRunner, pooled
+from services.common.workers import WorkerPool
+from services.parser.logic import SiteRuleBook
+from services.parser.metrics import record_quality
 
 
 class ParserSettings(ServiceSettings):
@@ -24,7 +24,8 @@ class ParserSettings(ServiceSettings):
 
     http_port: int = 8102
     sources_file: Path | None = Field(default=Path("deploy/local/sources.yaml"), description="For per-site rules.")
-    threads: int = Field(default=1, ge=1, description="Parse threads; parsing runs off the event loop.")
+    workers: int = Field(default=1, ge=1, le=64, description="Parser worker processes.")
+    time_limit: float = Field(default=10.0, gt=0, description="Seconds one page may take before it is dead-lettered as `timeout`.")
 
 
 def create_app(settings: ParserSettings) -> faust.App:
@@ -32,27 +33,31 @@ def create_app(settings: ParserSettings) -> faust.App:
     raw_topic = topic(app, RAW_PAGES, settings)
     parsed_topic = topic(app, PARSED_ARTICLES, settings)
     dlq_topic = topic(app, DEAD_LETTERS, settings)
-    rules = SiteRuleBook.from_sources_file(settings.sources_file)
-    stage = Stage(
-        name="parser",
-        input_model=RawPageV1,
-        process=partial(parse_and_measure, rules=rules),
-        key_of=lambda article: article.id.encode(),
-        executor=ThreadPoolExecutor(settings.threads, thread_name_prefix="parse"),
+    SiteRuleBook.from_sources_file(settings.sources_file)  # a broken sources file stops the start, here
+    pool = WorkerPool(
+        "parser", "services.parser.logic:prepare_worker",
+        (str(settings.sources_file) if settings.sources_file else None,),
+        size=settings.workers, time_limit=settings.time_limit,
     )
-    dead_letters = DeadLetterSink("parser", lambda k, v: dlq_topic.send(key=k, value=v))
-    guard = InvalidRatioGuard(settings.runtime.max_invalid_ratio, settings.runtime.invalid_window)
+    runtime = settings.runtime
+    runner = StageRunner(
+        "parser", pooled(pool, "parser"), Publisher.for_faust_topic(parsed_topic, "parser"),
+        DeadLetterSink("parser", Publisher.for_faust_topic(dlq_topic, "parser").deliver),
+        InvalidRatioGuard(runtime.max_invalid_ratio, runtime.invalid_window),
+        window=2 * settings.workers, on_outcome=record_quality,
+    )
 
     @app.agent(raw_topic)
     async def parse_pages(stream):  # type: ignore[no-untyped-def]
-        await run_stage(
-            stage,
-            faust_events(stream),
-            lambda key, value: parsed_topic.send(key=key, value=value),
-            dead_letters,
-            guard,
-            parsed_topic.get_topic_name(),
-        )
+        await run_stage_agent(runner, stream)
+
+    @app.task
+    async def start_workers() -> None:
+        await start_pool(pool, app)
+
+    @app.on_before_shutdown.connect  # type: ignore[misc]
+    async def stop_workers(app_, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        pool.close()
 
     return app
 

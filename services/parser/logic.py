@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import Any, Callable
 
 from schemas.parsed_article_v1 import ParsedArticleV1
 from schemas.raw_page_v1 import RawPageV1
+from schemas.sources import SiteRules, load_sources
 from services.common.outcomes import Rejected
+from services.common.stage import Outcome, StageLogic
 from services.parser.extract import parse_page
-from schemas.sources import SiteRules, SourcesError, load_sources
+
+# A body shorter than this counts as "body_short" in the per-source quality counters.
+SHORT_BODY_CHARS = 500
 
 
 class SiteRuleBook:
@@ -19,12 +25,10 @@ class SiteRuleBook:
 
     @classmethod
     def from_sources_file(cls, path: Path | None) -> SiteRuleBook:
+        """Raises SourcesError when the file exists but is not valid."""
         if path is None or not Path(path).exists():
             return cls()
-        try:
-            sources = load_sources(path)
-        except SourcesError:
-            raise
+        sources = load_sources(path)
         return cls({s.name: s.site_rules for s in sources.sources if s.site_rules is not None})
 
     def for_source(self, source: str) -> SiteRules | None:
@@ -35,10 +39,23 @@ def parse_event(raw: RawPageV1, rules: SiteRuleBook) -> ParsedArticleV1 | Reject
     return parse_page(raw, rules.for_source(raw.source))
 
 
-def parse_and_measure(raw: RawPageV1, rules: SiteRuleBook) -> ParsedArticleV1 | Rejected:
-    """`parse_event` plus the per-source quality counters (the stage's wiring uses this)."""
-    from services.parser.metrics import record_quality
+def quality_notes(raw: RawPageV1, result: ParsedArticleV1 | Rejected) -> dict[str, Any]:
+    """What the per-source quality counters need: the source and the fields an article lacks."""
+    if isinstance(result, Rejected):
+        return {"source": raw.source}
+    missing = [name for name in ("published_at", "authors", "lead", "section") if not getattr(result, name)]
+    if len(result.body) < SHORT_BODY_CHARS:
+        missing.append("body_short")
+    return {"source": raw.source, "missing": missing}
 
-    result = parse_event(raw, rules)
-    record_quality(raw.source, result)
-    return result
+
+def stage_logic(rules: SiteRuleBook) -> StageLogic[RawPageV1, ParsedArticleV1]:
+    return StageLogic(
+        name="parser", input_model=RawPageV1, process=partial(parse_event, rules=rules),
+        key_of=lambda article: article.id.encode(), notes_of=quality_notes,
+    )
+
+
+def prepare_worker(sources_file: str | None) -> Callable[[bytes | None], Outcome]:
+    """Runs once in the worker pool's zygote: the handler every parser worker calls."""
+    return stage_logic(SiteRuleBook.from_sources_file(Path(sources_file) if sources_file else None)).handle

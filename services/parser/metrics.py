@@ -2,14 +2,16 @@
 
 An operator alerts on the share of a source's articles that come out without a date,
 without authors or with a suspiciously short body (see deploy/prometheus/rules.yml).
+Parsing runs in worker processes; what these counters need travels back with each
+outcome (`services.parser.logic.quality_notes`) and is counted in the service process.
 """
 
 from __future__ import annotations
 
 from prometheus_client import Counter
 
-from schemas.parsed_article_v1 import ParsedArticleV1
 from services.common.outcomes import Rejected
+from services.common.stage import Outcome
 
 ARTICLES = Counter("newsflow_parser_articles_total", "Articles parsed, per source.", ["source"])
 MISSING = Counter(
@@ -18,21 +20,15 @@ MISSING = Counter(
     ["source", "field"],
 )
 REJECTED = Counter("newsflow_parser_rejected_total", "Pages rejected by the parser, per source and reason.", ["source", "reason"])
-SHORT_BODY_CHARS = 500
 
 
-def record_quality(source: str, result: ParsedArticleV1 | Rejected) -> None:
-    if isinstance(result, Rejected):
-        REJECTED.labels(source, result.reason).inc()
+def record_quality(outcome: Outcome) -> None:
+    source = outcome.notes.get("source")
+    if source is None:
+        return  # not decodable: no source to count it under (the dead-letter counter has it)
+    if isinstance(outcome, Rejected):
+        REJECTED.labels(source, outcome.reason).inc()
         return
     ARTICLES.labels(source).inc()
-    if result.published_at is None:
-        MISSING.labels(source, "published_at").inc()
-    if not result.authors:
-        MISSING.labels(source, "authors").inc()
-    if not result.lead:
-        MISSING.labels(source, "lead").inc()
-    if not result.section:
-        MISSING.labels(source, "section").inc()
-    if len(result.body) < SHORT_BODY_CHARS:
-        MISSING.labels(source, "body_short").inc()
+    for name in outcome.notes.get("missing", ()):
+        MISSING.labels(source, name).inc()

@@ -30,8 +30,9 @@ from schemas.crawl_request_v1 import CrawlRequestV1
 from schemas.frontier_task_v1 import FrontierTaskV1
 from schemas.sources import SourcesError, load_sources, parse_source
 from schemas.topics import CRAWL_REQUESTS, DEAD_LETTERS, FRONTIER, RAW_PAGES
-from services.common.app import build_app, run_worker, topic
-from services.common.dead_letters import DeadLetterSink, dead_letter_record
+from services.common.app import build_app, run_worker, stop_service, topic
+from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, TooManyInvalid, dead_letter_record
+from services.common.delivery import DeliveryFailed, Publisher
 from services.common.logs import get_logger
 from services.common.metrics import EVENTS_IN, EVENTS_OUT, LAST_EVENT_TIMESTAMP
 from services.common.outcomes import Rejected
@@ -161,14 +162,36 @@ def create_app(settings: ScraperSettings) -> faust.App:
     # Run-time source changes: a global table, so every worker applies them to its tasks.
     source_changes = app.GlobalTable("sources", partitions=CRAWL_REQUESTS.partitions, schema=schema, recovery_buffer_size=1)
 
-    dead_letters = DeadLetterSink("scraper", lambda k, v: dlq_topic.send(key=k, value=v))
+    # Every write waits for the broker's confirmation; one it refuses for good stops the
+    # scraper without acknowledging the frontier task, which is then redone after the restart.
+    raw_out = Publisher.for_faust_topic(raw_topic, "scraper")
+    frontier_out = Publisher.for_faust_topic(frontier_topic, "scraper")
+    dlq_out = Publisher.for_faust_topic(dlq_topic, "scraper")
+
+    async def confirmed(publisher: Publisher, key: bytes | None, value: bytes) -> None:
+        try:
+            await publisher.deliver(key, value)
+        except DeliveryFailed as exc:
+            await stop_service(f"scraper: {exc}; the task is not acknowledged")
+
+    dead_letters = DeadLetterSink("scraper", lambda k, v: confirmed(dlq_out, k, v))
+    # The stop rule counts the scraper's input messages that are not valid (frontier tasks and
+    # crawl requests that do not decode): a bad deploy upstream. Fetch failures are the web's
+    # state, not bad input, and have their own per-source alerts.
+    stop_rule = InvalidRatioGuard(settings.runtime.max_invalid_ratio, settings.runtime.invalid_window)
+
+    async def check_input(valid: bool) -> None:
+        try:
+            stop_rule.record(not valid)
+        except TooManyInvalid as exc:
+            await stop_service(f"scraper: {exc}")
 
     async def publish_raw(key: bytes, value: bytes) -> None:
-        await raw_topic.send(key=key, value=value)
+        await confirmed(raw_out, key, value)
         EVENTS_OUT.labels("scraper", raw_topic.get_topic_name()).inc()
 
     async def publish_task(task: FrontierTaskV1) -> None:
-        await frontier_topic.send(key=task.host.encode(), value=task.model_dump_json().encode())
+        await confirmed(frontier_out, task.host.encode(), task.model_dump_json().encode())
 
     async def dead_letter(rejected: Rejected, task: FrontierTaskV1, original: bytes | None = None) -> None:
         record = dead_letter_record(
@@ -229,7 +252,9 @@ def create_app(settings: ScraperSettings) -> faust.App:
                 await dead_letters.reject(task, original_value=event.message.value, original_key=event.message.key,
                                           topic=event.message.topic, partition=event.message.partition, offset=event.message.offset)
                 await manual.ack(event)
+                await check_input(False)
                 continue
+            await check_input(True)
 
             async def done(event=event) -> None:  # type: ignore[no-untyped-def]
                 await manual.ack(event)
@@ -239,41 +264,46 @@ def create_app(settings: ScraperSettings) -> faust.App:
 
     @app.agent(requests_topic)
     async def handle_crawl_requests(stream):  # type: ignore[no-untyped-def]
-        async for event in stream.events():
+        manual = stream.noack()
+        async for event in manual.events():
             EVENTS_IN.labels("scraper", event.message.topic).inc()
-            request = decode_model(CrawlRequestV1, event.message.value)
-            if isinstance(request, Rejected):
-                await dead_letters.reject(request, original_value=event.message.value, original_key=event.message.key,
-                                          topic=event.message.topic, partition=event.message.partition, offset=event.message.offset)
-                continue
-            if request.kind == "url":
-                # Without a source name the crawler picks the source whose domains cover the URL.
-                await publish_task(page_task(request.url or "", request.source_name or "adhoc", force=request.force))
-                continue
-            if request.action == "add":
-                try:
-                    source = parse_source(request.source)
-                except SourcesError as exc:
-                    await dead_letters.reject(Rejected("invalid-source", str(exc)), original_value=event.message.value,
-                                              topic=event.message.topic, partition=event.message.partition, offset=event.message.offset)
-                    continue
-                # Recorded only: the poll timer polls it on its next tick, once.
-                source_changes[source.name] = {"state": "active", "source": source.model_dump(mode="json"), "at": utcnow().isoformat()}
-                log.info("source added at run time", source=source.name, feeds=len(source.feeds), sitemaps=len(source.sitemaps))
-            else:
-                name = request.source_name or ""
-                known = name in crawler.sources or name in crawler.inactive or name in source_changes
-                if not known:
-                    await dead_letters.reject(Rejected("unknown-source", f"no source named {name!r} to {request.action}"),
-                                              original_value=event.message.value, topic=event.message.topic,
-                                              partition=event.message.partition, offset=event.message.offset)
-                    continue
-                previous = source_changes.get(name) or {}
-                state = {"remove": "removed", "disable": "disabled", "enable": "active"}[request.action]
-                definition = None if request.action == "remove" else previous.get("source")
-                source_changes[name] = {"state": state, "source": definition, "at": utcnow().isoformat()}
-                log.info("source changed at run time", source=name, state=state)
-            sync_sources()
+            await handle_crawl_request(event)
+            await manual.ack(event)
+
+    async def reject_request(rejected: Rejected, event) -> None:  # type: ignore[no-untyped-def]
+        await dead_letters.reject(rejected, original_value=event.message.value, original_key=event.message.key,
+                                  topic=event.message.topic, partition=event.message.partition, offset=event.message.offset)
+
+    async def handle_crawl_request(event) -> None:  # type: ignore[no-untyped-def]
+        request = decode_model(CrawlRequestV1, event.message.value)
+        await check_input(not isinstance(request, Rejected))
+        if isinstance(request, Rejected):
+            await reject_request(request, event)
+            return
+        if request.kind == "url":
+            # Without a source name the crawler picks the source whose domains cover the URL.
+            await publish_task(page_task(request.url or "", request.source_name or "adhoc", force=request.force))
+            return
+        if request.action == "add":
+            try:
+                source = parse_source(request.source)
+            except SourcesError as exc:
+                await reject_request(Rejected("invalid-source", str(exc)), event)
+                return
+            # Recorded only: the poll timer polls it on its next tick, once.
+            source_changes[source.name] = {"state": "active", "source": source.model_dump(mode="json"), "at": utcnow().isoformat()}
+            log.info("source added at run time", source=source.name, feeds=len(source.feeds), sitemaps=len(source.sitemaps))
+        else:
+            name = request.source_name or ""
+            if not (name in crawler.sources or name in crawler.inactive or name in source_changes):
+                await reject_request(Rejected("unknown-source", f"no source named {name!r} to {request.action}"), event)
+                return
+            previous = source_changes.get(name) or {}
+            state = {"remove": "removed", "disable": "disabled", "enable": "active"}[request.action]
+            definition = None if request.action == "remove" else previous.get("source")
+            source_changes[name] = {"state": state, "source": definition, "at": utcnow().isoformat()}
+            log.info("source changed at run time", source=name, state=state)
+        sync_sources()
 
     last_poll: dict[str, float] = {}
 

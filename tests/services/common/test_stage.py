@@ -1,19 +1,30 @@
-"""The shared stage loop, in process: every event is emitted or dead-lettered, never dropped."""
+"""The one event path, in process: every event is emitted or dead-lettered, acked in order, only after delivery."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiokafka.errors import MessageSizeTooLargeError, NotEnoughReplicasError
 
 from schemas.dead_letter_v1 import DeadLetterV1
 from schemas.raw_page_v1 import RawPageV1
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, TooManyInvalid
+from services.common.delivery import DeliveryFailed, Publisher
 from services.common.outcomes import Rejected
-from services.common.stage import RawEvent, Stage, decode_model, run_stage
+from services.common.retry import Backoff
+from services.common.stage import Emit, RawEvent, StageLogic, StageRunner, StageStopped, decode_model, inline, pooled
+from services.common.workers import WorkerPool
 
 RAW = (Path(__file__).resolve().parents[3] / "schemas/examples/raw_page.v1/seed-ru.json").read_bytes()
+GOOD = json.loads(RAW)
+
+
+def page(**changes: Any) -> bytes:
+    return json.dumps({**GOOD, **changes}).encode()
 
 
 @pytest.mark.parametrize(
@@ -42,59 +53,190 @@ def test_invalid_ratio_guard_trips_only_when_the_window_is_mostly_bad() -> None:
             guard.record(True)
 
 
-async def test_every_event_is_emitted_or_dead_lettered() -> None:
-    emitted: list[tuple[bytes, bytes]] = []
-    dead: list[tuple[bytes | None, bytes]] = []
+class Topic:
+    """A topic as the runner sees it: `send` returns a confirmation that may fail."""
 
-    async def emit(key: bytes, value: bytes) -> None:
-        emitted.append((key, value))
+    def __init__(self, name: str, fail_with: BaseException | None = None, fail_times: int = 10**9) -> None:
+        self.name = name
+        self.fail_with = fail_with
+        self.fail_times = fail_times
+        self.written: list[tuple[bytes | None, bytes]] = []
 
-    async def send_dead(key: bytes | None, value: bytes) -> None:
-        dead.append((key, value))
+    async def send(self, key: bytes | None, value: bytes) -> asyncio.Future[None]:
+        confirmation: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.fail_with is not None and self.fail_times > 0:
+            self.fail_times -= 1
+            confirmation.set_exception(self.fail_with)
+        else:
+            self.written.append((key, value))
+            confirmation.set_result(None)
+        return confirmation
 
-    def process(page: RawPageV1):  # type: ignore[no-untyped-def]
-        if "boom" in (page.url or ""):
+    def publisher(self, max_wait: float = 1.0) -> Publisher:
+        return Publisher(self.name, self.send, "parser", max_wait=max_wait, backoff=Backoff(0.01, 0.05))
+
+
+def runner(handle: Any, out: Topic, dlq: Topic, *, window: int = 4, ratio: float = 1.0, size: int = 10) -> StageRunner:
+    return StageRunner("parser", handle, out.publisher(), DeadLetterSink("parser", dlq.publisher().deliver),
+                       InvalidRatioGuard(ratio, size), window=window)
+
+
+async def feed(values: list[bytes | None]):  # type: ignore[no-untyped-def]
+    for i, value in enumerate(values):
+        yield RawEvent(key=b"k", value=value, topic="in", partition=0, offset=i)
+
+
+def logic(process: Any) -> StageLogic[RawPageV1, RawPageV1]:
+    return StageLogic("parser", RawPageV1, process, key_of=lambda p: p.article_id.encode())
+
+
+async def test_every_event_is_emitted_or_dead_lettered_and_acked_after_its_write() -> None:
+    out, dlq = Topic("out"), Topic("dlq")
+    acked: list[tuple[int, int, int]] = []
+
+    async def ack(event: RawEvent) -> None:
+        acked.append((event.offset, len(out.written), len(dlq.written)))
+
+    def process(p: RawPageV1) -> RawPageV1 | Rejected:
+        if "boom" in p.url:
             raise RuntimeError("a bug on one input")
-        return page if page.status == 200 else Rejected("not-ok-status", "status", page.article_id, page.url)
+        return p if p.status == 200 else Rejected("not-ok-status", "status", p.article_id, p.url)
 
-    stage = Stage("parser", RawPageV1, process, key_of=lambda p: p.article_id.encode())
-    good = json.loads(RAW)
-    bad_status = {**good, "status": 404}
-    boom = {**good, "url": "https://x.example/boom"}
-
-    async def events():  # type: ignore[no-untyped-def]
-        for i, value in enumerate([json.dumps(good).encode(), b"garbage", json.dumps(bad_status).encode(), json.dumps(boom).encode()]):
-            yield RawEvent(key=b"k", value=value, topic="in", partition=0, offset=i)
-
-    await run_stage(stage, events(), emit, DeadLetterSink("parser", send_dead), InvalidRatioGuard(1.0, 10), "out")
-    assert len(emitted) == 1 and emitted[0][0] == good["article_id"].encode()
-    records = [DeadLetterV1.model_validate_json(v) for _, v in dead]
+    values = [page(), b"garbage", page(status=404), page(url="https://x.example/boom")]
+    await runner(inline(logic(process)), out, dlq).run(feed(values), ack)
+    assert [k for k, _ in out.written] == [GOOD["article_id"].encode()]
+    records = [DeadLetterV1.model_validate_json(v) for _, v in dlq.written]
     assert [r.reason for r in records] == ["invalid-json", "not-ok-status", "unexpected-error"]
     assert [r.source_offset for r in records] == [1, 2, 3]
     assert records[0].original_value() == b"garbage"
     assert "a bug on one input" in records[2].detail
+    assert records[1].trace_id == GOOD["trace_id"]
+    # Each ack came after its own write: (offset, outputs so far, dead letters so far).
+    assert acked == [(0, 1, 0), (1, 1, 1), (2, 1, 2), (3, 1, 3)]
 
 
-async def test_infrastructure_errors_are_retried_not_dead_lettered() -> None:
-    emitted: list[bytes] = []
-    dead: list[bytes] = []
+async def test_a_plain_oserror_from_pure_code_is_dead_lettered_not_retried() -> None:
+    out, dlq = Topic("out"), Topic("dlq")
     calls = {"n": 0}
 
-    def flaky(page: RawPageV1):  # type: ignore[no-untyped-def]
+    def process(p: RawPageV1) -> RawPageV1:
+        calls["n"] += 1
+        raise OSError(36, "File name too long")  # what zoneinfo raises for a 300-character zone
+
+    async def ack(event: RawEvent) -> None:
+        pass
+
+    await runner(inline(logic(process)), out, dlq).run(feed([page()]), ack)
+    assert calls["n"] == 1 and not out.written
+    assert DeadLetterV1.model_validate_json(dlq.written[0][1]).reason == "unexpected-error"
+
+
+async def test_infrastructure_errors_under_an_inline_step_are_retried_not_dead_lettered() -> None:
+    out, dlq = Topic("out"), Topic("dlq")
+    calls = {"n": 0}
+
+    def flaky(p: RawPageV1) -> RawPageV1:
         calls["n"] += 1
         if calls["n"] < 3:
             raise ConnectionError("broker went away")
-        return page
+        return p
 
-    async def emit(key: bytes, value: bytes) -> None:
-        emitted.append(key)
+    async def ack(event: RawEvent) -> None:
+        pass
 
-    async def send_dead(key: bytes | None, value: bytes) -> None:
-        dead.append(value)
+    await runner(inline(logic(flaky), Backoff(0.01, 0.02)), out, dlq).run(feed([page()]), ack)
+    assert calls["n"] == 3 and len(out.written) == 1 and not dlq.written
 
-    async def events():  # type: ignore[no-untyped-def]
-        yield RawEvent(key=b"k", value=RAW, topic="in", partition=0, offset=0)
 
-    stage = Stage("enrichment", RawPageV1, flaky, key_of=lambda p: p.article_id.encode(), retry_base=0.01)
-    await run_stage(stage, events(), emit, DeadLetterSink("enrichment", send_dead), InvalidRatioGuard(1.0, 10), "out")
-    assert calls["n"] == 3 and len(emitted) == 1 and not dead
+async def test_events_handled_concurrently_are_acked_in_the_order_they_were_read() -> None:
+    out, dlq = Topic("out"), Topic("dlq")
+    acked: list[int] = []
+
+    async def handle(value: bytes | None) -> Emit:
+        delay = {b"0": 0.2, b"1": 0.0, b"2": 0.1, b"3": 0.0}[value or b""]
+        await asyncio.sleep(delay)
+        return Emit(b"k", value or b"")
+
+    async def ack(event: RawEvent) -> None:
+        acked.append(event.offset)
+
+    started = asyncio.get_running_loop().time()
+    await runner(handle, out, dlq, window=4).run(feed([b"0", b"1", b"2", b"3"]), ack)
+    assert acked == [0, 1, 2, 3]
+    assert [v for _, v in out.written] == [b"0", b"1", b"2", b"3"]
+    assert asyncio.get_running_loop().time() - started < 0.3 + 0.25  # handled at once, not one after the other
+
+
+@pytest.mark.parametrize("refusal", [MessageSizeTooLargeError(), NotEnoughReplicasError()])
+async def test_a_write_the_broker_refuses_stops_the_stage_without_acking(refusal: BaseException) -> None:
+    out, dlq = Topic("out", fail_with=refusal), Topic("dlq")
+    acked: list[int] = []
+
+    async def ack(event: RawEvent) -> None:
+        acked.append(event.offset)
+
+    async def handle(value: bytes | None) -> Emit:
+        return Emit(b"k", value or b"")
+
+    with pytest.raises(StageStopped, match=r"in\[0\]@0 is not acknowledged"):
+        await runner(handle, out, dlq).run(feed([b"a", b"b", b"c"]), ack)
+    assert acked == [] and out.written == []
+
+
+async def test_a_transient_refusal_is_retried_until_the_broker_confirms() -> None:
+    out, dlq = Topic("out", fail_with=NotEnoughReplicasError(), fail_times=2), Topic("dlq")
+    acked: list[int] = []
+
+    async def ack(event: RawEvent) -> None:
+        acked.append(event.offset)
+
+    async def handle(value: bytes | None) -> Emit:
+        return Emit(b"k", value or b"")
+
+    await runner(handle, out, dlq).run(feed([b"a"]), ack)
+    assert acked == [0] and out.written == [(b"k", b"a")]
+
+
+async def test_a_dead_letter_that_cannot_be_written_stops_the_stage_too() -> None:
+    out, dlq = Topic("out"), Topic("dlq", fail_with=MessageSizeTooLargeError())
+    acked: list[int] = []
+
+    async def ack(event: RawEvent) -> None:
+        acked.append(event.offset)
+
+    with pytest.raises(StageStopped):
+        await runner(inline(logic(lambda p: p)), out, dlq).run(feed([b"garbage"]), ack)
+    assert acked == []
+
+
+async def test_the_stop_rule_stops_the_stage_on_a_poisoned_topic() -> None:
+    out, dlq = Topic("out"), Topic("dlq")
+    acked: list[int] = []
+
+    async def ack(event: RawEvent) -> None:
+        acked.append(event.offset)
+
+    with pytest.raises(StageStopped, match="dead-lettered"):
+        await runner(inline(logic(lambda p: p)), out, dlq, ratio=0.5, size=10).run(feed([b"junk"] * 50), ack)
+    # It stopped as soon as the window was full of dead letters, not at the end of the topic.
+    assert len(acked) == 10 and len(dlq.written) == 10
+
+
+async def test_pooled_work_over_the_limit_or_killing_its_worker_becomes_a_dead_letter() -> None:
+    pool = WorkerPool("test", "tests.services.common.pool_handlers:make_stage_handler", size=2, time_limit=1.0)
+    await pool.start()
+    try:
+        out, dlq = Topic("out"), Topic("dlq")
+
+        async def ack(event: RawEvent) -> None:
+            pass
+
+        values = [page(url="https://x.example/slow"), page(url="https://x.example/die"),
+                  page(url="https://x.example/boom"), page()]
+        await runner(pooled(pool, "parser"), out, dlq).run(feed(values), ack)
+        reasons = [DeadLetterV1.model_validate_json(v).reason for _, v in dlq.written]
+        assert reasons == ["timeout", "worker-crashed", "unexpected-error"]
+        assert "a pure function tripped" in DeadLetterV1.model_validate_json(dlq.written[2][1]).detail
+        assert len(out.written) == 1  # the good page after them went through
+    finally:
+        pool.close()
