@@ -3,25 +3,26 @@
     crawl requests ──▶ handle_crawl_requests ──▶ sources table (global: every worker sees it)
     sources file + sources table ──▶ schedule_polls (owner of requests partition 0) ──▶ frontier
     frontier ──▶ crawl_frontier ──▶ Crawler ──▶ raw pages / frontier / dead letters
-    seen + later tables (RocksDB) ◀──▶ Crawler: dedup, re-fetch schedule, parked tasks
+    crawl state (seen, later: RocksDB + changelogs) ◀──▶ Crawler: dedup, re-fetch schedule, parked tasks
     release_later (timer) ──▶ frontier: due re-fetches and parked tasks
     expire_state (timer) ──▶ tombstones for state older than the retention
 
 Frontier offsets are acknowledged only when a task is finished (published, skipped,
-parked or dead-lettered), so a worker killed mid-crawl resumes where it stopped; the
-seen table (changelog-backed) makes the resumed work skip what was already published.
+parked or dead-lettered) and its state changes are confirmed on the changelog, so a worker
+killed mid-crawl resumes where it stopped; the seen state (restored from its changelog when
+a partition is assigned, before that partition's tasks run) makes the resumed work skip what
+was already published.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterator, MutableMapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import faust
-from faust.streams import current_event
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -30,19 +31,25 @@ from schemas.crawl_request_v1 import CrawlRequestV1
 from schemas.frontier_task_v1 import FrontierTaskV1
 from schemas.sources import SourcesError, load_sources, parse_source
 from schemas.topics import CRAWL_REQUESTS, DEAD_LETTERS, FRONTIER, RAW_PAGES
+from services.common.admin import ensure_changelogs
 from services.common.app import build_app, run_worker, stop_service, topic
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, TooManyInvalid, dead_letter_record
 from services.common.delivery import DeliveryFailed, Publisher
 from services.common.logs import get_logger
 from services.common.metrics import EVENTS_IN, EVENTS_OUT, LAST_EVENT_TIMESTAMP
 from services.common.outcomes import Rejected
+from services.common.retry import Backoff, is_infrastructure_error
 from services.common.settings import ServiceSettings
 from services.common.stage import decode_model
+from services.scraper.changelog import KafkaChangelogReader
 from services.scraper.crawler import Crawler, CrawlerConfig, apply_source_changes, feed_tasks, page_task
 from services.scraper.fetch import FetchLimits
 from services.scraper.safety import parse_pinned_hosts
+from services.scraper.state import TABLES as STATE_TABLES
+from services.scraper.state import CrawlState, KeyValueStore, MemoryStore, RocksResources, RocksStore
 
 log = get_logger(__name__)
+RESTORE_BACKOFF = Backoff(1.0, 30.0)
 
 
 class ScraperSettings(ServiceSettings):
@@ -71,66 +78,13 @@ class ScraperSettings(ServiceSettings):
     pinned_hosts: str = Field(
         default="", description="host=address pairs, comma-separated: trusted DNS answers (like curl --resolve)."
     )
-    state_store: str = Field(default="rocksdb://", description="Store of the seen and later tables: rocksdb:// (on disk) or memory://.")
-    state_cache_mb: int = Field(default=64, ge=8, description="RocksDB block cache per table partition, MiB.")
+    state_store: str = Field(default="rocksdb://", description="Store of the crawl state: rocksdb:// (on disk) or memory://.")
+    state_cache_mb: int = Field(default=32, ge=8, description="RocksDB block cache shared by all partitions, MiB.")
+    state_write_buffer_mb: int = Field(
+        default=32, ge=4, description="RocksDB memtables of all partitions together, MiB (charged to the cache)."
+    )
     seen_retention_days: float = Field(default=30.0, gt=0, description="Crawl state untouched this long expires.")
     expire_interval: float = Field(default=3600.0, gt=0, description="Seconds between sweeps for expired state.")
-
-
-class PartitionTagged(MutableMapping[str, Any]):
-    """A faust table whose dict values remember their changelog partition (`p`).
-
-    Writes happen while a frontier event is handled, so they go to that event's
-    partition; the tag lets the expiry sweep, which runs outside any event, send each
-    tombstone to the partition that holds the key.
-    """
-
-    def __init__(self, table: faust.Table) -> None:
-        self.table = table
-
-    def __getitem__(self, key: str) -> Any:
-        value = self.table.get(key)
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        value = self.table.get(key)
-        return default if value is None else value
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.table
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        event = current_event()
-        self.table[key] = {**value, "p": event.message.partition} if event is not None else value
-
-    def __delitem__(self, key: str) -> None:
-        del self.table[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.table.keys())
-
-    def __len__(self) -> int:
-        return len(self.table)
-
-    def items(self):  # type: ignore[no-untyped-def, override]
-        return self.table.items()
-
-
-def expire_value(mapping: MutableMapping[str, Any], key: str, value: Any) -> None:
-    """Delete an expired value locally and send its tombstone to the partition that holds it."""
-    if not isinstance(mapping, PartitionTagged):
-        mapping.pop(key, None)
-        return
-    partition = value.get("p") if isinstance(value, dict) else None
-    if not isinstance(partition, int):
-        return
-    mapping.table.send_changelog(partition, key, None, value_serializer="raw")
-    try:
-        del mapping.table.data[key]
-    except KeyError:
-        pass
 
 
 def create_app(settings: ScraperSettings) -> faust.App:
@@ -141,23 +95,8 @@ def create_app(settings: ScraperSettings) -> faust.App:
     raw_topic = topic(app, RAW_PAGES, settings)
     dlq_topic = topic(app, DEAD_LETTERS, settings)
 
-    # The crawl state lives in the frontier's partitions: the worker that owns a host owns
-    # its pages' state. JSON keys and values: str keys must come back as str when a table
-    # is rebuilt from its changelog. The seen and later tables are on disk (RocksDB, with a
-    # bounded cache), so millions of URLs do not have to fit in memory.
+    # JSON keys and values: str keys must come back as str when a table is rebuilt from its changelog.
     schema = faust.Schema(key_serializer="json", value_serializer="json")
-    rocks = {"block_cache_size": settings.state_cache_mb * 1024 * 1024, "write_buffer_size": 16 * 1024 * 1024,
-             "max_write_buffer_number": 2, "target_file_size_base": 32 * 1024 * 1024, "max_open_files": 256}
-    on_disk = settings.state_store.startswith("rocksdb")
-
-    def state_table(name: str) -> faust.Table:
-        # faust ignores a per-table store URL without a path ("rocksdb://" is falsy as a URL):
-        # name the table in it, so the files are <datadir>/v1/tables/<name>-<partition>.db.
-        store = f"rocksdb:{name}" if on_disk else settings.state_store
-        return app.Table(name, partitions=FRONTIER.partitions, schema=schema, store=store, options=dict(rocks) if on_disk else None)
-
-    seen = state_table("seen")
-    later = state_table("later")
     feeds = app.Table("feeds", partitions=FRONTIER.partitions, schema=schema)
     # Run-time source changes: a global table, so every worker applies them to its tasks.
     source_changes = app.GlobalTable("sources", partitions=CRAWL_REQUESTS.partitions, schema=schema, recovery_buffer_size=1)
@@ -175,6 +114,38 @@ def create_app(settings: ScraperSettings) -> faust.App:
             await stop_service(f"scraper: {exc}; the task is not acknowledged")
 
     dead_letters = DeadLetterSink("scraper", lambda k, v: confirmed(dlq_out, k, v))
+
+    # The crawl state lives in the frontier's partitions (the worker that owns a host owns its
+    # pages' state), on disk, restored in bulk from its changelogs (services/scraper/state.py).
+    changelog_topics = {name: f"{app.conf.id}-{name}-changelog" for name in STATE_TABLES}
+    state_dir = Path(app.conf.datadir) / "crawl-state"
+    rocks = RocksResources(cache_bytes=settings.state_cache_mb * 1024 * 1024, write_buffer_bytes=settings.state_write_buffer_mb * 1024 * 1024)
+
+    def open_store(partition: int) -> KeyValueStore:
+        if settings.state_store.startswith("rocksdb"):
+            return RocksStore(state_dir / f"frontier-{partition}", rocks)
+        return MemoryStore()
+
+    changelog_out: dict[tuple[str, int], Publisher] = {}
+
+    async def deliver_changelog(table: str, partition: int, key: bytes, value: bytes | None) -> int | None:
+        publisher = changelog_out.get((table, partition))
+        if publisher is None:
+            name = changelog_topics[table]
+
+            async def send(k: bytes | None, v: bytes | None, name: str = name, partition: int = partition) -> Any:
+                return await app.producer.send(name, k, v, partition, None, None)
+
+            publisher = changelog_out[(table, partition)] = Publisher(name, send, "scraper")
+        try:
+            return getattr(await publisher.deliver(key, value), "offset", None)
+        except DeliveryFailed as exc:
+            await stop_service(f"scraper: crawl state: {exc}; the task is not acknowledged")
+            return None
+
+    state = CrawlState(open_store, deliver_changelog)
+    reader = KafkaChangelogReader(settings.kafka.aiokafka_kwargs(), changelog_topics.__getitem__)
+    app.newsflow_state = state  # type: ignore[attr-defined]
     # The stop rule counts the scraper's input messages that are not valid (frontier tasks and
     # crawl requests that do not decode): a bad deploy upstream. Fetch failures are the web's
     # state, not bad input, and have their own per-source alerts.
@@ -224,20 +195,52 @@ def create_app(settings: ScraperSettings) -> faust.App:
             seen_retention=timedelta(days=settings.seen_retention_days),
         ),
         sources,
-        seen=PartitionTagged(seen),
-        later=PartitionTagged(later),
+        seen=state.table("seen"),
+        later=state.table("later"),
         feeds=feeds,
         publish_raw=publish_raw,
         publish_task=publish_task,
         dead_letter=dead_letter,
-        expire=expire_value,
     )
     app.newsflow_crawler = crawler  # type: ignore[attr-defined]
 
     async def state_restored() -> bool:
-        return bool(app.tables.recovery.completed.is_set())
+        return bool(app.tables.recovery.completed.is_set()) and state.ready
 
     app.newsflow_health.extra_checks["state_restored"] = state_restored  # type: ignore[attr-defined]
+
+    restoring: set[asyncio.Task[None]] = set()
+
+    async def restore(partitions: set[int]) -> None:
+        """Restore newly assigned partitions; Kafka trouble is retried with backoff."""
+        attempt = 0
+        while True:
+            try:
+                await ensure_changelogs(settings.kafka, [(name, FRONTIER.partitions) for name in changelog_topics.values()])
+                started = time.monotonic()
+                records = await state.restore(partitions, reader)
+                log.info("crawl state restored", partitions=sorted(partitions), records=records,
+                         seconds=round(time.monotonic() - started, 2))
+                return
+            except Exception as exc:  # noqa: BLE001 - only infrastructure trouble is retried
+                if not is_infrastructure_error(exc):
+                    await stop_service(f"scraper: restoring the crawl state failed: {type(exc).__name__}: {exc}")
+                    return
+                delay = RESTORE_BACKOFF.delay(attempt)
+                attempt += 1
+                log.warning("restoring the crawl state failed; retrying", error=repr(exc), retry_in=round(delay, 1))
+                await asyncio.sleep(delay)
+
+    @app.on_partitions_assigned.connect  # type: ignore[misc]
+    async def restore_state(app_, assigned, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # Only the assignment is taken here (a rebalance callback must be quick); the restore
+        # runs beside it, and frontier events of a partition wait until it is restored.
+        frontier_name = frontier_topic.get_topic_name()
+        new = state.assign({tp.partition for tp in assigned if tp.topic == frontier_name})
+        if new:
+            task = asyncio.ensure_future(restore(new))
+            restoring.add(task)
+            task.add_done_callback(restoring.discard)
 
     def sync_sources() -> None:
         crawler.set_sources(*apply_source_changes(sources, dict(source_changes.items())))
@@ -255,12 +258,18 @@ def create_app(settings: ScraperSettings) -> faust.App:
                 await check_input(False)
                 continue
             await check_input(True)
+            partition = event.message.partition
+            if not await state.wait_ready(partition):
+                continue  # the partition went to another worker meanwhile; that one does the task
 
             async def done(event=event) -> None:  # type: ignore[no-untyped-def]
+                # The task's state changes are on Kafka before its offset may be committed.
+                await state.flush()
                 await manual.ack(event)
                 LAST_EVENT_TIMESTAMP.labels("scraper").set(time.time())
 
-            await crawler.submit(task, done)
+            with state.handling(partition):
+                await crawler.submit(task, done)
 
     @app.agent(requests_topic)
     async def handle_crawl_requests(stream):  # type: ignore[no-untyped-def]
@@ -343,6 +352,9 @@ def create_app(settings: ScraperSettings) -> faust.App:
     @app.on_before_shutdown.connect  # type: ignore[misc]
     async def close_crawler(app_, **kwargs) -> None:  # type: ignore[no-untyped-def]
         await crawler.close()
+        for task in list(restoring):
+            task.cancel()
+        await state.close()
 
     return app
 
