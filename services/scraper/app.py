@@ -242,8 +242,17 @@ def create_app(settings: ScraperSettings) -> faust.App:
             restoring.add(task)
             task.add_done_callback(restoring.discard)
 
+    applied_changes: list[dict[str, Any] | None] = [None]
+
     def sync_sources() -> None:
-        crawler.set_sources(*apply_source_changes(sources, dict(source_changes.items())))
+        """Apply the run-time source changes when they differ from the ones applied last."""
+        changes = dict(source_changes.items())
+        if changes != applied_changes[0]:
+            applied_changes[0] = changes
+            crawler.set_sources(*apply_source_changes(sources, changes))
+
+    # When each source was last polled (by this worker, the owner of the requests partition).
+    last_poll: dict[str, float] = {}
 
     @app.agent(frontier_topic)
     async def crawl_frontier(stream):  # type: ignore[no-untyped-def]
@@ -299,7 +308,10 @@ def create_app(settings: ScraperSettings) -> faust.App:
             except SourcesError as exc:
                 await reject_request(Rejected("invalid-source", str(exc)), event)
                 return
-            # Recorded only: the poll timer polls it on its next tick, once.
+            # Recorded only: the poll timer polls it on its next tick, once. A source that was not
+            # active (new, removed or disabled) is due at once; a changed active one keeps its turn.
+            if source.name not in crawler.sources:
+                last_poll.pop(source.name, None)
             source_changes[source.name] = {"state": "active", "source": source.model_dump(mode="json"), "at": utcnow().isoformat()}
             log.info("source added at run time", source=source.name, feeds=len(source.feeds), sitemaps=len(source.sitemaps))
         else:
@@ -308,13 +320,13 @@ def create_app(settings: ScraperSettings) -> faust.App:
                 await reject_request(Rejected("unknown-source", f"no source named {name!r} to {request.action}"), event)
                 return
             previous = source_changes.get(name) or {}
-            state = {"remove": "removed", "disable": "disabled", "enable": "active"}[request.action]
+            new_state = {"remove": "removed", "disable": "disabled", "enable": "active"}[request.action]
             definition = None if request.action == "remove" else previous.get("source")
-            source_changes[name] = {"state": state, "source": definition, "at": utcnow().isoformat()}
-            log.info("source changed at run time", source=name, state=state)
+            if request.action == "enable" and name not in crawler.sources:
+                last_poll.pop(name, None)  # resumes with a poll now, not an interval later
+            source_changes[name] = {"state": new_state, "source": definition, "at": utcnow().isoformat()}
+            log.info("source changed at run time", source=name, state=new_state)
         sync_sources()
-
-    last_poll: dict[str, float] = {}
 
     @app.timer(settings.schedule_tick)
     async def schedule_polls() -> None:

@@ -17,8 +17,9 @@ from services.scraper.state import Record, TablePartition
 
 log = get_logger(__name__)
 
-# Per fetch: up to this many records, up to this many bytes per partition.
-FETCH_RECORDS = 20_000
+# Per fetch: up to this many records (decoding them holds the event loop: keep it short),
+# up to this many bytes per partition.
+FETCH_RECORDS = 2_000
 FETCH_PARTITION_BYTES = 8 * 1024 * 1024
 
 

@@ -214,11 +214,24 @@ class Crawler:
         self._hosts_for_labels.update(source.allowed_domains)
 
     def set_sources(self, active: dict[str, Source], inactive: dict[str, SourceState]) -> None:
-        """Replace the source set; tasks already queued see the change when they run."""
+        """Replace the source set; tasks already queued see the change when they run.
+
+        A host's politeness follows at once: its gap and concurrency become the strictest of
+        the active sources that cover it (its robots.txt Crawl-delay still applies), from its
+        next request on.
+        """
         self.sources = dict(active)
         self.inactive = dict(inactive)
         for source in active.values():
             self._hosts_for_labels.update(source.allowed_domains)
+        for host in self.scheduler.hosts():
+            name = host.split(":")[0]
+            covering = [s for s in self.sources.values() if s.allows_host(name)]
+            if not covering:
+                continue
+            rules = self.robots.get(f"https://{host}") or self.robots.get(f"http://{host}")
+            delay = max(self._delay(s, rules) for s in covering)
+            self.scheduler.set_limits(host, delay, min(self._concurrency(s) for s in covering))
 
     def source_for(self, task: FrontierTaskV1) -> Source | None:
         """The task's source as it is now; None when that source was disabled or removed."""
@@ -516,7 +529,7 @@ class Crawler:
             try:
                 source = self.source_for(run.task)
                 if source is None:
-                    metrics.SKIPPED.labels(run.task.source, "source-inactive").inc()
+                    metrics.SKIPPED.labels(run.task.source, f"source-{self.inactive.get(run.task.source, 'inactive')}").inc()
                     await self._finish(run)
                     return
                 rules = self.robots.get(_origin(run.url))

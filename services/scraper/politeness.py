@@ -118,6 +118,17 @@ class HostScheduler:
             state.delay = delay
             state.changed.set()
 
+    def set_limits(self, host: str, delay: float, concurrency: int) -> None:
+        """New politeness for a host, from its next request on (also for tasks already queued)."""
+        state = self._hosts.get(host)
+        if state is not None:
+            state.delay, state.concurrency = delay, max(1, concurrency)
+            state.changed.set()
+
+    def hosts(self) -> list[str]:
+        """The hosts this scheduler has seen."""
+        return list(self._hosts)
+
     def pause(self, host: str, seconds: float) -> None:
         """Start nothing on `host` for `seconds` (Retry-After)."""
         state = self._host(host, 0.0, 1)

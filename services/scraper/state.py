@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,6 +190,14 @@ def _key_prefix(table: str) -> bytes:
     return table.encode() + b"\x00"
 
 
+def _apply_batch(store: KeyValueStore, table: str, records: list[Record]) -> None:
+    """Write changelog records and the offset after them to a store, in one batch."""
+    prefix = _key_prefix(table)
+    changes: list[tuple[bytes, bytes | None]] = [(prefix + key, value) for _, key, value in records]
+    changes.append((_OFFSET_PREFIX + table.encode(), str(records[-1][0] + 1).encode()))
+    store.write(changes, bulk=True)
+
+
 def encode_key(key: str) -> bytes:
     """A table key as faust wrote it to the changelog (a JSON string)."""
     return json.dumps(key).encode()
@@ -229,7 +239,9 @@ class CrawlState:
         self._progress: asyncio.Condition | None = None
         self._sender: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
-        self._restores: set[asyncio.Task[None]] = set()
+        self._restores: set[asyncio.Task[int]] = set()
+        self._writer: ThreadPoolExecutor | None = None
+        self._failure: Exception | None = None
         self.restored_records = 0
 
     # ------------------------------------------------------------------ tables
@@ -253,6 +265,10 @@ class CrawlState:
         return _handling.get()
 
     # ------------------------------------------------------------------ assignment
+
+    def store(self, partition: int) -> KeyValueStore | None:
+        """The open store of a partition (assigned now or earlier in this process), if any."""
+        return self._stores.get(partition)
 
     @property
     def assigned(self) -> set[int]:
@@ -334,15 +350,12 @@ class CrawlState:
             part = self._current(partition, generations[partition])
             if part is None or not records:
                 continue  # taken away (or taken away and given back) while this restore ran
-            prefix = _key_prefix(table)
-            changes: list[tuple[bytes, bytes | None]] = [(prefix + key, value) for _, key, value in records]
-            last = records[-1][0] + 1
-            changes.append((_OFFSET_PREFIX + table.encode(), str(last).encode()))
-            part.store.write(changes, bulk=True)
-            part.known[table] = last
+            # In the state's writer thread: RocksDB releases the GIL while it writes, so the
+            # event loop (heartbeats, /livez, the other partitions' work) keeps running.
+            await self._in_writer(_apply_batch, part.store, table, records)
+            part.known[table] = records[-1][0] + 1
             applied += len(records)
             self.restored_records += len(records)
-            await asyncio.sleep(0)
         for partition, generation in generations.items():
             part = self._current(partition, generation)
             if part is None:
@@ -352,12 +365,18 @@ class CrawlState:
                 # Past the last record: compaction and control records leave gaps before the end.
                 part.known[table] = max(part.known[table], ends[(table, partition)])
                 changes.append((_OFFSET_PREFIX + table.encode(), str(part.known[table]).encode()))
-            part.store.write(changes, bulk=True)
-            part.store.settle()
+            await self._in_writer(part.store.write, changes, bulk=True)
+            await self._in_writer(part.store.settle)
             part.ready.set()
         return applied
 
+    async def _in_writer(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawl-state")
+        return await asyncio.wrap_future(self._writer.submit(functools.partial(function, *args, **kwargs)))
+
     def _wipe(self, part: _Partition, table: str) -> None:
+        """Delete a table's values in one partition's store (before a restore from the start)."""
         keys = [key for key, _ in part.store.scan(_key_prefix(table))]
         for start in range(0, len(keys), 10_000):
             part.store.write([(key, None) for key in keys[start:start + 10_000]], bulk=True)
@@ -372,6 +391,10 @@ class CrawlState:
         for part in self._partitions.values():
             part.ready.set()
         self._partitions.clear()
+        if self._writer is not None:
+            # A store must not close under a write still running in the writer thread.
+            await asyncio.to_thread(self._writer.shutdown, wait=True)
+            self._writer = None
         for store in self._stores.values():
             store.close()
         self._stores.clear()
@@ -451,8 +474,15 @@ class CrawlState:
             self._wake.clear()
             while self._outbox:
                 batch, self._outbox = self._outbox, []
-                # Started in write order; the producer keeps that order within a partition.
-                offsets = await asyncio.gather(*(self._deliver(*record) for record in batch))
+                try:
+                    # Started in write order; the producer keeps that order within a partition.
+                    offsets = await asyncio.gather(*(self._deliver(*record) for record in batch))
+                except Exception as exc:  # noqa: BLE001 - `deliver` should stop the service itself; never hang `flush`
+                    log.error("crawl state could not be written to its changelog", error=repr(exc))
+                    async with self._progress:
+                        self._failure = exc
+                        self._progress.notify_all()
+                    return
                 self._note_offsets(batch, offsets)
                 async with self._progress:
                     self._confirmed += len(batch)
@@ -481,14 +511,21 @@ class CrawlState:
                 part.store.write([(_OFFSET_PREFIX + table.encode(), str(known).encode())])
 
     async def flush(self) -> None:
-        """Return once every write made before this call is confirmed by the broker."""
+        """Return once every write made before this call is confirmed by the broker.
+
+        Raises what `deliver` raised when a write could not be confirmed (nothing is
+        confirmed after that: the state of the tasks not yet acknowledged is not on Kafka).
+        """
         target = self._written
         if self._confirmed >= target:
             return
-        self._start_sender()
+        if self._failure is None:
+            self._start_sender()
         assert self._progress is not None
         async with self._progress:
-            await self._progress.wait_for(lambda: self._confirmed >= target)
+            await self._progress.wait_for(lambda: self._confirmed >= target or self._failure is not None)
+        if self._confirmed < target and self._failure is not None:
+            raise self._failure
 
 
 class StateTable(MutableMapping[str, Any]):

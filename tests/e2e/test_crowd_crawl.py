@@ -36,6 +36,7 @@ class Crowd:
     site: CrowdSite
     pipeline: Pipeline
     log: Path
+    run_dir: Path
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def crowd(stack: Stack, stack_config: StackConfig, tmp_path_factory: pytest.Temp
         services = ("scraper", "parser", "enrichment", "indexer")
         pipeline.start(services)
         pipeline.wait_ready(services, timeout=180)
-        yield Crowd(site, pipeline, log)
+        yield Crowd(site, pipeline, log, run_dir)
     finally:
         stop_all(run_dir)
 
@@ -73,6 +74,9 @@ async def test_many_hosts_are_crawled_politely_in_parallel_and_indexed_once(crow
     await eventually(lambda: all_indexed(es, crowd.pipeline.alias, expected), timeout=300, interval=2,
                      what=f"all {len(expected)} crowd articles indexed")
     assert await indexed_count(es, crowd.pipeline.alias) == len(expected), "every article once, nothing extra"
+    # The crawl state is on disk, in RocksDB (one database per frontier partition), not in memory.
+    databases = list((crowd.run_dir / "data").glob("*.newsflow-scraper/crawl-state/frontier-*/CURRENT"))
+    assert len(databases) == 4, f"RocksDB crawl state: {databases}"
 
     log = read_log(crowd.log)
     by_host: dict[str, list[dict]] = {}  # type: ignore[type-arg]

@@ -9,7 +9,7 @@ import time
 from aiohttp import web
 from prometheus_client import REGISTRY
 
-from services.scraper.crawler import page_task
+from services.scraper.crawler import apply_source_changes, page_task
 from services.scraper.fetch import FetchLimits, parse_retry_after
 from tests.services.scraper.conftest import CrawlHarness, LocalSite, make_harness
 from tests.services.scraper.test_crawler_http import article, harness, rss
@@ -226,3 +226,25 @@ async def test_changes_to_a_source_reach_tasks_already_queued(site: LocalSite, h
     assert len(site.hits) <= 3, "queued tasks of a disabled source make no more requests"
     assert h.done == 6, "and each of them is finished (its offset moves on)"
     assert h.crawler.source_for(page_task(site.base + "/q/0/", "s")) is None
+
+
+async def test_a_slower_pace_set_for_a_source_holds_for_its_tasks_already_queued(site: LocalSite, harnesses) -> None:  # type: ignore[no-untyped-def]
+    for i in range(8):
+        site.page(f"/p/{i}/", article(f"p{i}"))
+    definition = {"name": "s", "allowed_domains": ["127.0.0.1"], "allow_private_addresses": True,
+                  "politeness": {"respect_robots": False, "min_delay": 0.05, "max_concurrency": 1}}
+    h = harness(harnesses, {"sources": [definition]})
+    for i in range(8):
+        await h.crawler.submit(page_task(site.base + f"/p/{i}/", "s"), h._on_done)
+    while len(site.hits) < 2:
+        await asyncio.sleep(0.01)
+    slower = {**definition, "politeness": {**definition["politeness"], "min_delay": 0.5}}
+    active, inactive = apply_source_changes(h.crawler.sources_file, {"s": {"state": "active", "source": slower}})
+    changed_at = time.monotonic()
+    h.crawler.set_sources(active, inactive)
+    await h.run([], timeout=20)
+    assert len(h.raw) == 8
+    after = [hit.at for hit in site.hits if hit.at > changed_at]
+    assert len(after) >= 4, "most of the queued tasks ran after the change"
+    later_gaps = [b - a for a, b in zip(after, after[1:])]
+    assert min(later_gaps) >= 0.45, f"queued tasks kept the old pace: {later_gaps}"

@@ -116,6 +116,18 @@ async def test_flush_returns_only_after_the_broker_confirmed_every_earlier_write
     assert [json.loads(k) for k in delivered] == [f"u:{i}" for i in range(5)], "delivered in write order"
 
 
+async def test_a_write_that_cannot_be_confirmed_fails_flush_instead_of_hanging_it() -> None:
+    async def refused(table: str, partition: int, key: bytes, value: bytes | None) -> int:
+        raise RuntimeError("not leader for partition")
+
+    state = CrawlState(lambda p: MemoryStore(), refused)
+    await state.restore(state.assign({0}), ListChangelog())
+    with state.handling(0):
+        state.table("seen")["u:1"] = {"l": 1}
+    with pytest.raises(RuntimeError, match="not leader"):
+        await asyncio.wait_for(state.flush(), 5)
+
+
 async def test_restore_marks_only_what_is_still_assigned_ready() -> None:
     changelog = ListChangelog()
     for i in range(6):
