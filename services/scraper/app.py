@@ -3,7 +3,8 @@
     crawl requests ──▶ handle_crawl_requests ──▶ sources table (global: every worker sees it)
     sources file + sources table ──▶ schedule_polls (owner of requests partition 0) ──▶ frontier
     frontier ──▶ crawl_frontier ──▶ Crawler ──▶ raw pages / frontier / dead letters
-    crawl state (seen, later: RocksDB + changelogs) ◀──▶ Crawler: dedup, re-fetch schedule, parked tasks
+    crawl state (seen, later, feeds: RocksDB + changelogs) ◀──▶ Crawler: dedup, re-fetch schedule,
+        parked tasks, feed validators
     release_later (timer) ──▶ frontier: due re-fetches and parked tasks
     expire_state (timer) ──▶ tombstones for state older than the retention
 
@@ -31,7 +32,6 @@ from schemas.crawl_request_v1 import CrawlRequestV1
 from schemas.frontier_task_v1 import FrontierTaskV1
 from schemas.sources import SourcesError, load_sources, parse_source
 from schemas.topics import CRAWL_REQUESTS, DEAD_LETTERS, FRONTIER, RAW_PAGES
-from services.common.admin import ensure_changelogs
 from services.common.app import build_app, run_worker, stop_service, topic
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, TooManyInvalid, dead_letter_record
 from services.common.delivery import DeliveryFailed, Publisher
@@ -41,7 +41,7 @@ from services.common.outcomes import Rejected
 from services.common.retry import Backoff, is_infrastructure_error
 from services.common.settings import ServiceSettings
 from services.common.stage import decode_model
-from services.scraper.changelog import KafkaChangelogReader
+from services.scraper.changelog import KafkaChangelogReader, ensure_state_changelogs
 from services.scraper.crawler import Crawler, CrawlerConfig, apply_source_changes, feed_tasks, page_task
 from services.scraper.fetch import FetchLimits
 from services.scraper.safety import parse_pinned_hosts
@@ -95,10 +95,9 @@ def create_app(settings: ScraperSettings) -> faust.App:
     raw_topic = topic(app, RAW_PAGES, settings)
     dlq_topic = topic(app, DEAD_LETTERS, settings)
 
-    # JSON keys and values: str keys must come back as str when a table is rebuilt from its changelog.
+    # Run-time source changes: a global table, so every worker applies them to its tasks. JSON
+    # keys and values: str keys must come back as str when it is rebuilt from its changelog.
     schema = faust.Schema(key_serializer="json", value_serializer="json")
-    feeds = app.Table("feeds", partitions=FRONTIER.partitions, schema=schema)
-    # Run-time source changes: a global table, so every worker applies them to its tasks.
     source_changes = app.GlobalTable("sources", partitions=CRAWL_REQUESTS.partitions, schema=schema, recovery_buffer_size=1)
 
     # Every write waits for the broker's confirmation; one it refuses for good stops the
@@ -197,7 +196,7 @@ def create_app(settings: ScraperSettings) -> faust.App:
         sources,
         seen=state.table("seen"),
         later=state.table("later"),
-        feeds=feeds,
+        feeds=state.table("feeds"),
         publish_raw=publish_raw,
         publish_task=publish_task,
         dead_letter=dead_letter,
@@ -210,13 +209,16 @@ def create_app(settings: ScraperSettings) -> faust.App:
     app.newsflow_health.extra_checks["state_restored"] = state_restored  # type: ignore[attr-defined]
 
     restoring: set[asyncio.Task[None]] = set()
+    changelogs_ready: list[bool] = []
 
     async def restore(partitions: set[int]) -> None:
         """Restore newly assigned partitions; Kafka trouble is retried with backoff."""
         attempt = 0
         while True:
             try:
-                await ensure_changelogs(settings.kafka, [(name, FRONTIER.partitions) for name in changelog_topics.values()])
+                if not changelogs_ready:
+                    await ensure_state_changelogs(settings.kafka, list(changelog_topics.values()), FRONTIER.partitions)
+                    changelogs_ready.append(True)
                 started = time.monotonic()
                 records = await state.restore(partitions, reader)
                 log.info("crawl state restored", partitions=sorted(partitions), records=records,

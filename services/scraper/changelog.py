@@ -1,8 +1,12 @@
-"""Reading the crawl state's changelog topics from Kafka, in bulk (for services/scraper/state.py).
+"""The crawl state's changelog topics on Kafka (for services/scraper/state.py): creating and
+configuring them, and reading them in bulk.
 
-A plain consumer without a group, assigned the wanted partitions, fetching large batches:
-the restore of a million records is bound by Kafka's fetch and RocksDB's write speed, not
-by per-record work in Python.
+A restore reads a plain consumer's batches straight into RocksDB: it is bound by Kafka's
+fetch, record decoding and RocksDB's write speed, not by per-record work in Python. It reads
+what compaction has not removed yet, so the topics are compacted often: a segment closes
+after an hour, and the cleaner runs once half a log is superseded values. A restore then
+reads at most about twice the live entries plus the last hour of writes (with Kafka's
+defaults, a week of re-fetch updates could pile up before the first compaction).
 """
 
 from __future__ import annotations
@@ -11,8 +15,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from schemas.topics import TopicSpec
+from services.common.admin import ensure_changelogs
 from services.common.logs import get_logger
+from services.common.settings import KafkaSettings
 from services.scraper.state import Record, TablePartition
 
 log = get_logger(__name__)
@@ -21,6 +30,28 @@ log = get_logger(__name__)
 # up to this many bytes per partition.
 FETCH_RECORDS = 2_000
 FETCH_PARTITION_BYTES = 8 * 1024 * 1024
+
+
+# Kafka's defaults are a week (segment.ms) and 0.5; the cleaner compacts only closed segments.
+COMPACTION = {"segment.ms": str(3600 * 1000), "min.cleanable.dirty.ratio": "0.5", "delete.retention.ms": str(24 * 3600 * 1000)}
+
+
+async def ensure_state_changelogs(kafka: KafkaSettings, names: list[str], partitions: int) -> None:
+    """Create the changelog topics if missing and set their compaction (idempotent).
+
+    Raises aiokafka's errors when Kafka cannot be reached (the caller retries).
+    """
+    await ensure_changelogs(kafka, [(name, partitions) for name in names])
+    # Non-incremental AlterConfigs replaces the topic's whole configuration: give all of it.
+    base = TopicSpec(name="changelog", schema=dict, key="table key", partitions=partitions, retention_ms=-1,  # type: ignore[arg-type]
+                     max_message_bytes=8 * 1024 * 1024, producers=(), consumers=(), cleanup_policy="compact",
+                     compression="producer").config()
+    admin = AIOKafkaAdminClient(**kafka.aiokafka_kwargs(), request_timeout_ms=10000)  # type: ignore[arg-type]
+    await admin.start()
+    try:
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, {**base, **COMPACTION}) for name in names])
+    finally:
+        await admin.close()
 
 
 class KafkaChangelogReader:

@@ -1,5 +1,5 @@
-"""The scraper's crawl state (`seen`, `later`): a store per frontier partition, a changelog per
-table, restored in bulk.
+"""The scraper's crawl state (`seen`, `later`, `feeds`): a store per frontier partition, a
+changelog per table, restored in bulk.
 
 Why not faust tables: faust restores a table through its stream machinery, one changelog
 event at a time (measured on this project's 2-core machine: 700–2,000 records a second, so a
@@ -12,8 +12,9 @@ batch; a million URLs come back in well under a minute (bench/bench_seen_state.p
   URLs there are) or a dict (`MemoryStore`, for tests and throw-away runs). Both tables live
   in it under key prefixes, next to the changelog offset up to which each table is known.
 - The changelog topics are the ones faust used (`<app id>-seen-changelog`,
-  `<app id>-later-changelog`, compacted, partitioned like the frontier), with the same JSON
-  keys and values, so a changelog written by an earlier version restores as it is.
+  `<app id>-later-changelog`, `<app id>-feeds-changelog`, compacted, partitioned like the
+  frontier), with the same JSON keys and values, so a changelog written by an earlier version
+  restores as it is.
 - The frontier partition being handled is a context variable (`CrawlState.handling`); the host
   scheduler copies it into every request of a task, so each write goes to the store and the
   changelog partition of the task that made it, also when it runs much later.
@@ -41,7 +42,7 @@ from services.common.logs import get_logger
 
 log = get_logger(__name__)
 
-TABLES = ("seen", "later")
+TABLES = ("seen", "later", "feeds")
 _OFFSET_PREFIX = b"\x00offset\x00"
 
 Record = tuple[int, bytes, bytes | None]

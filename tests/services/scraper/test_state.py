@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from services.common.admin import ensure_changelogs
 from services.common.settings import KafkaSettings
 from services.devstack.stack import Stack, StackConfig
-from services.scraper.changelog import KafkaChangelogReader
-from services.scraper.state import CrawlState, MemoryStore, Record, RocksResources, RocksStore, TablePartition, encode_key
+from services.scraper.changelog import KafkaChangelogReader, ensure_state_changelogs
+from services.scraper.state import TABLES, CrawlState, MemoryStore, Record, RocksResources, RocksStore, TablePartition, encode_key
 
 
 class ListChangelog:
@@ -171,8 +172,8 @@ async def test_a_store_ahead_of_its_changelog_is_restored_from_the_start() -> No
 async def test_state_restores_from_kafka_cold_and_warm_with_rocksdb(stack: Stack, stack_config: StackConfig, namespace: str,
                                                                        tmp_path: Path) -> None:
     bootstrap = stack_config.kafka_bootstrap
-    topics = {table: f"{namespace}.newsflow-scraper-{table}-changelog" for table in ("seen", "later")}
-    await ensure_changelogs(KafkaSettings(bootstrap=bootstrap), [(t, 4) for t in topics.values()])
+    topics = {table: f"{namespace}.newsflow-scraper-{table}-changelog" for table in TABLES}
+    await ensure_state_changelogs(KafkaSettings(bootstrap=bootstrap), list(topics.values()), 4)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
 
@@ -243,3 +244,22 @@ async def test_state_restores_from_kafka_cold_and_warm_with_rocksdb(stack: Stack
         assert {tp.partition: [json.loads(m.key) for m in messages] for tp, messages in got.items()} == {p: [f"r:{p}"] for p in range(4)}
     finally:
         await consumer.stop()
+
+
+async def test_changelog_topics_are_compacted_every_hour_not_every_week(stack: Stack, stack_config: StackConfig, namespace: str) -> None:
+    kafka = KafkaSettings(bootstrap=stack_config.kafka_bootstrap)
+    names = [f"{namespace}.newsflow-scraper-seen-changelog", f"{namespace}.newsflow-scraper-later-changelog"]
+    await ensure_state_changelogs(kafka, names, 4)
+    await ensure_state_changelogs(kafka, names, 4)  # idempotent
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack_config.kafka_bootstrap)
+    await admin.start()
+    try:
+        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in names])
+        partitions = {d["topic"]: len(d["partitions"]) for d in await admin.describe_topics(names)}
+    finally:
+        await admin.close()
+    configs = {resource[3]: {entry[0]: entry[1] for entry in resource[4]} for response in responses for resource in response.resources}
+    assert partitions == {name: 4 for name in names}
+    for name in names:
+        assert configs[name]["cleanup.policy"] == "compact" and configs[name]["segment.ms"] == "3600000", configs[name]
+        assert configs[name]["retention.ms"] == "-1" and configs[name]["max.message.bytes"] == str(8 * 1024 * 1024)
