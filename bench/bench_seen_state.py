@@ -155,8 +155,8 @@ def run_scraper(run_dir: Path, data_dir: Path, env: dict[str, str], timeout: flo
     finally:
         process.stop()
     restored = restore_line(process.logfile, offset)
-    return {"ready_s": ready, "restore_s": restored.get("seconds"), "records": restored.get("records"),
-            "rss_mib": rss / 1024, "peak_mib": peak / 1024}
+    return {"ready_s": ready, "restore_s": restored.get("seconds"), "restore_cpu_s": restored.get("cpu_seconds"),
+            "records": restored.get("records"), "rss_mib": rss / 1024, "peak_mib": peak / 1024}
 
 
 def run_faust_baseline(bootstrap: str, app_id: str, frontier: str, data_dir: Path, timeout: float = 3600) -> dict[str, Any]:
@@ -212,8 +212,12 @@ async def run(urls: int = 1_000_000, baseline_urls: int = 100_000) -> dict[str, 
                 shutil.rmtree(run_dir, ignore_errors=True)
 
     def row(name: str, r: dict[str, Any]) -> list[str]:
-        restore = f"{r['restore_s']:.1f} ({r['records']:,} records)" if r.get("restore_s") is not None else "–"
-        return [name, f"{r['ready_s']:.1f}", restore, f"{r['rss_mib']:.0f}", f"{r['peak_mib']:.0f}"]
+        if r.get("restore_s") is not None:
+            restore = f"{r['restore_s']:.1f} ({r['records']:,} records)"
+            cpu = f"{r['restore_cpu_s']:.1f}"
+        else:  # faust: its recovery, measured from the start of the process
+            restore, cpu = f"{r['recovery_s']:.1f} (from the process start)", f"{r['cpu_s']:.1f} (whole process)"
+        return [name, f"{r['ready_s']:.1f}", restore, cpu, f"{r['rss_mib']:.0f}", f"{r['peak_mib']:.0f}"]
 
     rows = [
         row(f"{urls:,} URLs, empty disk (whole changelog restored)", cold),
@@ -221,16 +225,17 @@ async def run(urls: int = 1_000_000, baseline_urls: int = 100_000) -> dict[str, 
         row(f"{baseline_urls:,} URLs, empty disk", small_ours),
         row(f"baseline: {baseline_urls:,} URLs, faust's table recovery (faust RocksDB store)", small_faust),
     ]
-    table = markdown_table(["scraper start", "start → ready (s)", "restore (s)", "RSS when ready (MiB)", "peak RSS (MiB)"], rows)
-    ours_rate = small_ours["records"] / max(small_ours["restore_s"], 1e-3)
-    faust_rate = baseline_urls / max(small_faust["recovery_s"], 1e-3)
+    table = markdown_table(["scraper start", "start → ready (s)", "restore, wall (s)", "restore, CPU (s)", "RSS when ready (MiB)",
+                            "peak RSS (MiB)"], rows)
+    ours_rate = small_ours["records"] / max(small_ours["restore_cpu_s"], 1e-3)
+    faust_rate = baseline_urls / max(small_faust["cpu_s"], 1e-3)
     load_s, load_bytes = loaded[big]
     load_avg = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     text = (f"Seen state: {urls:,} URLs ({load_bytes / urls:.0f} bytes per key and value, {load_bytes / 1024 / 1024:.0f} MiB in the "
             f"changelog), one scraper process, 4 frontier partitions:\n\n{table}\n\n"
-            f"RocksDB files on disk for {urls:,} URLs: {disk_mib:.0f} MiB. Restore speed on {baseline_urls:,} records: "
-            f"{ours_rate:,.0f} records/s against faust's {faust_rate:,.0f} records/s (× {ours_rate / faust_rate:.1f}; faust's "
-            f"recovery alone took {small_faust['recovery_s']:.1f} s). Targets: ≤ 300 MB RSS, ≤ 60 s restore. "
+            f"RocksDB files on disk for {urls:,} URLs: {disk_mib:.0f} MiB. Restore cost on {baseline_urls:,} records: "
+            f"{ours_rate:,.0f} records per CPU second against faust's {faust_rate:,.0f} (whole process, start-up included; "
+            f"× {ours_rate / faust_rate:.0f}). Targets: ≤ 300 MB RSS, ≤ 60 s restore. "
             f"The machine was shared with other work: load average {load_avg} (1/5/15 min) at the end of the run.")
     return {"cold": cold, "warm": warm, "small": small_ours, "faust": small_faust, "markdown": text}
 

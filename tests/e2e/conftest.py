@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 from contextlib import contextmanager
@@ -116,7 +118,7 @@ def crowd_running(stack_config: StackConfig, run_dir: Path, *, hosts: int, pages
             {}, ["--hosts", str(hosts), "--pages", str(pages), "--port", str(port), "--crawl-delay", str(crawl_delay),
                  "--slow-hosts", str(slow_hosts), "--slow-seconds", str(slow_seconds), "--burst-hosts", str(burst_hosts),
                  "--log", str(log)])
-        assert wait_http_ok(f"http://127.0.0.1:{port}/robots.txt", 30), "crowd site did not start"
+        assert wait_listening(port, 30), "crowd site did not start"
         namespace = f"c{uuid.uuid4().hex[:8]}"
         pipeline = Pipeline(stack_config, namespace=namespace, alias=f"{namespace}-articles", run_dir=run_dir, extra_env={
             "NEWSFLOW_SCRAPER_PINNED_HOSTS": site.pinned(), "NEWSFLOW_LOG_LEVEL": "INFO", **(extra_env or {})})
@@ -126,6 +128,18 @@ def crowd_running(stack_config: StackConfig, run_dir: Path, *, hosts: int, pages
         yield RunningCrowd(site, pipeline, log, run_dir)
     finally:
         stop_all(run_dir)
+
+
+def wait_listening(port: int, timeout: float) -> bool:
+    """True once something accepts connections on 127.0.0.1:`port` (the crowd answers only its own host names)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
 
 
 def newsflow(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
