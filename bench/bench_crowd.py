@@ -4,8 +4,8 @@ The crowd site (services/samplesite/crowd.py) serves `--hosts` hosts × `--pages
 on one local port, each host with a Crawl-delay (±20 % around `--crawl-delay`), a feed and
 a sitemap index; some hosts are slow, some answer 503 in bursts, one answers its first
 article with `Retry-After: 99999999999` (the scraper caps it at `--max-retry-after`). The
-real scraper process crawls it into a real Kafka; the benchmark waits until every article
-is on the raw-page topic, then reads the site's request log:
+real scraper process (default settings otherwise) crawls it into a real Kafka; the benchmark
+waits until every article is on the raw-page topic, then reads the site's request log:
 
 - wall time of the crawl (first request to last) against the politeness bound, the slowest
   host's requests × its Crawl-delay (plus the capped Retry-After for the host that sent it),
@@ -23,14 +23,17 @@ import argparse
 import asyncio
 import os
 import shutil
+import socket
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 import yaml
 from aiokafka import AIOKafkaConsumer
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.scoring import markdown_table
 from schemas.topics import CATALOGUE, RAW_PAGES, topic_name
@@ -45,6 +48,18 @@ from services.scraper.crawl import dedup_key
 SLOW_HOSTS, SLOW_SECONDS, BURST_HOSTS = 2, 0.3, 3
 # Request arrival times at the site carry a few milliseconds of scheduling jitter.
 GAP_TOLERANCE = 0.05
+
+
+def wait_listening(port: int, timeout: float) -> bool:
+    """True once 127.0.0.1:`port` accepts connections (the crowd answers only its own host names)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
 
 
 async def wait_published(bootstrap: str, topic: str, wanted: set[str], timeout: float) -> float:
@@ -65,6 +80,23 @@ async def wait_published(bootstrap: str, topic: str, wanted: set[str], timeout: 
     finally:
         await consumer.stop()
     return time.monotonic() - started
+
+
+def scraper_counters(port: int) -> dict[str, float]:
+    """Parked tasks by reason and retries by kind, from the scraper's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    counters: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "newsflow_scraper_tasks_parked_total":
+                key = f"parked {sample.labels['reason']}"
+            elif sample.name == "newsflow_scraper_retries_total":
+                key = f"retried ({sample.labels['kind']})"
+            else:
+                continue
+            counters[key] = counters.get(key, 0.0) + sample.value
+    return counters
 
 
 def analyse(log: list[dict[str, Any]], site: CrowdSite, max_retry_after: float) -> dict[str, Any]:
@@ -95,7 +127,7 @@ def analyse(log: list[dict[str, Any]], site: CrowdSite, max_retry_after: float) 
     }
 
 
-async def run(hosts: int = 20, pages: int = 100, crawl_delay: float = 0.5, max_retry_after: float = 20.0) -> dict[str, Any]:
+async def run(hosts: int = 20, pages: int = 100, crawl_delay: float = 0.5, max_retry_after: float = 60.0) -> dict[str, Any]:
     from bench.stack import bench_component
     from services.devstack.stack import Kafka
 
@@ -115,7 +147,7 @@ async def run(hosts: int = 20, pages: int = 100, crawl_delay: float = 0.5, max_r
                 {}, ["--hosts", str(hosts), "--pages", str(pages), "--port", str(port), "--crawl-delay", str(crawl_delay),
                      "--slow-hosts", str(SLOW_HOSTS), "--slow-seconds", str(SLOW_SECONDS), "--burst-hosts", str(BURST_HOSTS),
                      "--log", str(log)])
-            if not await asyncio.to_thread(wait_http_ok, f"http://127.0.0.1:{port}/robots.txt", 30):
+            if not await asyncio.to_thread(wait_listening, port, 30):
                 raise RuntimeError("the crowd site did not start")
             http_port = free_port()
             ManagedProcess("scraper", run_dir).start({
@@ -123,17 +155,18 @@ async def run(hosts: int = 20, pages: int = 100, crawl_delay: float = 0.5, max_r
                 "NEWSFLOW_SCRAPER_SOURCES_FILE": str(sources), "NEWSFLOW_DATA_DIR": str(run_dir / "data"),
                 "NEWSFLOW_SCRAPER_HTTP_PORT": str(http_port), "NEWSFLOW_LOG_LEVEL": "WARNING",
                 "NEWSFLOW_SCRAPER_PINNED_HOSTS": site.pinned(), "NEWSFLOW_SCRAPER_MAX_RETRY_AFTER": str(max_retry_after),
-                "NEWSFLOW_SCRAPER_PARK_AFTER": "2", "NEWSFLOW_SCRAPER_REFETCH_SCAN_INTERVAL": "1",
-                "NEWSFLOW_SCRAPER_GLOBAL_CONCURRENCY": "32",
+                "NEWSFLOW_SCRAPER_REFETCH_SCAN_INTERVAL": "1",
             })
             if not await asyncio.to_thread(wait_http_ok, f"http://127.0.0.1:{http_port}/readyz", 300):
                 raise RuntimeError("the scraper did not become ready")
             wanted = {article_id(dedup_key(url)) for url in site.article_urls()}
             published_s = await wait_published(bootstrap, topic_name(RAW_PAGES, namespace), wanted, timeout=1800)
+            counters = scraper_counters(http_port)
         finally:
             stop_all(run_dir)
         result = analyse(read_log(log), site, max_retry_after)
         result["published_s"] = published_s
+        result["counters"] = counters
         if not os.environ.get("BENCH_KEEP"):
             shutil.rmtree(run_dir, ignore_errors=True)
 
@@ -150,6 +183,7 @@ async def run(hosts: int = 20, pages: int = 100, crawl_delay: float = 0.5, max_r
         [f"smallest gap between two requests to one host, retries included ({r['worst_host']})",
          f"{r['min_gap']:.3f} s against a Crawl-delay of {r['worst_delay']:.3f} s"],
         ["hosts with a gap below their Crawl-delay (−50 ms arrival jitter allowed)", ", ".join(r["violations"]) or "none"],
+        ["tasks parked / retried (scraper metrics)", ", ".join(f"{k}: {v:.0f}" for k, v in sorted(r["counters"].items())) or "none"],
     ]
     text = (f"Crowd crawl: {hosts} hosts × {pages} articles, Crawl-delay {crawl_delay} s ±20 %, {SLOW_HOSTS} slow hosts "
             f"({SLOW_SECONDS} s per answer), {BURST_HOSTS} with 503 bursts, one `Retry-After: 99999999999` capped at "
@@ -162,7 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hosts", type=int, default=20)
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument("--crawl-delay", type=float, default=0.5)
-    parser.add_argument("--max-retry-after", type=float, default=20.0)
+    parser.add_argument("--max-retry-after", type=float, default=60.0,
+                        help="the scraper's cap on Retry-After (above its 30 s park_after: the host's tasks are parked)")
     args = parser.parse_args(argv)
     print(asyncio.run(run(args.hosts, args.pages, args.crawl_delay, args.max_retry_after))["markdown"])
 

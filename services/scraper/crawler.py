@@ -454,6 +454,7 @@ class Crawler:
         """One request of a run, bounded by what is left of the task's time budget; counted by outcome."""
         limits = self.config.limits
         left = limits.page_budget - run.task.spent_seconds
+        await self.scheduler.before_request(host_key(run.url))
         started = time.perf_counter()
         result = await self.fetcher.fetch(run.url, allow_private=source.allow_private_addresses, conditional=run.conditional or None,
                                           expect=expect, timeout=max(0.5, min(limits.total_timeout, left)))  # type: ignore[arg-type]

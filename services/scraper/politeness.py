@@ -9,7 +9,8 @@ hops, robots.txt, feeds and sitemaps alike — so the rules below hold for all o
 
 - at most `concurrency` requests in flight per host,
 - at least `delay` seconds between the starts of two requests to a host (the larger of
-  the source's min_delay and robots.txt's Crawl-delay),
+  the source's min_delay and robots.txt's Crawl-delay): job starts are spaced by the queue,
+  and `before_request` holds the gap again at the moment a job sends its request,
 - nothing starts on a paused host: `pause(host, s)` after Retry-After, `backoff(host)`
   after a 5xx or a timeout (exponential with jitter, capped, reset by `succeeded`),
 - at most `global_concurrency` requests in flight overall,
@@ -43,6 +44,8 @@ class _Host:
     failures: int = 0
     runner: asyncio.Task[None] | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    last_request: float = float("-inf")
+    request_gate: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class HostScheduler:
@@ -111,6 +114,27 @@ class HostScheduler:
         state = self._host(host, delay, concurrency)
         self._pending += 1
         self._enqueue(host, state, job, front=True, exclusive=False)
+
+    async def before_request(self, host: str) -> None:
+        """Called by a job right before it sends its request: waits until the host's gap since
+        the previous request is over, then counts this request as sent.
+
+        The queue already spaces job starts (and holds them during a pause); this second gate
+        holds the gap at the moment of sending, whatever a job did between its start and its
+        request (state lookups, a busy event loop) and however many of the host's jobs are
+        under way. It does not wait out pauses: a job already under way when its host was
+        paused would hold its slots for up to the Retry-After cap.
+        """
+        state = self._hosts.get(host)
+        if state is None:
+            return
+        async with state.request_gate:
+            while True:
+                wait = state.last_request + state.delay - time.monotonic()
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
+            state.last_request = time.monotonic()
 
     def set_delay(self, host: str, delay: float) -> None:
         state = self._hosts.get(host)
