@@ -8,16 +8,16 @@ the real scraper process (`python -m services.scraper`, RocksDB store) twice:
 2. the same data directory again: only what the disk does not know yet is read (a restart
    on the same volume).
 
-Baseline in the same run, on a smaller changelog (`--baseline-urls`, because the baseline
-is slow): faust's own table recovery (a faust `Table` on faust's RocksDB store, what the
-scraper used before), against the scraper's restore of the same records.
+Baseline in the same run, on smaller changelogs (`--baseline-urls`, `--startup-urls`, because
+the baseline is slow): faust's own table recovery (a faust `Table` on faust's RocksDB store,
+what the scraper used before), against the scraper's restore of the same records.
 
 "start → ready" is from starting the process to `/readyz` answering 200 (polled every
 0.2 s; the scraper re-checks readiness every 0.5 s while starting). "restore" is the
 scraper's own figure from its "crawl state restored" log line. RSS is VmRSS 2 s after it
 became ready; peak is VmHWM.
 
-    python -m bench.bench_seen_state [--urls 1000000] [--baseline-urls 100000]
+    python -m bench.bench_seen_state [--urls 1000000] [--baseline-urls 100000] [--startup-urls 20000]
 
 Needs Kafka: the benchmark starts its own (bench/stack.py, port 29092 or NEWSFLOW_BENCH_KAFKA_PORT).
 """
@@ -174,15 +174,15 @@ def run_faust_baseline(bootstrap: str, app_id: str, frontier: str, data_dir: Pat
     return {"ready_s": wall, **json.loads(lines[-1])}
 
 
-async def run(urls: int = 1_000_000, baseline_urls: int = 100_000) -> dict[str, Any]:
+async def run(urls: int = 1_000_000, baseline_urls: int = 100_000, startup_urls: int = 20_000) -> dict[str, Any]:
     from bench.stack import bench_component
     from services.devstack.stack import Kafka
 
     async with bench_component(Kafka) as cfg:
         bootstrap = cfg.kafka_bootstrap
-        big, small = f"b{uuid.uuid4().hex[:8]}", f"b{uuid.uuid4().hex[:8]}"
+        big, small, startup = (f"b{uuid.uuid4().hex[:8]}" for _ in range(3))
         loaded = {}
-        for namespace, count in ((big, urls), (small, baseline_urls)):
+        for namespace, count in ((big, urls), (small, baseline_urls), (startup, startup_urls)):
             app_id = f"{namespace}.newsflow-scraper"
             kafka = KafkaSettings(bootstrap=bootstrap, topic_namespace=namespace)
             await ensure_topics(kafka, CATALOGUE)
@@ -206,6 +206,9 @@ async def run(urls: int = 1_000_000, baseline_urls: int = 100_000) -> dict[str, 
             small_ours = await asyncio.to_thread(run_scraper, run_dir, run_dir / "data-small", env(small))
             small_faust = await asyncio.to_thread(run_faust_baseline, bootstrap, f"{small}.newsflow-scraper",
                                                   f"{small}.{FRONTIER.name}", run_dir / "data-faust")
+            startup_ours = await asyncio.to_thread(run_scraper, run_dir, run_dir / "data-startup", env(startup))
+            startup_faust = await asyncio.to_thread(run_faust_baseline, bootstrap, f"{startup}.newsflow-scraper",
+                                                    f"{startup}.{FRONTIER.name}", run_dir / "data-faust-startup")
         finally:
             stop_all(run_dir)
             if not os.environ.get("BENCH_KEEP"):
@@ -224,6 +227,8 @@ async def run(urls: int = 1_000_000, baseline_urls: int = 100_000) -> dict[str, 
         row(f"{urls:,} URLs, same disk again", warm),
         row(f"{baseline_urls:,} URLs, empty disk", small_ours),
         row(f"baseline: {baseline_urls:,} URLs, faust's table recovery (faust RocksDB store)", small_faust),
+        row(f"{startup_urls:,} URLs, empty disk", startup_ours),
+        row(f"baseline: {startup_urls:,} URLs, faust's table recovery", startup_faust),
     ]
     table = markdown_table(["scraper start", "start → ready (s)", "restore, wall (s)", "restore, CPU (s)", "RSS when ready (MiB)",
                             "peak RSS (MiB)"], rows)
@@ -237,15 +242,17 @@ async def run(urls: int = 1_000_000, baseline_urls: int = 100_000) -> dict[str, 
             f"{ours_rate:,.0f} records per CPU second against faust's {faust_rate:,.0f} (whole process, start-up included; "
             f"× {ours_rate / faust_rate:.0f}). Targets: ≤ 300 MB RSS, ≤ 60 s restore. "
             f"The machine was shared with other work: load average {load_avg} (1/5/15 min) at the end of the run.")
-    return {"cold": cold, "warm": warm, "small": small_ours, "faust": small_faust, "markdown": text}
+    return {"cold": cold, "warm": warm, "small": small_ours, "faust": small_faust, "startup": startup_ours,
+            "startup_faust": startup_faust, "markdown": text}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_seen_state")
     parser.add_argument("--urls", type=int, default=1_000_000)
     parser.add_argument("--baseline-urls", type=int, default=100_000)
+    parser.add_argument("--startup-urls", type=int, default=20_000)
     args = parser.parse_args(argv)
-    print(asyncio.run(run(args.urls, args.baseline_urls))["markdown"])
+    print(asyncio.run(run(args.urls, args.baseline_urls, args.startup_urls))["markdown"])
 
 
 if __name__ == "__main__":

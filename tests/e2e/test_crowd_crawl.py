@@ -10,20 +10,15 @@ timing benchmark (bench/bench_crowd.py is the full version).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from elasticsearch import AsyncElasticsearch
 
 from services.common.ids import article_id
-from services.devstack.pipeline import Pipeline, free_port
-from services.devstack.processes import ManagedProcess, stop_all
 from services.devstack.stack import Stack, StackConfig
-from services.samplesite.crowd import CrowdSite, plan_hosts, read_log
 from services.scraper.crawl import dedup_key
+from tests.e2e.conftest import RunningCrowd, crowd_running
 from tests.helpers import all_indexed, eventually, indexed_count
 
 pytestmark = pytest.mark.slow
@@ -31,44 +26,18 @@ pytestmark = pytest.mark.slow
 HOSTS, PAGES, DELAY, MAX_RETRY_AFTER = 20, 5, 0.3, 3.0
 
 
-@dataclass
-class Crowd:
-    site: CrowdSite
-    pipeline: Pipeline
-    log: Path
-    run_dir: Path
-
-
 @pytest.fixture(scope="module")
-def crowd(stack: Stack, stack_config: StackConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crowd]:
-    run_dir = tmp_path_factory.mktemp("crowd")
-    port = free_port()
-    log = run_dir / "requests.jsonl"
-    plans = plan_hosts(HOSTS, crawl_delay=DELAY, slow_hosts=2, slow_seconds=0.3, burst_hosts=3)
-    site = CrowdSite(plans, PAGES, port=port)
-    try:
-        ManagedProcess("crowd", run_dir, module="services.samplesite.crowd").start(
-            {}, ["--hosts", str(HOSTS), "--pages", str(PAGES), "--port", str(port), "--crawl-delay", str(DELAY),
-                 "--slow-hosts", "2", "--slow-seconds", "0.3", "--burst-hosts", "3", "--log", str(log)])
-        namespace = f"c{uuid.uuid4().hex[:8]}"
-        pipeline = Pipeline(stack_config, namespace=namespace, alias=f"{namespace}-articles", run_dir=run_dir, extra_env={
-            "NEWSFLOW_SCRAPER_PINNED_HOSTS": site.pinned(),
-            "NEWSFLOW_SCRAPER_MAX_RETRY_AFTER": str(MAX_RETRY_AFTER),
-            "NEWSFLOW_SCRAPER_PARK_AFTER": "1",
-            "NEWSFLOW_SCRAPER_BACKOFF_BASE": "0.5",
-            "NEWSFLOW_SCRAPER_GLOBAL_CONCURRENCY": "32",
-            "NEWSFLOW_SCRAPER_REFETCH_SCAN_INTERVAL": "1",
-        })
-        pipeline.write_sources(site.sources())
-        services = ("scraper", "parser", "enrichment", "indexer")
-        pipeline.start(services)
-        pipeline.wait_ready(services, timeout=180)
-        yield Crowd(site, pipeline, log, run_dir)
-    finally:
-        stop_all(run_dir)
+def crowd(stack: Stack, stack_config: StackConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCrowd]:
+    env = {"NEWSFLOW_SCRAPER_MAX_RETRY_AFTER": str(MAX_RETRY_AFTER), "NEWSFLOW_SCRAPER_PARK_AFTER": "1",
+           "NEWSFLOW_SCRAPER_BACKOFF_BASE": "0.5", "NEWSFLOW_SCRAPER_GLOBAL_CONCURRENCY": "32",
+           "NEWSFLOW_SCRAPER_REFETCH_SCAN_INTERVAL": "1"}
+    with crowd_running(stack_config, tmp_path_factory.mktemp("crowd"), hosts=HOSTS, pages=PAGES, crawl_delay=DELAY,
+                       slow_hosts=2, slow_seconds=0.3, burst_hosts=3, extra_env=env,
+                       services=("scraper", "parser", "enrichment", "indexer")) as running:
+        yield running
 
 
-async def test_many_hosts_are_crawled_politely_in_parallel_and_indexed_once(crowd: Crowd, es: AsyncElasticsearch) -> None:
+async def test_many_hosts_are_crawled_politely_in_parallel_and_indexed_once(crowd: RunningCrowd, es: AsyncElasticsearch) -> None:
     expected = [article_id(dedup_key(url)) for url in crowd.site.article_urls()]
     assert len(set(expected)) == HOSTS * PAGES
     await eventually(lambda: all_indexed(es, crowd.pipeline.alias, expected), timeout=300, interval=2,
@@ -78,7 +47,7 @@ async def test_many_hosts_are_crawled_politely_in_parallel_and_indexed_once(crow
     databases = list((crowd.run_dir / "data").glob("*.newsflow-scraper/crawl-state/frontier-*/CURRENT"))
     assert len(databases) == 4, f"RocksDB crawl state: {databases}"
 
-    log = read_log(crowd.log)
+    log = crowd.requests()
     by_host: dict[str, list[dict]] = {}  # type: ignore[type-arg]
     for entry in log:
         by_host.setdefault(entry["host"], []).append(entry)
