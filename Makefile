@@ -10,13 +10,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup stack-up stack-down stack-status demo down test test-fast eval bench schemas lint-deploy clean
+.PHONY: help setup stack-up stack-down stack-status demo down test test-fast eval bench bench-e2e schemas lint-deploy clean
 
 help:
 	@echo "make demo     run the pipeline on the bundled sample site (leaves it running; 'make down' stops it)"
 	@echo "make test     run every test, against a real Kafka and Elasticsearch"
 	@echo "make eval     score the parser and enrichment against the annotated corpus"
 	@echo "make bench    run the benchmarks (throughput, memory)"
+	@echo "make bench-e2e  the end-to-end benchmark (backlog drain, freshness, CPU and memory per process)"
 	@echo "make down     stop the demo's services, Kafka and Elasticsearch"
 
 $(PY):
@@ -58,6 +59,11 @@ eval: setup
 
 bench: setup
 	$(PY) -m bench
+
+# The whole pipeline, raw page in → searchable: backlog drain, freshness at a paced rate,
+# CPU and memory per process. ARGS="--pages 500 --instances 2" to change it.
+bench-e2e: setup
+	$(PY) -m bench.bench_e2e $(ARGS)
 
 schemas: setup
 	$(PY) -m schemas.export

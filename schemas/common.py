@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -22,6 +24,54 @@ def _require_tz(value: datetime) -> datetime:
 
 AwareDatetime = Annotated[datetime, AfterValidator(_require_tz)]
 """A timestamp that must carry its timezone; naive times are a schema error."""
+
+MAX_URL_LENGTH = 8192
+HttpUrl = Annotated[
+    str,
+    Field(max_length=MAX_URL_LENGTH, pattern=r"^[hH][tT][tT][pP][sS]?://[^\s]+$",
+          description="An http(s) URL of at most 8192 characters."),
+]
+"""A URL the pipeline may fetch or point at: http or https only, bounded length."""
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _require_zone(value: str) -> str:
+    if value not in _zone_names():
+        raise ValueError(f"not an IANA time zone name: {value[:80]!r}")
+    return value
+
+
+TimeZoneName = Annotated[
+    str,
+    Field(max_length=64, description="An IANA time zone name, e.g. Europe/Moscow.", examples=["Europe/Moscow"]),
+    AfterValidator(_require_zone),
+]
+
+LanguageCode = Annotated[
+    str,
+    Field(max_length=35, pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$", description="A BCP 47 language tag (ISO 639 code first).",
+          examples=["ru", "en-GB"]),
+]
+
+MAX_HEADERS = 64
+MAX_HEADER_VALUE = 8192
+
+
+def _bounded_headers(headers: dict[str, str]) -> dict[str, str]:
+    if len(headers) > MAX_HEADERS:
+        raise ValueError(f"{len(headers)} headers; at most {MAX_HEADERS} are kept")
+    for name, value in headers.items():
+        if len(name) > 256 or len(value) > MAX_HEADER_VALUE:
+            raise ValueError(f"header {name[:60]!r} is longer than {MAX_HEADER_VALUE} characters")
+    return headers
+
+
+Headers = Annotated[dict[str, str], AfterValidator(_bounded_headers)]
+"""Response headers that matter downstream: at most 64, values up to 8 KiB."""
 
 ArticleId = Annotated[
     str,

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from schemas.common import AwareDatetime, Envelope
+from schemas.common import AwareDatetime, Envelope, HttpUrl
 
 
 class CrawlRequestV1(Envelope):
@@ -18,7 +18,7 @@ class CrawlRequestV1(Envelope):
     schema_version: Literal[1] = 1
 
     kind: Literal["url", "source"]
-    url: str | None = Field(default=None, description="For kind=url: the page to fetch.")
+    url: HttpUrl | None = Field(default=None, description="For kind=url: the page to fetch (http or https).")
     source_name: str | None = Field(default=None, description="For kind=url: the source it belongs to; for remove/disable/enable: the source.")
     source: dict[str, Any] | None = Field(
         default=None, description="For kind=source: a source definition, same shape as in sources.yaml."

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from schemas.common import AwareDatetime, DiscoveredVia, Envelope
+from schemas.common import AwareDatetime, DiscoveredVia, Envelope, HttpUrl
 
 
 class FrontierTaskV1(Envelope):
@@ -18,7 +18,7 @@ class FrontierTaskV1(Envelope):
     schema_version: Literal[1] = 1
 
     kind: Literal["feed", "sitemap", "page"]
-    url: str
+    url: HttpUrl
     host: str
     source: str
     discovered_via: DiscoveredVia | None = None

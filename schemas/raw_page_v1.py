@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from schemas.common import ArticleId, AwareDatetime, DiscoveredVia, Envelope
+from schemas.common import ArticleId, AwareDatetime, DiscoveredVia, Envelope, Headers, HttpUrl, LanguageCode, TimeZoneName
 
 EncodingSource = Literal["bom", "http-header", "meta", "xml-declaration", "detected", "default"]
 
@@ -16,11 +16,11 @@ class RawPageV1(Envelope):
     schema_version: Literal[1] = 1
 
     article_id: ArticleId
-    source: str = Field(description="Name of the source (sources file) that led to this page.")
-    url: str = Field(description="Canonicalised URL that was requested.")
-    final_url: str = Field(description="URL after redirects.")
+    source: str = Field(max_length=256, description="Name of the source (sources file) that led to this page.")
+    url: HttpUrl = Field(description="Canonicalised URL that was requested.")
+    final_url: HttpUrl = Field(description="URL after redirects.")
     status: int = Field(ge=100, le=599)
-    headers: dict[str, str] = Field(
+    headers: Headers = Field(
         default_factory=dict,
         description="Response headers that matter downstream (content-type, etag, last-modified, "
         "content-language, date), lower-cased names.",
@@ -35,8 +35,8 @@ class RawPageV1(Envelope):
     content_length: int = Field(ge=0, description="Size of the body in bytes after content decoding.")
     content_hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the decoded body bytes.")
     discovered_via: DiscoveredVia | None = None
-    language_hint: str | None = Field(default=None, description="From the source config or Content-Language.")
-    timezone: str | None = Field(
+    language_hint: LanguageCode | None = Field(default=None, description="From the source config or Content-Language.")
+    timezone: TimeZoneName | None = Field(
         default=None, description="IANA zone of the site (source config), for dates printed without one."
     )
 

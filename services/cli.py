@@ -5,7 +5,8 @@
     newsflow crawl URL [--source S] [--force]     ask the scraper to fetch a page now
     newsflow crawl --add-source FILE.yaml          add sources at run time
     newsflow crawl --remove-source NAME | --disable-source NAME | --enable-source NAME
-    newsflow parse FILE_OR_URL [--url URL] | --batch DIR
+    newsflow parse|enrich FILE_OR_URL [--url URL] | --batch PATH… [--jobs N] [--time-limit S]
+    newsflow backfill ARCHIVE… [--sources FILE] [--domain D] [--since/--until DATE] [--resume]
     newsflow dlq list [--stage S] | replay [--stage S] [--reason R]
     newsflow index install|rollover|migrate|status   the Elasticsearch index contract
     newsflow search WORDS [--person P] [--quoted P] [--top persons] …
@@ -18,13 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import gzip
 import json
 import sys
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 
 def _print_json(data: Any) -> None:
@@ -105,103 +102,39 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parse (and enrich)
 
 
-def _read_page(path: Path) -> bytes:
-    data = path.read_bytes()
-    if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    return data
+def _quiet_logs() -> None:
+    """Library and pool log lines would interleave with the command's own output: keep them out."""
+    from services.common.logs import configure_logging
 
-
-def _local_url(path: Path) -> str:
-    """A stand-in URL for a page read from disk without --url (ids and relative links need one)."""
-    return "http://localhost" + quote(str(path.resolve()))
-
-
-def _raw_from_bytes(body: bytes, url: str, *, content_type: str | None = None, timezone_name: str | None = None, language: str | None = None):  # type: ignore[no-untyped-def]
-    from services.scraper.crawl import build_raw_page
-
-    return build_raw_page(
-        source="cli", requested_url=url, final_url=url, canonical_url=url, status=200,
-        headers={"content-type": content_type or "text/html"}, body=body, fetched_at=datetime.now(timezone.utc),
-        fetch_ms=0, discovered_via=None, trace_id=None, language_hint=language, timezone=timezone_name,
-    )
-
-
-def _fetch(url: str) -> tuple[bytes, str | None, str]:
-    from services.scraper.fetch import Fetched, Fetcher
-    from schemas.sources import DEFAULT_USER_AGENT
-
-    async def go():  # type: ignore[no-untyped-def]
-        fetcher = Fetcher(DEFAULT_USER_AGENT)
-        try:
-            return await fetcher.fetch_following(url, expect="html")
-        finally:
-            await fetcher.close()
-
-    result = asyncio.run(go())
-    if not isinstance(result, Fetched):
-        raise SystemExit(f"error: cannot fetch {url}: {result.reason}: {result.detail}")
-    if result.status != 200:
-        raise SystemExit(f"error: {url} answered HTTP {result.status}")
-    return result.body, result.content_type, result.final_url
-
-
-def _article_json(article: Any) -> dict[str, Any]:
-    data = article.model_dump(mode="json", exclude={"event_id", "event_type", "schema_version"})
-    return data
-
-
-def _process(raw: Any, stage: str, models: Any) -> Any:
-    from services.enrichment.logic import enrich
-    from services.parser.extract import parse_page
-    from services.common.outcomes import Rejected
-
-    parsed = parse_page(raw)
-    if stage == "parse" or isinstance(parsed, Rejected):
-        return parsed
-    return enrich(parsed, models)
+    configure_logging("cli", level="CRITICAL", fmt="console")  # type: ignore[arg-type]
 
 
 def cmd_parse(args: argparse.Namespace, stage: str = "parse") -> int:
-    from services.common.outcomes import Rejected
+    from services.batch.pages_command import PagesOptions, run
 
-    models = None
-    if stage == "enrich":
-        from services.enrichment.logic import load_models
+    _quiet_logs()
+    options = PagesOptions(
+        stage=stage, targets=args.batch if args.batch else ([args.target] if args.target else []), batch=bool(args.batch),
+        jobs=args.jobs, time_limit=args.time_limit, url=args.url, timezone=args.timezone,
+        sources_file=args.sources, progress=args.progress,
+    )
+    if options.batch and args.target:
+        options.targets.insert(0, args.target)
+    return run(options)
 
-        models = load_models()
-    if args.batch:
-        root = Path(args.batch)
-        files = sorted(p for p in root.rglob("*") if p.is_file() and (p.name.endswith(".html") or p.name.endswith(".htm") or p.name.endswith(".html.gz")))
-        for path in files:
-            try:
-                raw = _raw_from_bytes(_read_page(path), args.url or _local_url(path), timezone_name=args.timezone)
-                result = _process(raw, stage, models)
-            except Exception as exc:  # noqa: BLE001 - one bad file must not end the batch
-                result = Rejected("unexpected-error", f"{type(exc).__name__}: {exc}")
-            rel = str(path.relative_to(root))
-            line = {"file": rel, "rejected": f"{result.reason}: {result.detail}"} if isinstance(result, Rejected) else {"file": rel, "article": _article_json(result)}
-            print(json.dumps(line, ensure_ascii=False, default=str), flush=True)
-        return 0
-    target = args.target
-    if target is None:
-        print("error: give FILE_OR_URL or --batch DIR", file=sys.stderr)
+
+# --------------------------------------------------------------------------- backfill
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from services.batch.backfill_command import options_from_args, run
+
+    _quiet_logs()
+    options = options_from_args(args)
+    if isinstance(options, str):
+        print(f"newsflow backfill: {options}", file=sys.stderr)
         return 2
-    if target.startswith(("http://", "https://")):
-        body, content_type, final_url = _fetch(target)
-        raw = _raw_from_bytes(body, args.url or final_url, content_type=content_type, timezone_name=args.timezone)
-    else:
-        path = Path(target)
-        if not path.exists():
-            print(f"error: no such file: {target}", file=sys.stderr)
-            return 2
-        raw = _raw_from_bytes(_read_page(path), args.url or _local_url(path), timezone_name=args.timezone)
-    result = _process(raw, stage, models)
-    if isinstance(result, Rejected):
-        _print_json({"rejected": result.reason, "detail": result.detail})
-        return 1
-    _print_json(_article_json(result))
-    return 0
+    return run(options)
 
 
 # --------------------------------------------------------------------------- dead letters
@@ -360,6 +293,20 @@ def cmd_search(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- main
 
 
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsflow", description="newsflow: event-driven news ingestion")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -382,13 +329,50 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--enable-source", metavar="NAME", action="append", help="resume a disabled source")
     crawl.set_defaults(func=cmd_crawl)
 
-    for name, help_text in (("parse", "parse a page and print the article as JSON"), ("enrich", "parse and enrich a page, print JSON")):
+    for name, help_text in (("parse", "parse pages and print each article as JSON"),
+                            ("enrich", "parse and enrich pages, print each article as JSON")):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("target", nargs="?", metavar="FILE_OR_URL")
         p.add_argument("--url", help="the page's URL (for relative links and the article id)")
-        p.add_argument("--batch", metavar="DIR", help="every .html/.html.gz under DIR, one JSON line each")
+        p.add_argument("--batch", nargs="+", metavar="PATH",
+                       help="folders, page files (.html, .htm, .html.gz, .html.br …) and WARC archives (.warc, .warc.gz); "
+                            "one JSON line per page, in input order")
         p.add_argument("--timezone", help="IANA zone for dates printed without one (e.g. Europe/Moscow)")
+        p.add_argument("--jobs", type=_positive_int, help="worker processes (default: one per core)")
+        p.add_argument("--time-limit", type=_positive_float, metavar="SECONDS",
+                       help="per page; a page over it is reported as `timeout` (default: the service's, "
+                            "NEWSFLOW_PARSER_TIME_LIMIT / NEWSFLOW_ENRICHMENT_TIME_LIMIT)")
+        p.add_argument("--sources", metavar="FILE", help="sources file: which source an archived page belongs to")
+        p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="progress line on stderr (default: only when stderr is a terminal)")
         p.set_defaults(func=(lambda a, stage=name: cmd_parse(a, stage)))
+
+    backfill = sub.add_parser("backfill", help="publish the HTML pages of WARC archives as raw pages (CC-NEWS and the like)")
+    backfill.add_argument("archives", nargs="+", metavar="ARCHIVE", help=".warc or .warc.gz files (or folders of them)")
+    backfill.add_argument("--sources", metavar="FILE",
+                          help="sources file: pages get their source, language and time zone from it, "
+                               "and only its domains are kept (unless --all-domains)")
+    backfill.add_argument("--all-domains", action="store_true", help="with --sources: keep pages of other domains too")
+    backfill.add_argument("--domain", action="append", default=[], metavar="DOMAIN",
+                          help="keep only these domains and their subdomains (repeat, or comma-separated)")
+    backfill.add_argument("--since", help="keep records fetched at or after this date (2025-10-01 or an ISO time)")
+    backfill.add_argument("--until", help="keep records fetched at or before this date")
+    backfill.add_argument("--language", action="append", default=[], metavar="CODE",
+                          help="keep pages whose language hint is one of these (source, Content-Language or <html lang>)")
+    backfill.add_argument("--limit", type=_positive_int, help="stop after publishing this many pages")
+    backfill.add_argument("--resume", action="store_true",
+                          help="continue each archive after its last published record (from the state file)")
+    backfill.add_argument("--state", metavar="FILE", help="the resume state (default: $NEWSFLOW_DATA_DIR/backfill-state.json)")
+    backfill.add_argument("--no-index-check", action="store_true",
+                          help="publish even what Elasticsearch already holds in the same or a newer copy")
+    backfill.add_argument("--jobs", type=_positive_int, help="worker processes for decoding pages (default: one per core)")
+    backfill.add_argument("--time-limit", type=_positive_float, default=10.0, metavar="SECONDS",
+                          help="per record (charset detection, canonical URL); over it → dead letter `timeout`")
+    backfill.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                          help="progress line on stderr (default: only when stderr is a terminal)")
+    backfill.add_argument("--wait", type=_positive_float, default=300.0, metavar="SECONDS",
+                          help="how long Kafka and Elasticsearch may stay unreachable before the run stops (exit 1)")
+    backfill.set_defaults(func=cmd_backfill)
 
     index = sub.add_parser("index", help="the Elasticsearch index contract: install, rollover, migrate, status")
     index.add_argument("action", choices=["install", "rollover", "migrate", "status"])

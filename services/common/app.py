@@ -15,9 +15,10 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
 import faust
+from faust.transport.drivers.aiokafka import Producer as AIOKafkaProducerDriver
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -85,6 +86,28 @@ def app_id(service: str, settings: ServiceSettings) -> str:
     return f"{ns}.{name}" if ns else name
 
 
+class IdempotentProducer(AIOKafkaProducerDriver):
+    """faust's aiokafka producer with idempotence on: a retried produce is written once."""
+
+    def _settings_extra(self) -> Mapping[str, Any]:
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
+class NewsflowApp(faust.App):
+    """A faust app whose producer is idempotent with acks=all (faust only turns that on
+    inside transactions)."""
+
+    def _new_transport(self):  # type: ignore[no-untyped-def]
+        transport = super()._new_transport()
+        transport.Producer = IdempotentProducer  # app.producer comes from this transport
+        return transport
+
+    def _new_producer_transport(self):  # type: ignore[no-untyped-def]
+        transport = super()._new_producer_transport()
+        transport.Producer = IdempotentProducer
+        return transport
+
+
 def build_app(service: str, settings: ServiceSettings, *, stage: str | None = None) -> faust.App:
     """A faust app wired the way every newsflow service needs it.
 
@@ -104,7 +127,7 @@ def build_app(service: str, settings: ServiceSettings, *, stage: str | None = No
         )
     elif kafka.security_protocol == "SSL":
         credentials = faust.SSLCredentials(kafka.aiokafka_kwargs()["ssl_context"])
-    app = faust.App(
+    app = NewsflowApp(
         identifier,
         broker=kafka.broker_url,
         broker_credentials=credentials,
@@ -125,6 +148,10 @@ def build_app(service: str, settings: ServiceSettings, *, stage: str | None = No
         consumer_max_fetch_size=16 * 1024 * 1024,
         producer_acks=-1,
         broker_commit_interval=1.0,
+        # A member killed with -9 holds its partitions until its session times out: keep that
+        # short (the event loop never runs the CPU-heavy work, so heartbeats are never late).
+        broker_session_timeout=settings.runtime.session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.runtime.session_timeout / 3),
         stream_buffer_maxsize=256,
         table_standby_replicas=0,
         worker_redirect_stdouts=False,

@@ -106,6 +106,11 @@ class RuntimeSettings(BaseSettings):
     )
     invalid_window: int = Field(default=200, ge=10)
     shutdown_timeout: float = Field(default=20.0, gt=0)
+    session_timeout: float = Field(
+        default=10.0, ge=6, le=300,
+        description="Kafka consumer session timeout: how long the group waits for a member that stopped "
+        "answering (killed, frozen) before giving its partitions to the others.",
+    )
 
 
 class ServiceSettings(BaseSettings):

@@ -205,8 +205,12 @@ def zygote_main(control_fd: int, service_pid: int, prepare_path: str, prepare_ar
             control.close()
             _worker_main(theirs, handler, zygote_pid)
         theirs.close()
-        socket.send_fds(control, [_HEADER.pack(pid)], [ours.fileno()])
+        # A pid file descriptor names this very process, whatever later reuses its pid
+        # (pid numbers wrap quickly on a busy machine): the service kills through it.
+        pidfd = os.pidfd_open(pid)
+        socket.send_fds(control, [_HEADER.pack(pid)], [ours.fileno(), pidfd])
         ours.close()
+        os.close(pidfd)
 
 
 # ---------------------------------------------------------------- service side
@@ -215,15 +219,21 @@ def zygote_main(control_fd: int, service_pid: int, prepare_path: str, prepare_ar
 @dataclass
 class _Worker:
     pid: int
+    pidfd: int
+    """Refers to this worker process only, even after its pid number is reused."""
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     calls: int = 0
 
     def kill(self) -> None:
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        """SIGKILL through the pid file descriptor (never a stranger that got the pid); once."""
+        if self.pidfd >= 0:
+            try:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # already gone
+            os.close(self.pidfd)
+            self.pidfd = -1
         self.writer.close()
 
 
@@ -316,28 +326,30 @@ class WorkerPool:
             self._zygote.wait(timeout=10)
             self._zygote = None
 
-    def _fork_blocking(self) -> tuple[int, socket.socket]:
+    def _fork_blocking(self) -> tuple[int, socket.socket, int]:
         assert self._control is not None
         _send_frame(self._control, "fork")
-        message, fds, _flags, _addr = socket.recv_fds(self._control, _HEADER.size, 1)
-        if len(message) != _HEADER.size or not fds:
+        message, fds, _flags, _addr = socket.recv_fds(self._control, _HEADER.size, 2)
+        if len(message) != _HEADER.size or len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
             raise ConnectionError("the zygote closed its control socket")
         (pid,) = _HEADER.unpack(message)
-        return pid, socket.socket(fileno=fds[0])
+        return pid, socket.socket(fileno=fds[0]), fds[1]
 
     async def _fork(self) -> _Worker:
         async with self._control_lock:
             try:
-                pid, sock = await asyncio.to_thread(self._fork_blocking)
+                pid, sock, pidfd = await asyncio.to_thread(self._fork_blocking)
             except (OSError, ConnectionError):
                 # The zygote died (killed, OOM): start a new one, then fork again.
                 log.warning("worker zygote is gone; starting a new one", pool=self.name)
                 self._stop_zygote()
                 await self._start_zygote()
-                pid, sock = await asyncio.to_thread(self._fork_blocking)
+                pid, sock, pidfd = await asyncio.to_thread(self._fork_blocking)
         sock.setblocking(False)
         reader, writer = await asyncio.open_unix_connection(sock=sock, limit=1 << 20)
-        worker = _Worker(pid, reader, writer)
+        worker = _Worker(pid, pidfd, reader, writer)
         self._workers[pid] = worker
         return worker
 

@@ -180,9 +180,12 @@ def create_app(settings: IndexerSettings) -> faust.App:
             article = decode_model(EnrichedArticleV1, value)
             await batcher.add(Pending(event, article, value, len(value or b"")))
 
-    @app.timer(0.2)
+    @app.task
     async def flush_due_batches() -> None:
-        await batcher.flush_if_due()
+        # A loop, not a 0.2 s timer: a flush can take longer than the tick.
+        while not app.should_stop:
+            await batcher.flush_if_due()
+            await asyncio.sleep(0.1)
 
     @app.task
     async def install_templates() -> None:

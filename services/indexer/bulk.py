@@ -86,9 +86,11 @@ class BulkWriter:
                 outcomes[i] = ItemOutcome("stale", "superseded-in-batch")
         pending = sorted(best.values())
         attempt = 0
+        located_with: set[str | None] = set()
         while pending:
             batch = [items[i] for i in pending]
-            targets, attempt = await self._with_retry(lambda: self._locate([item.id for item in batch]), "locate", attempt)
+            (targets, write_index), attempt = await self._with_retry(lambda: self._locate([item.id for item in batch]), "locate", attempt)
+            located_with.add(write_index)
             try:
                 response, attempt = await self._with_retry(lambda: self._bulk(batch, targets), "bulk", attempt)
             except ApiError as exc:
@@ -124,6 +126,13 @@ class BulkWriter:
             pending = retry_next
             if pending:
                 attempt = await self._backoff(attempt, f"{len(pending)} items throttled or failed")
+        written = [items[i].id for i, o in enumerate(outcomes) if o is not None and o.status == "indexed"]
+        if written:
+            # A rollover between the lookup and the bulk request sends an update of an article
+            # that lives in the old index to the new one: two copies behind the read alias.
+            (_, write_index), attempt = await self._with_retry(lambda: self._locate([]), "locate", attempt)
+            if located_with != {write_index}:
+                await self._with_retry(lambda: self._remove_second_copies(written), "deduplicate", attempt)
         metrics.PAUSED.set(0)
         return [o if o is not None else ItemOutcome("stale") for o in outcomes]
 
@@ -141,8 +150,35 @@ class BulkWriter:
         metrics.BULK_DOCS.observe(len(items))
         return response
 
-    async def _locate(self, ids: list[str]) -> dict[str, str]:
-        """{article id: concrete index holding it} for ids already indexed in an older index.
+    async def _remove_second_copies(self, ids: list[str]) -> None:
+        """Keep one copy of each article behind the read alias: the newest version (the oldest
+        index on a tie, where later updates are sent); delete the others."""
+        readable = await self._readable_indices()
+        if len(readable) < 2:
+            return
+        response = await self.es.mget(docs=[{"_index": i, "_id": doc_id} for i in readable for doc_id in ids], source=False)
+        copies: dict[str, list[tuple[int, str]]] = {}
+        for doc in response["docs"]:
+            if doc.get("found"):
+                copies.setdefault(doc["_id"], []).append((doc.get("_version", 0), doc["_index"]))
+        for doc_id, found in copies.items():
+            if len(found) < 2:
+                continue
+            keep = max(found, key=lambda c: (c[0], -readable.index(c[1])))
+            for _, index in found:
+                if index != keep[1]:
+                    await self.es.delete(index=index, id=doc_id, refresh="wait_for" if self.refresh else None)
+                    log.warning("removed a second copy left by a rollover", article_id=doc_id, index=index, kept=keep[1])
+
+    async def _readable_indices(self) -> list[str]:
+        """The read alias's indices of our contract version, oldest first."""
+        aliases = await self.es.indices.get_alias(name=self.names.alias, ignore_unavailable=True)
+        prefix = f"{self.names.alias}-v{self.names.version}-"
+        return sorted(i for i in dict(aliases) if i.startswith(prefix))
+
+    async def _locate(self, ids: list[str]) -> tuple[dict[str, str], str | None]:
+        """({article id: concrete index holding it} for ids already indexed in an older index,
+        the write index the lookup saw).
 
         One alias lookup per batch; while the read alias has a single index that is also
         the write index (no rollover yet) there is nothing to look up. Otherwise a
@@ -165,14 +201,14 @@ class BulkWriter:
         if write_index is None and len(write_members) == 1:
             write_index = write_members[0]
         others = [i for i in readable if i != write_index]
-        if not others:
-            return {}
+        if not others or not ids:
+            return {}, write_index
         response = await self.es.mget(docs=[{"_index": i, "_id": doc_id} for i in others for doc_id in ids], source=False)
         found: dict[str, tuple[str, int]] = {}
         for doc in response["docs"]:
             if doc.get("found") and (doc["_id"] not in found or found[doc["_id"]][1] < doc.get("_version", 0)):
                 found[doc["_id"]] = (doc["_index"], doc.get("_version", 0))
-        return {doc_id: index for doc_id, (index, _) in found.items()}
+        return {doc_id: index for doc_id, (index, _) in found.items()}, write_index
 
     async def _with_retry(self, call, what: str, attempt: int):  # type: ignore[no-untyped-def]
         """(result, attempts so far): retries infrastructure errors with backoff, raises the rest."""

@@ -87,6 +87,11 @@ class PartitionLag:
         start = self.committed if self.committed is not None else self.beginning
         return max(0, self.end - start)
 
+    @property
+    def acknowledged(self) -> int:
+        """Events the group acknowledged on this partition, within the topic's retention."""
+        return max(0, (self.committed if self.committed is not None else self.beginning) - self.beginning)
+
 
 @dataclass
 class GroupLag:
@@ -98,6 +103,10 @@ class GroupLag:
     @property
     def total(self) -> int:
         return sum(p.lag for p in self.partitions)
+
+    @property
+    def acknowledged(self) -> int:
+        return sum(p.acknowledged for p in self.partitions)
 
 
 def parse_metrics(text: str) -> list[Sample]:
@@ -216,7 +225,10 @@ class StageStatus:
     dead_letters_by_reason: dict[str, float]
     lag: int | None
     lag_source: str | None
-    """"kafka" (committed offsets), "metrics" (what the service exports) or None."""
+    """"kafka" (committed offsets), "metrics" (what the service exports) or None. With "kafka",
+    `events_in` is the input the group acknowledged (committed offsets, within retention: it
+    survives restarts); otherwise `events_in`, like `events_out` and `dead_letters`, counts
+    since the service started."""
     lag_by_partition: dict[str, dict[int, int]]
     """{topic: {partition: lag}}"""
     last_event_age_s: float | None
@@ -307,6 +319,8 @@ def stage_status(
     if lag is not None and lag.error is None:
         total: int | None = lag.total
         source: str | None = "kafka"
+        # Durable: what the group committed survives restarts, which the service's counters do not.
+        events_in = float(lag.acknowledged)
         by_partition: dict[str, dict[int, int]] = {}
         for p in lag.partitions:
             by_partition.setdefault(p.topic, {})[p.partition] = p.lag

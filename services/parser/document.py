@@ -1,14 +1,24 @@
 """Loading HTML safely, and small helpers over lxml trees.
 
-Pages on the web are broken in every way: empty, binary, gigantic, 100k levels
-deep. `load_html` returns a tree or a `Rejected`, never raises. libxml2 caps the
-nesting depth it builds (deeper markup is flattened), and nothing in the parser
-recurses over the tree in Python, so deep pages cannot exhaust the stack.
+Pages on the web are broken in every way: empty, binary, gigantic, 100k levels deep,
+100k elements wide. `load_html` returns a bounded `Page` or a `Rejected`, never raises,
+and its cost grows linearly with the input:
+
+- over MAX_HTML_CHARS, the contents of big scripts, styles and comments go first (a
+  4 MB inline script in <head> must not push the article out), then the tail is cut;
+- a start tag with more than MAX_TAG_ATTRIBUTES attributes loses them (libxml2 checks
+  every attribute against every other one: 100k attributes take minutes);
+- libxml2 caps the nesting depth it builds (deeper markup is flattened), and nothing in
+  the parser recurses over the tree in Python, so deep pages cannot exhaust the stack;
+- a page of more than MAX_ELEMENTS start tags is read up to its MAX_ELEMENTS-th (the
+  article comes first on real pages; 100k repeated boxes after it are noise), so every
+  later pass over the tree is bounded.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 import lxml.html
 from lxml import etree
@@ -16,12 +26,30 @@ from lxml import etree
 from services.common.outcomes import Rejected
 
 MAX_HTML_CHARS = 4_000_000
+MAX_ELEMENTS = 20_000
+MAX_TAG_ATTRIBUTES = 256
+# Script, style and comment blocks this long are dropped first when a page is over the limit.
+BIG_BLOCK_CHARS = 10_000
 _WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Long start tags only: `[^<>]` cannot run past the next tag, so the scan is linear.
+_LONG_START_TAG = re.compile(r"<([a-zA-Z][\w:-]*)([^<>]{%d,})>" % (MAX_TAG_ATTRIBUTES * 4))
+_START_TAG = re.compile(r"<[a-zA-Z]")
+_ATTRIBUTE = re.compile(r"[\s\"'][^\s=\"'<>/]+\s*=")
 
 _PARSER = lxml.html.HTMLParser(
     remove_comments=True, remove_pis=True, huge_tree=False, recover=True, no_network=True, default_doctype=False
 )
+
+
+@dataclass
+class Page:
+    """A parsed page and how it was bounded on the way in."""
+
+    root: lxml.html.HtmlElement
+    html: str
+    """The HTML that was parsed (after the cuts below): what a second opinion must read too."""
+    notes: list[str] = field(default_factory=list)
 
 
 def normalize_space(text: str | None) -> str:
@@ -38,25 +66,94 @@ def looks_binary(text: str) -> bool:
     return controls / len(sample) > 0.05
 
 
-def load_html(html: str | None) -> lxml.html.HtmlElement | Rejected:
+def _drop_big_blocks(html: str, keep_jsonld: bool = True) -> str:
+    """The page without the contents of big <script> (not JSON-LD), <style> and comment blocks.
+
+    Scans with str.find: linear, whatever the page (an unclosed block runs to the end).
+    """
+    lower = html.lower()
+    out: list[str] = []
+    pos = 0
+    while True:
+        starts = [(i, kind) for kind, i in (("script", lower.find("<script", pos)), ("style", lower.find("<style", pos)),
+                                             ("comment", lower.find("<!--", pos))) if i >= 0]
+        if not starts:
+            break
+        start, kind = min(starts)
+        if kind == "comment":
+            content_start = start + 4
+            end = lower.find("-->", content_start)
+        else:
+            tag_end = lower.find(">", start)
+            if tag_end < 0:
+                break
+            content_start = tag_end + 1
+            end = lower.find(f"</{kind}", content_start)
+        end = len(html) if end < 0 else end
+        keep = end - content_start <= BIG_BLOCK_CHARS or (keep_jsonld and "ld+json" in lower[start:content_start])
+        out.append(html[pos:end] if keep else html[pos:content_start])
+        pos = end if end > pos else pos + 1
+    out.append(html[pos:])
+    return "".join(out)
+
+
+def _limit_attributes(html: str) -> str:
+    def trim(match: re.Match[str]) -> str:
+        if len(_ATTRIBUTE.findall(match.group(2))) <= MAX_TAG_ATTRIBUTES:
+            return match.group(0)
+        return f"<{match.group(1)}>"
+
+    return _LONG_START_TAG.sub(trim, html)
+
+
+def prepare_html(html: str) -> tuple[str, list[str]]:
+    """The HTML bounded for parsing, and notes on what was cut."""
+    notes = []
+    if len(html) > MAX_HTML_CHARS:
+        html = _drop_big_blocks(html)
+        notes.append("big scripts, styles and comments dropped")
+    if len(html) > MAX_HTML_CHARS:
+        html = _drop_big_blocks(html, keep_jsonld=False)
+        notes.append("big JSON-LD blocks dropped")
+    if len(html) > MAX_HTML_CHARS:
+        html = html[:MAX_HTML_CHARS]
+        notes.append(f"cut at {MAX_HTML_CHARS} characters")
+    cut = _cut_after_start_tags(html, MAX_ELEMENTS)
+    if cut is not None:
+        html = cut
+        notes.append(f"only the first {MAX_ELEMENTS} elements read")
+    limited = _limit_attributes(html)
+    if len(limited) != len(html):
+        notes.append(f"start tags with more than {MAX_TAG_ATTRIBUTES} attributes emptied")
+    # lxml refuses to hold control characters in text it is asked to modify later.
+    html = _CONTROL.sub("", limited)
+    # lxml refuses str input that carries an XML encoding declaration.
+    if html.lstrip().startswith("<?xml"):
+        html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html, count=1)
+    return html, notes
+
+
+def _cut_after_start_tags(html: str, limit: int) -> str | None:
+    """The HTML up to its `limit`-th start tag, or None when it has fewer (one linear scan)."""
+    for count, match in enumerate(_START_TAG.finditer(html)):
+        if count == limit:
+            return html[: match.start()]
+    return None
+
+
+def load_html(html: str | None) -> Page | Rejected:
     if html is None or not html.strip():
         return Rejected("empty-page", "the page has no content")
     if looks_binary(html):
         return Rejected("binary-content", "the body is not text (control bytes or undecodable data)")
-    if len(html) > MAX_HTML_CHARS:
-        html = html[:MAX_HTML_CHARS]
-    # lxml refuses to hold control characters in text it is asked to modify later.
-    html = _CONTROL.sub("", html)
-    # lxml refuses str input that carries an XML encoding declaration.
-    if html.lstrip().startswith("<?xml"):
-        html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html, count=1)
+    html, notes = prepare_html(html)
     try:
         root = lxml.html.document_fromstring(html, parser=_PARSER)
     except (etree.ParserError, ValueError, etree.XMLSyntaxError) as exc:
         return Rejected("unparseable-html", f"HTML could not be parsed: {exc}")
     if root is None:
         return Rejected("unparseable-html", "HTML produced no document")
-    return root
+    return Page(root, html, notes)
 
 
 def text_of(el: etree._Element | None) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urljoin
 
@@ -34,7 +34,7 @@ from services.common.outcomes import Rejected
 from services.parser.authors import clean_authors
 from services.parser.body import extract_body
 from services.parser.dates import parse_iso, parse_text_date, strip_relative, zone
-from services.parser.document import css, load_html, normalize_space, text_of
+from services.parser.document import Page, css, load_html, normalize_space, text_of
 from services.parser.structured import JsonLdArticle, read_jsonld, read_meta, read_microdata
 from services.parser.visible import PUBLISH_HINT, UPDATE_HINT, read_visible
 from schemas.sources import SiteRules
@@ -42,6 +42,8 @@ from schemas.sources import SiteRules
 EXTRACTOR_VERSION = "newsflow-parser/1.0.0"
 
 MIN_BODY_CHARS = 250
+# An article's images beyond this many are galleries or bait; the event keeps the first ones.
+MAX_IMAGES = 100
 _TITLE_SEPARATORS = re.compile(r"\s+[|—–\-:·•»]\s+")
 
 
@@ -132,17 +134,18 @@ def parse_page(raw: RawPageV1, rules: SiteRules | None = None) -> ParsedArticleV
         return Rejected("binary-content", f"content type {raw.content_type!r} is not a text page", aid, url)
     if raw.status != 200:
         return Rejected("not-ok-status", f"page status {raw.status}", aid, url)
-    root = load_html(raw.html)
-    if isinstance(root, Rejected):
-        return Rejected(root.reason, root.detail, aid, url)
+    page = load_html(raw.html)
+    if isinstance(page, Rejected):
+        return Rejected(page.reason, page.detail, aid, url)
     try:
-        return _parse_tree(raw, root, rules)
+        return _parse_tree(raw, page, rules)
     except RecursionError:
         return Rejected("unparseable-html", "the page is nested too deeply to read", aid, url)
 
 
-def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArticleV1 | Rejected:
+def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedArticleV1 | Rejected:
     aid, url = raw.article_id, raw.final_url or raw.url
+    root = page.root
     jsonld = read_jsonld(root)
     ld: JsonLdArticle | None = jsonld[0] if jsonld else None
     meta = read_meta(root)
@@ -232,7 +235,7 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
     f.set("tags", _unique(visible.tags), "visible", 0.6)
 
     # --- images ----------------------------------------------------------------------
-    images = [Image(url=urljoin(url, i.url) if i.url else url, caption=i.caption, credit=i.credit) for i in visible.images]
+    images = [Image(url=urljoin(url, i.url) if i.url else url, caption=i.caption, credit=i.credit) for i in visible.images[:MAX_IMAGES]]
     if not images:
         og_image = meta.first("og:image")
         if og_image:
@@ -265,7 +268,7 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
         paragraphs = [normalize_space(p) for p in re.split(r"\n\s*\n|\n", ld_body) if normalize_space(p)]
         body_source, body_conf, body_detail = "jsonld", 0.85, "articleBody"
     elif result.confidence < 0.5:
-        second = _second_opinion(raw.html or "", url)
+        second = _second_opinion(page.html, url)
         if second and len(second) > 1.2 * len("\n\n".join(paragraphs)):
             paragraphs = [p for p in second.split("\n") if p.strip()]
             body_source, body_conf, body_detail = "visible", 0.6, "trafilatura"
@@ -275,6 +278,8 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
     rejection = _not_an_article(ld, meta, body, paragraphs, f, result.container, cards)
     if rejection:
         return Rejected("not-an-article", rejection, aid, url)
+    if page.notes:
+        body_detail = f"{body_detail}; page bounded: {', '.join(page.notes)}"
     f.set("body", body, body_source, body_conf, body_detail)  # type: ignore[arg-type]
     if "authors" not in f.values:
         f.set("authors", clean_authors(result.signatures, exclude=exclude), "visible", 0.6, "signature in the text")
@@ -290,15 +295,15 @@ def _parse_tree(raw: RawPageV1, root: Any, rules: SiteRules | None) -> ParsedArt
         url=raw.url,
         canonical_url=canonical_url,
         source=raw.source,
-        site_name=f.values.get("site_name"),
-        title=f.values["title"],
-        lead=f.values.get("lead"),
-        body=body,
+        site_name=clean_text(f.values.get("site_name")),
+        title=clean_text(f.values["title"]),
+        lead=clean_text(f.values.get("lead")),
+        body=clean_text(body),
         published_at=f.values.get("published_at"),
         modified_at=f.values.get("modified_at"),
-        authors=f.values.get("authors", []),
-        section=f.values.get("section"),
-        tags=f.values.get("tags", []),
+        authors=[clean_text(a) for a in f.values.get("authors", [])],
+        section=clean_text(f.values.get("section")),
+        tags=[clean_text(t) for t in f.values.get("tags", [])],
         images=f.values.get("images", []),
         language=lang,
         fetched_at=raw.fetched_at,
@@ -354,10 +359,36 @@ def _jsonld_body(ld: JsonLdArticle | None) -> str | None:
 
 
 def _second_opinion(html: str, url: str) -> str | None:
+    # No `deduplicate`: trafilatura's duplicate cache lives for the whole process, so a page's
+    # result would depend on the pages parsed before it, and parsing must be a pure function
+    # of the page (replays, the worker a page lands on, the order of a batch).
     try:
-        return trafilatura.extract(html, url=url, favor_precision=True, include_comments=False, include_tables=False, deduplicate=True)
+        return trafilatura.extract(html, url=url, favor_precision=True, include_comments=False, include_tables=False, deduplicate=False)
     except Exception:  # noqa: BLE001 - the second opinion is optional
         return None
+
+
+# Dates outside this window are errors or bait (year 9999, year 1), not publication times.
+EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=timezone.utc)
+FUTURE_SLACK = timedelta(days=2)
+# No printed date needs more characters than this; longer texts are cut before the date regexes run.
+MAX_DATE_TEXT = 400
+# Format controls that change how text displays without being text: bidi overrides,
+# embeddings and isolates (U+202E makes a title read backwards), invisible separators.
+# Zero-width (non-)joiners stay: Persian and Indic scripts need them.
+_FORMAT_CONTROLS = re.compile("[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]")
+
+
+def plausible_date(dt: datetime, fetched_at: datetime) -> bool:
+    try:
+        return EARLIEST_DATE <= dt <= fetched_at + FUTURE_SLACK
+    except (OverflowError, TypeError):
+        return False
+
+
+def clean_text(text: str | None) -> str | None:
+    """Text without bidi and other format controls (see _FORMAT_CONTROLS)."""
+    return _FORMAT_CONTROLS.sub("", text) if text else text
 
 
 @dataclass
@@ -379,6 +410,7 @@ def _parse_any(value: str | None, reference: datetime) -> tuple[datetime | None,
     """(datetime or None, whether a time of day was given)."""
     if not value:
         return None, False
+    value = value[:MAX_DATE_TEXT]
     dt = parse_iso(value)
     if dt is not None:
         return dt, bool(re.search(r"\d[T ]\d{1,2}:\d{2}", value))
@@ -397,10 +429,14 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
     """
     reference = raw.fetched_at
     candidates: list[DateCandidate] = []
+    implausible: dict[str, list[str]] = {}
 
     def add(label: str, value: str | None, source: str, confidence: float, detail: str | None = None) -> None:
         dt, has_time = _parse_any(value, reference)
         dt, factor = _aware(dt, tz_name)
+        if dt is not None and not plausible_date(dt, reference):
+            implausible.setdefault(label, []).append(f"{dt.isoformat()} ({source})")
+            return
         if dt is not None:
             candidates.append(DateCandidate(dt, source, confidence * factor, detail, has_time, label))
 
@@ -449,7 +485,17 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
         if best is not None:
             f.set(label, best.value, best.source, best.confidence, best.detail)
     if "published_at" not in f.values and raw.discovered_via and raw.discovered_via.published_at:
-        f.set("published_at", raw.discovered_via.published_at, "feed", 0.6, raw.discovered_via.kind)
+        if plausible_date(raw.discovered_via.published_at, reference):
+            f.set("published_at", raw.discovered_via.published_at, "feed", 0.6, raw.discovered_via.kind)
+        else:
+            implausible.setdefault("published_at", []).append(f"{raw.discovered_via.published_at.isoformat()} (feed)")
+    for label, dropped in implausible.items():
+        note = f"ignored as implausible (before {EARLIEST_DATE.year} or over {FUTURE_SLACK.days} days after the fetch): {'; '.join(dropped)}"
+        kept = f.provenance.get(label)
+        if kept is not None:
+            f.provenance[label] = kept.model_copy(update={"detail": f"{kept.detail}; {note}" if kept.detail else note})
+        else:
+            f.provenance[label] = FieldProvenance(source="default", confidence=0.0, detail=note)
 
 
 def _text_after_headline(root: Any, h1: str | None) -> str | None:

@@ -42,29 +42,44 @@ class JsonLdArticle:
     live_updates: list[str] = field(default_factory=list)
 
 
+# One left-to-right pass over JSON-ish text: strings (kept; an unclosed one runs to the
+# end), /* block */ comments (an unclosed one runs to the end) and // line comments. Every
+# alternative either matches or consumes the rest of the text, so the scan is linear.
+_JS_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|/\*(?:.*?\*/|.*)|//[^\n]*', re.S)
+_TRAILING_COMMA = re.compile(r",[ \t\r\n]*([}\]])")
+_GLUED_OBJECTS = re.compile(r"}[ \t\r\n]*{")
+
+
+def _strip_comments(text: str) -> str:
+    return _JS_TOKENS.sub(lambda m: m.group(0) if m.group(0).startswith('"') else "", text)
+
+
+def _json(text: str) -> Any:
+    """json.loads, or None; over-deep nesting is just invalid here, not the page's end."""
+    try:
+        return json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        return None
+
+
 def _loads_lenient(text: str) -> Any:
+    """A JSON-LD block's data, repaired the way sites break it (comments, trailing commas,
+    several objects in one block), or None. Linear in the size of the block."""
     text = text.strip()
     if text.startswith("<!--"):
         text = text[4:]
     if text.endswith("-->"):
         text = text[:-3]
     text = text.replace("<![CDATA[", "").replace("]]>", "").strip()
-    try:
-        return json.loads(text, strict=False)
-    except ValueError:
-        pass
-    repaired = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    repaired = re.sub(r"(?m)^\s*//.*$", "", repaired)
-    repaired = re.sub(r",\s*([}\]])", r"\1", repaired)
-    try:
-        return json.loads(repaired, strict=False)
-    except ValueError:
-        pass
+    data = _json(text)
+    if data is not None:
+        return data
+    repaired = _TRAILING_COMMA.sub(r"\1", _strip_comments(text))
+    data = _json(repaired)
+    if data is not None:
+        return data
     # Several top-level objects in one script tag.
-    try:
-        return json.loads("[" + re.sub(r"}\s*{", "},{", repaired) + "]", strict=False)
-    except ValueError:
-        return None
+    return _json("[" + _GLUED_OBJECTS.sub("},{", repaired) + "]")
 
 
 def _walk(node: Any) -> list[dict[str, Any]]:

@@ -49,6 +49,7 @@ class VisibleMeta:
     tags: list[str] = field(default_factory=list)
     breadcrumbs: list[str] = field(default_factory=list)
     caption_texts: set[str] = field(default_factory=set)
+    image_urls: set[str] = field(default_factory=set)
 
 
 def split_caption(text: str) -> tuple[str | None, str | None]:
@@ -129,7 +130,7 @@ def read_visible(root: etree._Element) -> VisibleMeta:
     meta.byline = _first_cluster(bylines, h1_position) or _first_cluster(author_links, h1_position)
     # Old-school pages: credits printed as a line right under the image.
     for img in scope.iter("img"):
-        if img.get("src") and not any(i.url == img.get("src") for i in meta.images):
+        if img.get("src") and img.get("src") not in meta.image_urls:
             caption = img.get("alt") or None
             nxt = img.getnext()
             credit = None
@@ -145,6 +146,7 @@ def read_visible(root: etree._Element) -> VisibleMeta:
                     meta.caption_texts.add(line)
             if credit:
                 meta.images.append(VisibleImage(img.get("src"), caption, credit))
+                meta.image_urls.add(img.get("src"))
     return meta
 
 
@@ -221,6 +223,7 @@ def _collect_image(el: etree._Element, meta: VisibleMeta) -> None:
         meta.caption_texts.add(caption)
     if credit:
         meta.caption_texts.add(credit)
-    if url or caption or credit:
-        if not any(i.url == url and url for i in meta.images):
-            meta.images.append(VisibleImage(url, caption, credit))
+    if (url or caption or credit) and not (url and url in meta.image_urls):
+        meta.images.append(VisibleImage(url, caption, credit))
+        if url:
+            meta.image_urls.add(url)

@@ -81,3 +81,28 @@ async def test_migration_to_a_new_mapping_version_swaps_aliases_without_losing_u
     assert hit["_index"] == v2_names.first_index and hit["_source"]["title"] == "После миграции"
     await es.indices.refresh(index=names.alias)
     assert (await es.count(index=names.alias))["count"] == 6
+
+
+class RolloverDuringTheBatch(BulkWriter):
+    """Runs a real rollover right after the writer looked up where articles live: the race
+    between `newsflow index rollover` and a bulk request, made to happen every time."""
+
+    rolled = False
+
+    async def _locate(self, ids):  # type: ignore[no-untyped-def]
+        located = await super()._locate(ids)
+        if ids and not self.rolled:
+            self.rolled = True
+            assert (await rollover(self.es, self.names))["rolled_over"]
+        return located
+
+
+async def test_a_rollover_between_lookup_and_bulk_leaves_one_copy_of_an_article(es_index) -> None:  # type: ignore[no-untyped-def]
+    es, names = es_index
+    await BulkWriter(es, names).write([item(article(5))])
+    racing = RolloverDuringTheBatch(es, names)
+    outcomes = await racing.write([item(article(5, minutes_later=7, title="Правка во время ротации")), item(article(6))])
+    assert racing.rolled and [o.status for o in outcomes] == ["indexed", "indexed"]
+    hit = await get(es, names, article(5).id)  # asserts exactly one copy behind the read alias
+    assert hit["_source"]["title"] == "Правка во время ротации"
+    assert (await get(es, names, article(6).id))["_index"] == f"{names.alias}-v1-000002"

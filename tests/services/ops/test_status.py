@@ -130,6 +130,19 @@ def test_a_restarted_replica_counts_from_zero_not_negative() -> None:
     assert status.stages[0].in_per_s == 4.0
 
 
+def test_a_restarted_stage_keeps_its_input_count_from_the_committed_offsets() -> None:
+    restarted = Stage("parser")
+    restarted.events_in.labels("parser", "news.pages.raw.v1").inc(2)  # counted since the restart only
+    kafka = GroupLag("parser", "newsflow-parser", [
+        PartitionLag("news.pages.raw.v1", 0, committed=310, end=312, beginning=10),
+        PartitionLag("news.pages.raw.v1", 1, committed=None, end=5, beginning=0),
+    ])
+    (p,) = compute_status({"parser": [restarted.scrape(1.0)]}, None, {"parser": kafka}, at=NOW).stages
+    assert p.events_in == 300  # acknowledged within retention, whatever the process remembers
+    (p,) = compute_status({"parser": [restarted.scrape(1.0)]}, None, {"parser": GroupLag("parser", "g", error="down")}, at=NOW).stages
+    assert p.events_in == 2
+
+
 def test_replicas_are_summed_and_every_one_must_be_ready() -> None:
     a, b = Stage("enrichment"), Stage("enrichment")
     a.events_in.labels("enrichment", "t").inc(10)
@@ -193,7 +206,7 @@ def test_json_has_the_table_s_content_and_is_serialisable() -> None:
     text = json.dumps(data)
     assert json.loads(text)["stages"][0]["consumer_lag_by_partition"] == {"t": {"3": 3}}
     assert data["healthy"] is True and data["kafka"] == "k:9092" and data["at"] == NOW.isoformat()
-    assert data["stages"][0]["events_in_total"] == 2
+    assert data["stages"][0]["events_in_total"] == 1  # acknowledged, from the committed offset (Kafka was asked)
     assert data["freshness_seconds"] is None, "freshness comes from the indexer, which was not scraped"
 
 
