@@ -225,6 +225,7 @@ def create_app(settings: ScraperSettings) -> faust.App:
                 # wall time says more about the neighbours than about the restore.
                 log.info("crawl state restored", partitions=sorted(partitions), records=records,
                          seconds=round(time.monotonic() - started, 2), cpu_seconds=round(time.process_time() - cpu, 2))
+                crawler.reindex_later()
                 return
             except Exception as exc:  # noqa: BLE001 - only infrastructure trouble is retried
                 if not is_infrastructure_error(exc):
@@ -241,6 +242,7 @@ def create_app(settings: ScraperSettings) -> faust.App:
         # runs beside it, and frontier events of a partition wait until it is restored.
         frontier_name = frontier_topic.get_topic_name()
         new = state.assign({tp.partition for tp in assigned if tp.topic == frontier_name})
+        crawler.reindex_later()
         if new:
             task = asyncio.ensure_future(restore(new))
             restoring.add(task)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import heapq
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -199,7 +200,9 @@ class Crawler:
         self.robots = RobotsCache(ttl=config.robots_ttl)
         self._robots_pending: set[str] = set()
         self._inflight: set[str] = set()
-        self._released: dict[str, int] = {}
+        self._due: dict[str, int] = {}
+        self._due_heap: list[tuple[int, str]] = []
+        self._due_indexed = False
         self._hosts_for_labels = {d for s in self.sources.values() for d in s.allowed_domains}
 
     async def close(self) -> None:
@@ -389,7 +392,8 @@ class Crawler:
         neither the partition nor the other hosts wait for this one."""
         now = utcnow()
         task = run.task
-        self.later[self._park_key(task)] = {"t": task.model_dump(mode="json"), "at": int(now.timestamp() + wait + 0.999), "l": int(now.timestamp())}
+        self._later_put(self._park_key(task), {"t": task.model_dump(mode="json"), "at": int(now.timestamp() + wait + 0.999),
+                                               "l": int(now.timestamp())})
         metrics.PARKED.labels(source.name, reason).inc()
         log.info("task parked", reason=reason, seconds=round(wait, 1), host=host_key(run.url))
         await self._finish(run)
@@ -397,34 +401,72 @@ class Crawler:
     def _unpark(self, task: FrontierTaskV1) -> None:
         key = self._park_key(task)
         if key in self.later:
-            del self.later[key]
-            self._released.pop(key, None)
+            self._later_del(key)
+
+    # The `later` state can hold an entry per article still in its re-fetch window (tens of
+    # thousands): instead of reading all of it every few seconds, the crawler keeps the due
+    # times it wrote in a heap, and reads only what is due. A scan rebuilds the heap when the
+    # state changed under the crawler (`reindex_later`: partitions assigned, restored or taken
+    # away) and after every expiry sweep.
+
+    def _later_put(self, key: str, value: dict[str, Any]) -> None:
+        self.later[key] = value
+        self._index_due(key, value["at"])
+
+    def _later_del(self, key: str) -> None:
+        del self.later[key]
+        self._due.pop(key, None)
+
+    def _index_due(self, key: str, at: int) -> None:
+        self._due[key] = at
+        heapq.heappush(self._due_heap, (at, key))
+
+    def reindex_later(self) -> None:
+        """The `later` state changed under the crawler: rebuild the due index before the next release."""
+        self._due_indexed = False
+
+    async def _rebuild_due_index(self, batch: int) -> None:
+        self._due, self._due_heap = {}, []
+        for index, (key, value) in enumerate(self.later.items()):
+            if index % batch == batch - 1:
+                await asyncio.sleep(0)
+            if isinstance(value, dict) and isinstance(value.get("at"), int):
+                self._due[key] = value["at"]
+        self._due_heap = [(at, key) for key, at in self._due.items()]
+        heapq.heapify(self._due_heap)
+        self._due_indexed = True
 
     async def release_due(self, now: datetime | None = None, batch: int = 500) -> int:
         """Publish the `later` tasks that are due (parked tasks, article re-fetches).
 
-        Reads only; the task's own run deletes or moves its entry. A task already published
-        for the same due time is not published again by this process.
+        Reads only what is due; the task's own run deletes or moves its entry. A task is
+        published once per due time by this process (again only after a re-index).
         """
+        if not self._due_indexed:
+            await self._rebuild_due_index(batch)
         now = now or utcnow()
         stamp = int(now.timestamp())
         published = 0
-        for index, (key, value) in enumerate(list(self.later.items())):
-            if index % batch == batch - 1:
-                await asyncio.sleep(0)
-            if not isinstance(value, dict) or not isinstance(value.get("at"), int) or value["at"] > stamp:
-                continue
-            if self._released.get(key) == value["at"]:
+        while self._due_heap and self._due_heap[0][0] <= stamp:
+            at, key = heapq.heappop(self._due_heap)
+            if self._due.get(key) != at:
+                continue  # rewritten or deleted since it was indexed
+            del self._due[key]
+            value = self.later.get(key)
+            if not isinstance(value, dict) or value.get("at") != at:
+                if isinstance(value, dict) and isinstance(value.get("at"), int):
+                    self._index_due(key, value["at"])  # changed by another writer: follow the store
                 continue
             try:
                 task = FrontierTaskV1.model_validate(value["t"])
             except (ValueError, KeyError, TypeError):
                 continue
-            self._released[key] = value["at"]
             if key.startswith("r:"):
                 task = task.model_copy(update={"enqueued_at": now})
             await self.publish_task(task)
             published += 1
+            if published % batch == 0:
+                await asyncio.sleep(0)
         return published
 
     async def sweep(self, now: datetime | None = None, batch: int = 1000) -> int:
@@ -446,6 +488,7 @@ class Crawler:
                 self._expire(mapping, key, value)
             removed += len(expired)
         metrics.STATE_EXPIRED.inc(removed)
+        self.reindex_later()
         return removed
 
     # ------------------------------------------------------------------ one request
@@ -683,9 +726,9 @@ class Crawler:
         due_key = "r:" + key
         if entry.next_refetch is not None:
             refetch = _task("page", entry.url, source.name, DiscoveredVia(kind="refetch"))
-            self.later[due_key] = {"t": refetch.model_dump(mode="json"), "at": entry.next_refetch, "l": int(now.timestamp())}
+            self._later_put(due_key, {"t": refetch.model_dump(mode="json"), "at": entry.next_refetch, "l": int(now.timestamp())})
         elif due_key in self.later:
-            del self.later[due_key]
+            self._later_del(due_key)
 
     async def _reject(self, run: _Run, rejected: Rejected, original: bytes | None = None) -> None:
         await self.dead_letter(rejected, run.task, original=original)

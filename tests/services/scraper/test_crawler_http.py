@@ -101,6 +101,7 @@ async def test_not_modified_feeds_and_pages_publish_nothing_new(site: LocalSite,
     due = int(time.time()) - 1
     h.crawler.later[key]["at"] = due
     h.seen[key[2:]]["r"] = due
+    h.crawler.reindex_later()
     assert await h.crawler.release_due() == 1
     await h.run([])
     page_hits = site.hits_for("/n/1/")

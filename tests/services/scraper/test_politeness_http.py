@@ -204,6 +204,7 @@ async def test_pending_tasks_are_capped_per_host_so_a_slow_host_never_delays_oth
         assert len(slow.hits) <= 3, "the fast host was served while the slow one had most of its pages still to go"
         for key in h.parked:
             h.crawler.later[key]["at"] = 0
+        h.crawler.reindex_later()
         await h.run([], timeout=30)
     finally:
         await slow.stop()
