@@ -6,6 +6,7 @@
     newsflow stack rotate-keys            new passwords for every role
     newsflow crawl URL [--source S] [--force]     ask the scraper to fetch a page now
     newsflow crawl --add-source FILE.yaml          add sources at run time
+    newsflow crawl --remove-source NAME | --disable-source NAME | --enable-source NAME
     newsflow parse|enrich FILE_OR_URL [--url URL] | --batch PATH… [--jobs N] [--time-limit S]
     newsflow backfill ARCHIVE… [--sources FILE] [--domain D] [--since/--until DATE] [--resume]
     newsflow dlq list [--stage S] | replay [--stage S] [--reason R]
@@ -69,6 +70,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         for source in sources.sources:
             request = CrawlRequestV1(kind="source", source=source.model_dump(mode="json"), requested_at=utcnow())
             requests.append((source.name.encode(), request))
+    for action, names in (("remove", args.remove_source), ("disable", args.disable_source), ("enable", args.enable_source)):
+        for name in names or []:
+            request = CrawlRequestV1(kind="source", action=action, source_name=name, requested_at=utcnow())
+            requests.append((name.encode(), request))
     for url in args.urls:
         if not url.startswith(("http://", "https://")):
             print(f"error: {url!r} is not an http(s) URL", file=sys.stderr)
@@ -76,7 +81,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         request = CrawlRequestV1(kind="url", url=url, source_name=args.source, force=args.force, requested_at=utcnow())
         requests.append((host_key(url).encode(), request))
     if not requests:
-        print("error: give URLs to fetch or --add-source FILE", file=sys.stderr)
+        print("error: give URLs to fetch, --add-source FILE or --remove/--disable/--enable-source NAME", file=sys.stderr)
         return 2
 
     async def send() -> None:
@@ -92,7 +97,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
     asyncio.run(send())
     for _, request in requests:
-        print(f"requested: {request.kind} {request.url or request.source['name']}  (trace {request.trace_id})")  # type: ignore[index]
+        what = request.url if request.kind == "url" else f"{request.action} {request.source_name or request.source['name']}"  # type: ignore[index]
+        print(f"requested: {request.kind} {what}  (trace {request.trace_id})")
     return 0
 
 
@@ -322,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--source", help="source the URLs belong to (its politeness and rules apply)")
     crawl.add_argument("--force", action="store_true", help="fetch even if already seen")
     crawl.add_argument("--add-source", metavar="FILE", help="a sources YAML file whose sources to add at run time")
+    crawl.add_argument("--remove-source", metavar="NAME", action="append", help="stop crawling a source and forget it (repeatable)")
+    crawl.add_argument("--disable-source", metavar="NAME", action="append", help="pause a source: no polls, queued tasks dropped")
+    crawl.add_argument("--enable-source", metavar="NAME", action="append", help="resume a disabled source")
     crawl.set_defaults(func=cmd_crawl)
 
     for name, help_text in (("parse", "parse pages and print each article as JSON"),

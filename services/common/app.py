@@ -214,7 +214,9 @@ def _install_monitors(app: faust.App, health: ServiceHealth, stage: str, setting
             consumer = getattr(app, "_consumer", None)
             health.assigned = health.assigned or bool(consumer and consumer.assignment())
             READY.labels(stage).set(1 if health.ready() else 0)
-            await asyncio.sleep(5.0)
+            # Every 5 s once ready; while starting, every 0.5 s, so /readyz turns green when the
+            # service is ready rather than up to 5 s later.
+            await asyncio.sleep(5.0 if health.ready() else 0.5)
         if admin is not None:
             await admin.close()
 

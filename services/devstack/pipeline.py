@@ -182,6 +182,7 @@ class Pipeline:
             "NEWSFLOW_DATA_DIR": str(self.run_dir / "data"),
             "NEWSFLOW_LOG_FORMAT": "json",
             "NEWSFLOW_SCRAPER_SOURCES_FILE": str(self.sources_file),
+            "NEWSFLOW_SCRAPER_STATE_STORE": "rocksdb://",
             "NEWSFLOW_PARSER_SOURCES_FILE": str(self.sources_file),
             f"NEWSFLOW_{service.upper()}_HTTP_PORT": str(self.ports[service]),
         }

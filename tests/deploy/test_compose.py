@@ -65,7 +65,9 @@ def test_stages_start_after_init_and_run_locked_down(config: dict) -> None:  # t
         assert env["NEWSFLOW_SERVICE"] == stage
         assert env[f"NEWSFLOW_{stage.upper()}_HTTP_PORT"] == str(port)
         assert env["NEWSFLOW_KAFKA_BOOTSTRAP"] == "kafka:9092"
-        assert service["read_only"] is True and "/var/lib/newsflow" in service["tmpfs"]
+        # Writable data dir on a read-only root: tmpfs, or for the scraper its crawl-state volume.
+        data_dir_mounted = "/var/lib/newsflow" in service["tmpfs"] or any(v.endswith(":/var/lib/newsflow:rw") for v in service.get("volumes", []))
+        assert service["read_only"] is True and data_dir_mounted, stage
         assert service["cap_drop"] == ["ALL"]
         assert f"127.0.0.1:{port}:{port}/tcp" in service["ports"]
 
@@ -79,7 +81,9 @@ def test_environment_names_are_settings_the_services_read(config: dict) -> None:
 
 
 def test_data_lives_in_named_volumes(config: dict) -> None:  # type: ignore[type-arg]
-    assert set(config["volumes"]) == {"kafka-data", "es-data", "es-certs", "prometheus-data", "grafana-data"}
+    assert set(config["volumes"]) == {"kafka-data", "es-data", "es-certs", "prometheus-data", "grafana-data", "scraper-state"}
+    assert "scraper-state:/var/lib/newsflow:rw" in config["services"]["scraper"]["volumes"], "the crawl state survives a restart"
+    assert config["services"]["scraper"]["environment"]["NEWSFLOW_SCRAPER_STATE_STORE"] == "rocksdb://"
     assert "kafka-data:/var/lib/kafka/data:rw" in config["services"]["kafka"]["volumes"]
     assert "es-data:/usr/share/elasticsearch/data:rw" in config["services"]["elasticsearch"]["volumes"]
 

@@ -88,11 +88,17 @@ def test_each_stage_is_a_hardened_deployment_with_probes_and_resources(rendered)
         security = container["securityContext"]
         assert security["readOnlyRootFilesystem"] is True and security["runAsNonRoot"] is True, name
         assert security["allowPrivilegeEscalation"] is False and security["capabilities"]["drop"] == ["ALL"], name
-        # Writable places on a read-only root: faust's data dir and /tmp, both emptyDirs.
+        # Writable places on a read-only root: faust's data dir and /tmp. The scraper's data
+        # dir holds its RocksDB crawl state: a volume claimed per pod; the others are emptyDirs.
         volumes = {v["name"]: v for v in spec["volumes"]}
         mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-        for path in (data_dir, "/tmp"):
-            assert path in mounts and "emptyDir" in volumes[mounts[path]], f"{name}: {path}"
+        assert "/tmp" in mounts and "emptyDir" in volumes[mounts["/tmp"]], f"{name}: /tmp"
+        assert data_dir in mounts, f"{name}: {data_dir}"
+        if stage == "scraper":
+            claim = volumes[mounts[data_dir]]["ephemeral"]["volumeClaimTemplate"]["spec"]
+            assert claim["accessModes"] == ["ReadWriteOnce"] and claim["resources"]["requests"]["storage"], name
+        else:
+            assert "emptyDir" in volumes[mounts[data_dir]], f"{name}: {data_dir}"
         env = {e["name"]: e for e in container["env"]}
         assert env[f"NEWSFLOW_{stage.upper()}_HTTP_PORT"]["value"] == str(STAGES[stage]), name
         assert env[f"NEWSFLOW_{stage.upper()}_HTTP_HOST"]["value"] == "0.0.0.0", name

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
 from contextlib import contextmanager
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elasticsearch import AsyncElasticsearch
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.devstack.pipeline import Pipeline, free_port
 from services.devstack.processes import ManagedProcess, stop_all, wait_http_ok
-from services.devstack.stack import Stack, StackConfig
+from services.devstack.stack import REPO_ROOT, Stack, StackConfig
+from services.samplesite.crowd import CrowdSite, plan_hosts, read_log
 from services.samplesite.server import Manifest, load_manifest
 from services.samplesite.sources import sample_sources
 
@@ -86,3 +95,77 @@ async def es(stack: Stack, stack_config: StackConfig) -> AsyncIterator[AsyncElas
     client = AsyncElasticsearch(**stack_config.admin_es_kwargs(), request_timeout=30)
     yield client
     await client.close()
+
+
+@dataclass
+class RunningCrowd:
+    """The crowd site (services/samplesite/crowd.py) and services crawling it."""
+
+    site: CrowdSite
+    pipeline: Pipeline
+    log: Path
+    run_dir: Path
+
+    def requests(self, host: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
+        """The site's request log so far, optionally for one host and/or path."""
+        return [e for e in read_log(self.log) if (host is None or e["host"] == host) and (path is None or e["path"] == path)]
+
+    def topic(self, name: str) -> str:
+        return f"{self.pipeline.namespace}.{name}"
+
+
+@contextmanager
+def crowd_running(stack_config: StackConfig, run_dir: Path, *, hosts: int, pages: int, crawl_delay: float,
+                  slow_hosts: int = 0, slow_seconds: float = 0.3, burst_hosts: int = 0, sources: dict[str, Any] | None = None,
+                  services: tuple[str, ...] = ("scraper",), extra_env: dict[str, str] | None = None) -> Iterator[RunningCrowd]:
+    """The crowd site with a request log, and `services` in a fresh namespace crawling it with
+    `sources` (default: every host). Everything started is stopped afterwards."""
+    port = free_port()
+    log = run_dir / "requests.jsonl"
+    plans = plan_hosts(hosts, crawl_delay=crawl_delay, slow_hosts=slow_hosts, slow_seconds=slow_seconds, burst_hosts=burst_hosts)
+    site = CrowdSite(plans, pages, port=port)
+    try:
+        ManagedProcess("crowd", run_dir, module="services.samplesite.crowd").start(
+            {}, ["--hosts", str(hosts), "--pages", str(pages), "--port", str(port), "--crawl-delay", str(crawl_delay),
+                 "--slow-hosts", str(slow_hosts), "--slow-seconds", str(slow_seconds), "--burst-hosts", str(burst_hosts),
+                 "--log", str(log)])
+        assert wait_listening(port, 30), "crowd site did not start"
+        namespace = f"c{uuid.uuid4().hex[:8]}"
+        pipeline = Pipeline(stack_config, namespace=namespace, alias=f"{namespace}-articles", run_dir=run_dir, extra_env={
+            "NEWSFLOW_SCRAPER_PINNED_HOSTS": site.pinned(), "NEWSFLOW_LOG_LEVEL": "INFO", **(extra_env or {})})
+        pipeline.write_sources(site.sources() if sources is None else sources)
+        pipeline.start(services)
+        pipeline.wait_ready(services, timeout=180)
+        yield RunningCrowd(site, pipeline, log, run_dir)
+    finally:
+        stop_all(run_dir)
+
+
+def wait_listening(port: int, timeout: float) -> bool:
+    """True once something accepts connections on 127.0.0.1:`port` (the crowd answers only its own host names)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def newsflow(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the `newsflow` command line against a pipeline's Kafka and namespace."""
+    env = {**os.environ, **pipeline.env("scraper")}
+    return subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def metric_samples(port: int, name: str) -> list[tuple[dict[str, str], float]]:
+    """The samples of one metric family on a service's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    samples = []
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name:
+                samples.append((dict(sample.labels), sample.value))
+    return samples
