@@ -27,6 +27,7 @@ BENCHMARKS = {
     "seen-state": ("bench.bench_seen_state", {"urls": 1_000_000, "baseline_urls": 100_000}),
     "crowd": ("bench.bench_crowd", {"hosts": 20, "pages": 100, "crawl_delay": 0.5}),
     "backfill": ("bench.bench_backfill", {"pages": 1000, "files": 400, "rounds": 3}),
+    "hostile": ("bench.bench_hostile", {"rounds": 3}),
 }
 
 
