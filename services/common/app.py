@@ -284,6 +284,14 @@ async def run_stage_agent(runner: Any, stream: Any) -> None:
         await runner.run(faust_events(manual), lambda event: manual.ack(event.source))
     except StageStopped as exc:
         await stop_service(str(exc))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see below
+        # Any other failure here would crash the agent, and faust would restart it on the same
+        # stream with the failed event never acknowledged: that partition's commits stall for
+        # good while the others go on. Stopping instead gets the event redelivered.
+        log.exception("the stage loop failed")
+        await stop_service(f"{runner.name}: the stage loop failed: {type(exc).__name__}: {exc}")
 
 
 async def start_pool(pool: Any, app: faust.App) -> None:

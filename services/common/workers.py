@@ -379,6 +379,16 @@ class WorkerPool:
         self._workers[pid] = worker
         return worker
 
+    async def _replace_or_fail(self, worker: _Worker) -> None:
+        """Replace `worker`, shielded from cancellation (a cancelled replacement would lose the
+        pool one worker for good, until every caller waits forever for an idle one); when no
+        new worker can be made, the pool is unavailable and says so."""
+        try:
+            await asyncio.shield(self._replace(worker))
+        except (OSError, ConnectionError, PoolUnavailable) as exc:
+            self._failure = self._failure or f"{self.name}: a worker could not be replaced: {type(exc).__name__}: {exc}"
+            raise PoolUnavailable(self._failure) from exc
+
     async def _replace(self, worker: _Worker) -> None:
         await worker.kill_and_wait()
         self._workers.pop(worker.pid, None)
@@ -400,14 +410,14 @@ class WorkerPool:
         try:
             reply = await asyncio.wait_for(self._call(worker, data), self.time_limit)
         except asyncio.TimeoutError:
-            await self._replace(worker)
+            await self._replace_or_fail(worker)
             raise WorkTimedOut(f"{self.name}: over the {self.time_limit:g} s limit; the worker was killed") from None
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
-            await self._replace(worker)
+            await self._replace_or_fail(worker)
             raise WorkerCrashed(f"{self.name}: worker {worker.pid} died during the call") from None
         except BaseException:
             # Cancelled mid-call (shutdown, rebalance): the worker may still be busy with it.
-            await asyncio.shield(self._replace(worker))
+            await self._replace_or_fail(worker)
             raise
         worker.calls += 1
         self._idle.put_nowait(worker)

@@ -25,6 +25,7 @@ from services.devstack.stack import REPO_ROOT, Stack, StackConfig
 from services.samplesite.crowd import CrowdSite, plan_hosts, read_log
 from services.samplesite.server import Manifest, load_manifest
 from services.samplesite.sources import sample_sources
+from tests.helpers import role_environ
 
 
 @dataclass
@@ -154,8 +155,9 @@ def wait_listening(port: int, timeout: float) -> bool:
 
 
 def newsflow(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the `newsflow` command line against a pipeline's Kafka and namespace."""
-    env = {**os.environ, **pipeline.env("scraper")}
+    """Run the `newsflow` command line against a pipeline's Kafka and namespace, as the operator
+    (the role that writes crawl requests and source changes)."""
+    env = role_environ(pipeline, "operator")
     return subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 

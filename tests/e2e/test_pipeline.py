@@ -145,7 +145,9 @@ async def test_no_secret_reaches_logs_metrics_status_or_dead_letters(running_pip
 
     places: dict[str, str] = {}
     for log in sorted(running_pipeline.run_dir.rglob("*.log")):
-        places[f"log {log.name}"] = log.read_text(errors="replace")
+        if log.stat().st_size == 0 and "crawl-state" in log.parts:
+            continue  # an empty RocksDB write-ahead log of the scraper's crawl state: nothing to read
+        places[f"log {log.relative_to(running_pipeline.run_dir)}"] = log.read_text(errors="replace")
     for stage in stages:
         for path in ("/metrics", "/livez", "/readyz"):
             try:

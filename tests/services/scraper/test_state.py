@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from services.common.settings import KafkaSettings
+from tests.helpers import kafka_kwargs
 from services.devstack.stack import Stack, StackConfig
 from services.scraper.changelog import KafkaChangelogReader, ensure_state_changelogs
 from services.scraper.state import TABLES, CrawlState, MemoryStore, Record, RocksResources, RocksStore, TablePartition, encode_key
@@ -174,14 +175,14 @@ async def test_state_restores_from_kafka_cold_and_warm_with_rocksdb(stack: Stack
     bootstrap = stack_config.kafka_bootstrap
     topics = {table: f"{namespace}.newsflow-scraper-{table}-changelog" for table in TABLES}
     await ensure_state_changelogs(KafkaSettings(bootstrap=bootstrap), list(topics.values()), 4)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(**kafka_kwargs(bootstrap), acks="all")
     await producer.start()
 
     async def deliver(table: str, partition: int, key: bytes, value: bytes | None) -> int:
         metadata = await (await producer.send(topics[table], value=value, key=key, partition=partition))
         return metadata.offset
 
-    reader = KafkaChangelogReader({"bootstrap_servers": bootstrap}, topics.__getitem__)
+    reader = KafkaChangelogReader(kafka_kwargs(bootstrap), topics.__getitem__)
     resources = RocksResources(cache_bytes=8 * 1024 * 1024, write_buffer_bytes=8 * 1024 * 1024)
 
     def rocks_state(disk: Path) -> CrawlState:
@@ -235,7 +236,7 @@ async def test_state_restores_from_kafka_cold_and_warm_with_rocksdb(stack: Stack
         await producer.stop()
 
     # Every write of a table went to the changelog partition of the frontier partition that made it.
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_kwargs(bootstrap), auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     try:
         tps = [TopicPartition(topics["later"], p) for p in range(4)]
@@ -251,7 +252,7 @@ async def test_changelog_topics_are_compacted_every_hour_not_every_week(stack: S
     names = [f"{namespace}.newsflow-scraper-seen-changelog", f"{namespace}.newsflow-scraper-later-changelog"]
     await ensure_state_changelogs(kafka, names, 4)
     await ensure_state_changelogs(kafka, names, 4)  # idempotent
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack_config.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_kwargs(stack_config.kafka_bootstrap))
     await admin.start()
     try:
         responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in names])
