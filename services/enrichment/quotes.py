@@ -100,6 +100,17 @@ _EN_MEMBER_OF = re.compile(
     r"lawyer|adviser|advisor|insider)s?\s+(?:(?:close\s+)?(?:to|for|at|of|from|with|within|inside)\s+)(?:the\s+)?$",
     re.IGNORECASE,
 )
+# How far back a statement quoted across paragraphs looks for the organisation that made it.
+_ORG_LOOKBACK = 3
+_EN_ORG_NOUNS = {"council", "company", "ministry", "department", "agency", "union", "group", "government", "board",
+                 "authority", "commission", "committee", "office", "firm", "bank", "club", "party", "association",
+                 "corporation", "service", "operator", "charity", "trust", "university", "police", "court"}
+# «В министерстве культуры региона заявили», «в пресс-службе перевозчика добавили»
+_RU_IN_ORG_SPEAKING = re.compile(
+    r"(?:^|(?<=[\s(]))[Вв]о?\s+(?P<org>(?:министерств|ведомств|администраци|правительств|мэри|управлени|департамент|"
+    r"комитет|пресс-служб|компани|пресс-центр|аппарат|прокуратур|полици|профсоюз|штаб)\w*(?:\s+[а-яё-]+){0,3}?)"
+    r"\s+(?:заявили|сообщили|ответили|пояснили|рассказали|уточнили|отметили|подчеркнули|добавили|пообещали|"
+    r"объяснили|напомнили|прокомментировали)\b")
 _PRONOUN_GENDER = {"он": "Masc", "она": "Fem", "he": "Masc", "she": "Fem"}
 _NOT_A_QUOTE_BEFORE = re.compile(
     r"(?:так называем\w*|под названием|под лозунгом|с надписью|so-called|dubbed|titled|entitled|named|called)\s*$",
@@ -326,10 +337,19 @@ class QuoteExtractor:
                 return in_org[0].name if in_org and self._plural_verb(span) else None
             if orgs:
                 return orgs[0].name
+            # «…», — говорится в заявлении компании: the organisation that spoke last, up to
+            # three paragraphs back (a statement quoted across paragraphs), as the text names
+            # it: «В министерстве культуры региона заявили, что …» → "министерство культуры региона".
             paragraph = candidate.paragraph
-            lo = self.paragraphs[max(0, paragraph - 1)][0]
+            lo = self.paragraphs[max(0, paragraph - _ORG_LOOKBACK)][0]
             earlier = [m for m in self.organizations if lo <= m.start < candidate.marks.start]
             located = [m for m in earlier if re.search(r"\b[Вв]о?\s+«?$", self.body[max(0, m.start - 4):m.start])]
+            named = self._org_named_speaking(lo, candidate.marks.start)
+            # «в пресс-службе перевозчика» is the press office of the company named before it;
+            # «в министерстве культуры региона» names an institution of its own.
+            if named is not None and not (named[1].startswith("пресс-") and (located or earlier)) \
+                    and not any(m.start >= named[0] for m in located or earlier):
+                return named[1]
             pick = (located or earlier)
             return pick[-1].name if pick else None
         for m in orgs:
@@ -339,7 +359,40 @@ class QuoteExtractor:
             head = text[:m.start - span[0]].split()
             if (tail and self.speech.match(" ".join(tail[:2]))) or (head and self.speech.match(head[-1])):
                 return m.name
+        noun = self._org_noun(span)
+        if noun is not None:
+            # "…," the council said: the organisation named earlier whose name has that noun.
+            lo = self.paragraphs[max(0, candidate.paragraph - _ORG_LOOKBACK)][0]
+            earlier = [m for m in self.organizations if lo <= m.start < candidate.marks.start
+                       and noun in m.name.lower().split()]
+            if earlier:
+                return earlier[-1].name
         return None
+
+    def _org_noun(self, span: tuple[int, int]) -> str | None:
+        """The organisation noun an attribution names as the speaker: «говорится в сообщении
+        ведомства», "the council said", "said the company" → "ведомство"/"council"/"company"."""
+        text = self.body[span[0]:span[1]].strip(" ,.")
+        if self.ru:
+            return "ведомство" if _RU_ORG_SPEAKS.search(text) else None
+        m = re.match(r"^(?:the|its)\s+(\w+)\s+(?:\w+\s+)?(?:said|says|added|stated|warned|confirmed)\b", text, re.IGNORECASE) \
+            or re.search(r"\b(?:said|says|added|stated)\s+the\s+(\w+)$", text, re.IGNORECASE)
+        if m is None or m.group(1).lower() not in _EN_ORG_NOUNS:
+            return None
+        return m.group(1).lower()
+
+    def _org_named_speaking(self, lo: int, hi: int) -> tuple[int, str] | None:
+        """The last «В <organisation> заявили/сообщили …» between `lo` and `hi` that names the
+        organisation in lower case (no entity for it): its position and its name in the
+        nominative («министерстве культуры региона» → «министерство культуры региона»)."""
+        found = None
+        for m in _RU_IN_ORG_SPEAKING.finditer(self.body, lo, hi):
+            if inside(m.start(), self.marks):
+                continue
+            words = m.group("org").split()
+            head = self.lemmatizer.lemma(words[0], "ru")
+            found = (m.start(), " ".join([head] + words[1:]))
+        return found
 
     def _verb_gender(self, span: tuple[int, int]) -> str | None:
         text = self.body[span[0]:span[1]].lower()
@@ -494,6 +547,8 @@ class QuoteExtractor:
                 return
             if self._anonymous(c.attribution) or self._plural_verb(c.attribution):
                 return
+            if self._org_noun(c.attribution) is not None:
+                return  # an organisation speaks, and it is not named: not a person in focus
             attribution = self.body[c.attribution[0]:c.attribution[1]]
             pronoun = re.search(r"\b(?:его|ее|её|он|она|his|her|he|she)\b", attribution, re.IGNORECASE)
             if c.attribution_kind == "before" and not self.speech.search(attribution) and not pronoun:

@@ -157,9 +157,15 @@ def _en_month(word: str) -> int | None:
 
 
 def parse_text_date(
-    text: str, *, default_tz: tzinfo | None = None, reference: datetime | None = None, prefer_time: bool = False
+    text: str, *, default_tz: tzinfo | None = None, reference: datetime | None = None, prefer_time: bool = False,
+    local_zone: tzinfo | None = None,
 ) -> tuple[datetime, bool] | None:
     """The first absolute or relative date in `text`: (datetime, zone_was_explicit).
+
+    «Сегодня, 14:35» / «вчера в 9:10» are days counted from `reference` in `local_zone`
+    (the page's zone: when it is 23:40 UTC it is already tomorrow in Vladivostok), else
+    in `default_tz`, else in the reference's own zone; the clock time stays naive unless
+    `default_tz` is given.
 
     With `prefer_time`, the first date that carries a time of day wins over an
     earlier bare date (a page header's "Thursday, 23 October 2025").
@@ -235,7 +241,7 @@ def parse_text_date(
         _, dt, explicit = candidates[0]
         return dt, explicit
     if reference is not None:
-        relative = _relative(text, reference, default_tz)
+        relative = _relative(text, reference, default_tz, local_zone)
         if relative:
             return relative, True
     return None
@@ -246,7 +252,7 @@ def strip_relative(text: str) -> str:
     return RELATIVE_EN.sub(" ", RELATIVE_RU.sub(" ", text))
 
 
-def _relative(text: str, reference: datetime, default_tz: tzinfo | None) -> datetime | None:
+def _relative(text: str, reference: datetime, default_tz: tzinfo | None, local_zone: tzinfo | None = None) -> datetime | None:
     match = RELATIVE_RU.search(text) or RELATIVE_EN.search(text)
     if match:
         amount = int(match.group(1))
@@ -260,7 +266,8 @@ def _relative(text: str, reference: datetime, default_tz: tzinfo | None) -> date
         return reference - delta
     match = TODAY.search(text)
     if match:
-        local = reference.astimezone(default_tz) if default_tz else reference
+        day_zone = local_zone or default_tz
+        local = reference.astimezone(day_zone) if day_zone and reference.tzinfo else reference
         day = local.date() - (timedelta(days=1) if match.group(1).lower() in ("вчера", "yesterday") else timedelta())
         # Without a zone the clock time stays naive: the caller knows the page's zone.
         return _build(day, match.group(2), match.group(3), match.group(4), match.group(5), default_tz)

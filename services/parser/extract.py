@@ -20,7 +20,7 @@ that source in `provenance` with a confidence:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urljoin
@@ -33,11 +33,11 @@ from schemas.raw_page_v1 import RawPageV1
 from services.common.outcomes import Rejected
 from services.parser.authors import clean_authors
 from services.parser.body import extract_body
-from services.parser.dates import parse_iso, parse_text_date, strip_relative, zone
+from services.parser.dates import TODAY, parse_iso, parse_text_date, strip_relative, zone
 from services.parser.document import Page, css, load_html, normalize_space, text_of
 from services.parser.structured import JsonLdArticle, read_jsonld, read_meta, read_microdata
 from services.parser.visible import PUBLISH_HINT, UPDATE_HINT, read_visible
-from services.parser.zones import ZoneChoice, page_zone
+from services.parser.zones import SiteSignals, ZoneChoice, page_zone
 from schemas.sources import SiteRules
 
 EXTRACTOR_VERSION = "newsflow-parser/1.1.0"
@@ -115,6 +115,34 @@ def _site_names(root: Any, meta: Any, ld: JsonLdArticle | None) -> set[str]:
                 if 0 < len(text) <= 80:
                     names.add(text.lower())
     return {n for n in names if n}
+
+
+def _site_name_texts(root: Any, meta: Any, ld: JsonLdArticle | None, html_title: str | None, h1: str | None) -> list[str]:
+    """The site's name as the page prints it, capitals kept (they tell a city from a word):
+    og:site_name, application-name, the JSON-LD publisher, the part of `<title>` after the
+    headline («… — Вечерний Иркутск»), and the logo's text or alt."""
+    names = [n for n in (meta.first("og:site_name"), meta.first("application-name"), ld.publisher if ld else None) if n]
+    if html_title:
+        title = normalize_space(html_title)
+        if h1 and title.startswith(normalize_space(h1)):
+            rest = title[len(normalize_space(h1)):].strip(" |—–-:·•»")
+            if rest:
+                names.append(rest)
+        else:
+            parts = _TITLE_SEPARATORS.split(title)
+            if len(parts) > 1 and len(parts[-1]) <= 60:
+                names.append(parts[-1])
+    body = root.find("body")
+    if body is not None:
+        from services.parser.body import class_words
+
+        for el in body.iter():
+            if isinstance(el.tag, str) and "logo" in class_words(el):
+                text = text_of(el) or " ".join(img.get("alt") or "" for img in el.iter("img"))
+                if 0 < len(text.strip()) <= 80:
+                    names.append(text.strip())
+                break
+    return names
 
 
 def _is_site_name(text: str, names: set[str]) -> bool:
@@ -255,9 +283,6 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
 
     glued = _names_glued_to_dates(visible.date_texts)
 
-    # --- dates ---------------------------------------------------------------------
-    zone_choice = _choose_dates(f, raw, root, rules, ld, meta, micro, visible, tz_name, lang)
-
     # --- section and tags ------------------------------------------------------------
     if rules:
         f.set("section", _rule_text(root, rules.section), "site-rule", 0.95, rules.section)
@@ -320,6 +345,11 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
     if "title" not in f.values and site_title:
         f.set("title", site_title, "visible", 0.4, "the site's name: no headline of its own")
     body = "\n\n".join(paragraphs)
+
+    # --- dates (after the body: its dateline is one of the signals of the page's zone) ---
+    signals = SiteSignals(names=_site_name_texts(root, meta, ld, html_title, visible.h1),
+                          dateline=paragraphs[0] if paragraphs else None)
+    zone_choice = _choose_dates(f, raw, root, rules, ld, meta, micro, visible, tz_name, lang, signals)
 
     # --- is it an article at all? ------------------------------------------------------
     rejection = _not_an_article(ld, meta, body, paragraphs, f, result.container, cards)
@@ -455,20 +485,22 @@ def _has_time(dt: datetime) -> bool:
     return (dt.hour, dt.minute, dt.second) != (0, 0, 0)
 
 
-def _parse_any(value: str | None, reference: datetime) -> tuple[datetime | None, bool]:
-    """(datetime or None, whether a time of day was given)."""
+def _parse_any(value: str | None, reference: datetime, local_zone: Any = None) -> tuple[datetime | None, bool]:
+    """(datetime or None, whether a time of day was given). «Сегодня»/«вчера» are days in
+    `local_zone` (the page's zone) when given, else in the fetch time's."""
     if not value:
         return None, False
     value = value[:MAX_DATE_TEXT]
     dt = parse_iso(value)
     if dt is not None:
         return dt, bool(re.search(r"\d[T ]\d{1,2}:\d{2}", value))
-    found = parse_text_date(strip_relative(value)) or parse_text_date(value, reference=reference)
+    found = parse_text_date(strip_relative(value)) or parse_text_date(value, reference=reference, local_zone=local_zone)
     return (found[0], _has_time(found[0])) if found else (None, False)
 
 
 def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None, ld: JsonLdArticle | None,
-                  meta: Any, micro: Any, visible: Any, tz_name: str | None, language: str | None) -> ZoneChoice:
+                  meta: Any, micro: Any, visible: Any, tz_name: str | None, language: str | None,
+                  signals: SiteSignals | None = None) -> ZoneChoice:
     """Publication and modification times, from the most trusted source that has them.
 
     Structured dates (site rule, JSON-LD, meta, microdata) win; a structured date
@@ -478,13 +510,12 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
     zone is read in the zone `zones.page_zone` chooses, and its provenance says so.
     """
     reference = raw.fetched_at
-    found: list[tuple[str, datetime, bool, str, float, str | None]] = []
+    values: list[tuple[str, str, str, float, str | None]] = []
     implausible: dict[str, list[str]] = {}
 
     def add(label: str, value: str | None, source: str, confidence: float, detail: str | None = None) -> None:
-        dt, has_time = _parse_any(value, reference)
-        if dt is not None:
-            found.append((label, dt, has_time, source, confidence, detail))
+        if value:
+            values.append((label, value, source, confidence, detail))
 
     el = _rule_element(root, rules.published_at if rules else None)
     if el is not None:
@@ -511,17 +542,30 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
                 label = "modified_at"
         add(label, text, "visible", 0.7, "printed date")
     fallback_text = _text_after_headline(root, visible.h1 or f.values.get("title"))
-    if fallback_text:
-        first = parse_text_date(strip_relative(fallback_text), prefer_time=True)
-        if first:
-            found.append(("published_at", first[0], _has_time(first[0]), "visible", 0.5, "first date after the headline"))
+    first = parse_text_date(strip_relative(fallback_text), prefer_time=True) if fallback_text else None
 
+    def parse_all(local_zone: Any) -> list[tuple[str, datetime, bool, str, float, str | None]]:
+        """Every date found; «сегодня, 14:35» is a day in `local_zone` (the page's), not UTC's."""
+        out = []
+        for label, value, source, confidence, detail in values:
+            dt, has_time = _parse_any(value, reference, local_zone)
+            if dt is not None:
+                out.append((label, dt, has_time, source, confidence, detail))
+        if first:
+            out.append(("published_at", first[0], _has_time(first[0]), "visible", 0.5, "first date after the headline"))
+        return out
+
+    found = parse_all(None)
+    base = signals or SiteSignals()
     choice = page_zone(
         given=tz_name, url=raw.final_url or raw.url,
         locales=[meta.first("og:locale"), meta.first("html:lang"), meta.first("content-language")], language=language,
         aware_dates=[dt for _, dt, _, _, _, _ in found if dt.tzinfo is not None],
         text=fallback_text or "",
+        site=replace(base, clock=" ".join(t for _, t in visible.date_texts)),
     )
+    if any(TODAY.search(value) for _, value, _, _, _ in values):
+        found = parse_all(choice.tz)
     candidates: list[DateCandidate] = []
     for label, dt, has_time, source, confidence, detail in found:
         zoned, factor = _aware(dt, choice)
@@ -570,7 +614,7 @@ def _live_posts(posts: list[tuple[int, str]], paragraphs: list[str], published: 
         offsets.append(offsets[-1] + len(p) + 2)
     out: list[LivePost] = []
     for index, value in posts:
-        when, _ = _parse_any(value, reference)
+        when, _ = _parse_any(value, reference, choice.tz)
         if when is None and published is not None:
             clock = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*", value)
             if clock and int(clock.group(1)) < 24 and int(clock.group(2)) < 60:

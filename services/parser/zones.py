@@ -8,6 +8,11 @@ tell a reader how far to trust the time:
 
     given      the source's `timezone` (sources file) or `--timezone` on the command line  0.85
     page       an offset another date on the same page carries (+03:00)                     0.8
+    clock      the local clock the page names («18:20 (время новосибирское)»)              0.75
+    site       a city or region in the site's host, its name or a section of its URL
+               (krasnoyarsk-gorod.ru, «Омский вестник», «… — Вечерний Иркутск», /khabarovsk/)  0.65
+    dateline   the city of a dateline opening the body («КАЛИНИНГРАД, 3 декабря.»), unless
+               a news agency's credit follows it (the time is then the agency's)          0.6
     domain     the country-code domain of the page (.ru, .by, .ua, .kz, .uk, .ie, .au, .in…) 0.6
     locale     the country of `og:locale` / `<html lang>` (ru_RU, en_GB, en-IE…)             0.55
     language   the page's language where one zone covers most of its speakers (ru, uk, be…) 0.5
@@ -20,11 +25,12 @@ carries its own zone or offset never uses any of this.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from urllib.parse import urlsplit
 
 from services.parser.dates import zone
+from services.parser.places import PLACES, Place, place_of_clock, place_of_dateline, places_in_label, places_in_name
 
 # Country → the zone most of its news is published in (the capital's, for countries
 # with several zones: a regional outlet should set `timezone` on its source). Country
@@ -52,7 +58,21 @@ LANGUAGE_ZONES = {"ru": "Europe/Moscow", "uk": "Europe/Kyiv", "be": "Europe/Mins
 # Reserved names that never reach the public internet (RFC 2606/6761): a test site
 # "news.ru.example" is read as the ".ru" site it stands for.
 _RESERVED_SUFFIXES = (".example", ".test", ".invalid", ".localhost")
-FACTORS = {"given": 0.85, "page": 0.8, "domain": 0.6, "locale": 0.55, "language": 0.5, "unknown": 0.4}
+FACTORS = {"given": 0.85, "page": 0.8, "clock": 0.75, "site": 0.65, "dateline": 0.6, "domain": 0.6, "locale": 0.55,
+           "language": 0.5, "unknown": 0.4}
+# Generic names a host may end in besides a country code.
+_SECOND_LEVEL = {"com", "net", "org", "co", "gov", "edu", "ac", "info", "media", "news", "online", "site", "press"}
+
+
+@dataclass(frozen=True)
+class SiteSignals:
+    """What the page says about where the site is: its name as printed (og:site_name, the
+    part of <title> after the headline, the logo), the body's first paragraph (for a
+    dateline) and the printed date lines (for a named local clock)."""
+
+    names: list[str] = field(default_factory=list)
+    dateline: str | None = None
+    clock: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,13 +89,49 @@ class ZoneChoice:
         return FACTORS[self.origin]
 
 
-def _host_country(url: str | None) -> str | None:
+def _host(url: str | None) -> str:
     host = (urlsplit(url or "").hostname or "").lower().rstrip(".")
     for suffix in _RESERVED_SUFFIXES:
         if host.endswith(suffix):
             host = host[: -len(suffix)]
+    return host
+
+
+def _host_country(url: str | None) -> str | None:
+    host = _host(url)
     label = host.rsplit(".", 1)[-1] if "." in host else ""
     return label if label in COUNTRY_ZONES else None
+
+
+def _site_place(url: str | None, names: list[str], country: str | None) -> tuple[Place, str] | None:
+    """A city or region the site names itself by: in its host, its printed name, or a
+    section of its URL that is a place's name (/khabarovsk/…). A place in another country
+    than the domain's is not the site's (Perth in a .uk host is the Scottish one)."""
+    def fits(place: Place) -> bool:
+        return country is None or place.country == country or COUNTRY_ZONES.get(place.country) == COUNTRY_ZONES[country]
+
+    labels = [lab for lab in _host(url).split(".") if lab and lab not in COUNTRY_ZONES and lab not in _SECOND_LEVEL
+              and lab != "www"]
+    for label in labels:
+        for place in places_in_label(label):
+            if fits(place):
+                return place, f"the site's address ({_host(url)})"
+    for name in names:
+        for place in places_in_name(name):
+            if fits(place):
+                return place, f"the site name «{name.strip()}»"
+    segments = [seg for seg in urlsplit(url or "").path.lower().split("/") if seg][:-1]
+    for seg in segments[:2]:
+        for place in PLACES_BY_LATIN.get(seg.replace("-", " "), ()) + PLACES_BY_LATIN.get(seg, ()):
+            if fits(place):
+                return place, f"the regional section /{seg}/ of the address"
+    return None
+
+
+PLACES_BY_LATIN: dict[str, tuple[Place, ...]] = {}
+for _place in PLACES:
+    for _name in _place.latin:
+        PLACES_BY_LATIN[_name.replace("\\", "")] = PLACES_BY_LATIN.get(_name.replace("\\", ""), ()) + (_place,)
 
 
 def _locale_country(locale: str | None) -> str | None:
@@ -108,7 +164,7 @@ def guess_language(text: str) -> str | None:
 
 
 def page_zone(*, given: str | None, url: str | None, locales: list[str | None], language: str | None,
-              aware_dates: list[datetime], text: str = "") -> ZoneChoice:
+              aware_dates: list[datetime], text: str = "", site: SiteSignals | None = None) -> ZoneChoice:
     """The zone for this page's zone-less dates, from the strongest signal there is (see the module doc).
 
     `aware_dates` are dates of the same page that carried their own offset; `locales`
@@ -124,7 +180,18 @@ def page_zone(*, given: str | None, url: str | None, locales: list[str | None], 
         offset = offsets[0]
         name = _offset_name(offset)  # type: ignore[arg-type]
         return ZoneChoice(timezone(offset), name, "page", f"{name} from another date on the page")  # type: ignore[arg-type]
+    site = site or SiteSignals()
     country = _host_country(url)
+    clock = place_of_clock(site.clock)
+    if clock is not None:
+        return ZoneChoice(zone(clock.zone), clock.zone, "clock", f"{clock.zone} from the local time the page names")  # type: ignore[arg-type]
+    found = _site_place(url, site.names, country)
+    if found is not None:
+        place, where = found
+        return ZoneChoice(zone(place.zone), place.zone, "site", f"{place.zone} from {where}")  # type: ignore[arg-type]
+    dateline = place_of_dateline(site.dateline)
+    if dateline is not None and (country is None or dateline.country == country):
+        return ZoneChoice(zone(dateline.zone), dateline.zone, "dateline", f"{dateline.zone} from the dateline «{(site.dateline or '').split(',')[0].strip()}»")  # type: ignore[arg-type]
     if country:
         name = COUNTRY_ZONES[country]
         return ZoneChoice(zone(name), name, "domain", f"{name} from the .{country} domain")  # type: ignore[arg-type]

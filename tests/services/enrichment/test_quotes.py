@@ -211,3 +211,30 @@ def test_an_english_quote_over_two_paragraphs(models) -> None:  # type: ignore[n
             "\u201cBut barriers only protect the places that have them,\u201d she said.")
     assert quotes(models, body, "en") == [
         ("They went up in four hours.\n\nBut barriers only protect the places that have them", "Helen Marsh")]
+
+
+def test_an_institution_named_in_lower_case_speaks_in_its_statement(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("Краевед Михаил Орлов считает, что новый корпус закроет вид на реку.\n\n"
+            "В министерстве культуры региона заявили, что обсуждение проекта продолжится. «Мы готовы встретиться "
+            "с жителями и показать все материалы проекта», — говорится в сообщении ведомства.")
+    assert [s for _, s in quotes(models, body)] == ["министерство культуры региона"]
+
+
+def test_a_statement_quoted_paragraphs_after_the_organisation_was_named(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("В компании-перевозчике «Приморские линии» объяснили, что ремонт нельзя было откладывать.\n\n"
+            "В пресс-службе перевозчика добавили, что на линию выйдет катер меньшей вместимости.\n\n"
+            "«Катер будет ходить дважды в день, но автомобили он не берёт», — говорится в заявлении компании.")
+    assert [s for _, s in quotes(models, body)] == ["Приморские линии"]
+
+
+def test_an_unnamed_organisation_speaking_is_never_the_person_in_focus(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("Краевед Михаил Орлов выступил против проекта.\n\n"
+            "«Мы готовы встретиться с жителями», — говорится в сообщении ведомства.")
+    assert [s for _, s in quotes(models, body)] == [None]
+
+
+def test_english_the_council_said_is_the_council_named_before(models) -> None:  # type: ignore[no-untyped-def]
+    body = ("Tom Ridley, a marine scientist at Westshore University, said the outflow needed close monitoring.\n\n"
+            "The Conservation Council said in a statement that it would scrutinise the approvals. \"We are not opposed "
+            "to desalination, but this site is the wrong one,\" the council said.")
+    assert [s for _, s in quotes(models, body, "en")] == ["Conservation Council"]

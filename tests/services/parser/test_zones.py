@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.parser.extract import parse_page
-from services.parser.zones import guess_language, page_zone
+from services.parser.places import places_in_name
+from services.parser.zones import SiteSignals, guess_language, page_zone
 from tests.services.parser.helpers import raw_page
 
 
@@ -86,3 +87,93 @@ def test_a_date_with_its_own_offset_is_left_alone() -> None:
     article = parse_page(raw_page(page, url="https://vecher-yar.ru/a/1"))
     assert article.published_at.utcoffset() == timedelta(hours=7)
     assert "zone" not in (article.provenance["published_at"].detail or "")
+
+
+# --- the site says where it is: a city or region in its host, name, URL, dateline or clock ---
+
+
+@pytest.mark.parametrize(("url", "zone"), [
+    ("https://krasnoyarsk-gorod.ru/a", "Asia/Krasnoyarsk"), ("https://vestnik-omsk.ru/a", "Asia/Omsk"),
+    ("https://omskinform.ru/a", "Asia/Omsk"), ("https://tomsk-novosti.ru/a", "Asia/Tomsk"),
+    ("https://ural-press.ru/a", "Asia/Yekaterinburg"), ("https://www.denverledger.com/a", "America/Denver"),
+    ("https://www.perthobserver.com.au/a", "Australia/Perth"), ("https://calgarynews.ca/a", "America/Edmonton"),
+])
+def test_a_city_in_the_host_outweighs_the_country_domain(url: str, zone: str) -> None:
+    got = choice(url=url)
+    assert (got.name, got.origin) == (zone, "site")
+    assert got.factor < choice(given=zone).factor
+
+
+def test_a_city_named_by_a_domain_of_another_country_is_not_the_site_city() -> None:
+    got = choice(url="https://www.perthshire-courier.co.uk/a")
+    assert (got.name, got.origin) == ("Europe/London", "domain")
+    assert choice(url="https://perth-news.co.uk/a").name == "Europe/London"
+
+
+@pytest.mark.parametrize(("names", "zone"), [
+    (["Омский вестник"], "Asia/Omsk"), (["Вечерний Красноярск"], "Asia/Krasnoyarsk"),
+    (["Иркутская правда"], "Asia/Irkutsk"), (["Сибирский вестник"], "Asia/Novosibirsk"),
+    (["Информационное агентство «Урал-Пресс»"], "Asia/Yekaterinburg"), (["Камчатское время"], "Asia/Kamchatka"),
+    (["The Seattle Courier"], "America/Los_Angeles"), (["Winnipeg Evening Post"], "America/Winnipeg"),
+])
+def test_the_site_name_says_which_city(names: list[str], zone: str) -> None:
+    got = choice(url="https://news-site.ru/a" if names[0][0] in "ОВИСИК" else "https://www.courier.example/a",
+                 site=SiteSignals(names=names))
+    assert (got.name, got.origin) == (zone, "site")
+    assert names[0] in got.reason
+
+
+def test_a_city_stem_is_matched_at_the_start_of_a_word_so_tomsk_is_not_omsk() -> None:
+    assert [p.zone for p in places_in_name("Томские новости")] == ["Asia/Tomsk"]
+    assert places_in_name("компания «Атомск»") == []
+    assert places_in_name("курган у дороги") == []  # a common noun, not the city: not capitalised
+
+
+def test_a_regional_section_of_the_address_names_the_city() -> None:
+    got = choice(url="https://regionews.ru/khabarovsk/2025/12/02/most/")
+    assert (got.name, got.origin) == ("Asia/Vladivostok", "site")
+    # a slug that mentions a city is the story's place, not the site's
+    assert choice(url="https://lenta.ru/news/v-novosibirske-otkryli-most/").name == "Europe/Moscow"
+
+
+def test_a_dateline_names_the_city_unless_a_news_agency_is_credited() -> None:
+    got = choice(url="https://zapad-novosti.ru/a", site=SiteSignals(dateline="КАЛИНИНГРАД, 3 декабря. Паромная линия…"))
+    assert (got.name, got.origin) == ("Europe/Kaliningrad", "dateline")
+    wire = choice(url="https://federal.ru/a", site=SiteSignals(dateline="НОВОСИБИРСК, 3 дек — РИА Новости. Две станции…"))
+    assert (wire.name, wire.origin) == ("Europe/Moscow", "domain")
+    ap = choice(url="https://www.wire.example/a", site=SiteSignals(dateline="DENVER (AP) — The city has…"))
+    assert ap.origin == "unknown"
+    assert choice(url="https://www.x.example/a", site=SiteSignals(dateline="DENVER — The city has hired")).name == "America/Denver"
+
+
+def test_a_named_local_clock_wins_over_the_site_signals() -> None:
+    got = choice(url="https://krasnoyarsk-gorod.ru/a", site=SiteSignals(clock="2 декабря 2025, 18:20 (время новосибирское)"))
+    assert (got.name, got.origin) == ("Asia/Novosibirsk", "clock")
+    assert choice(url="https://gorod.ru/a", site=SiteSignals(clock="18:20 по омскому времени")).name == "Asia/Omsk"
+    assert choice(url="https://gorod.ru/a", site=SiteSignals(clock="18:20 (время местное)")).origin == "domain"
+
+
+REGIONAL = """<html><head><meta property="og:site_name" content="Омский вестник"><title>{title} — Омский вестник</title></head>
+<body><h1>{title}</h1><div class="date">{date}</div>
+<p>Тепло вернулось в сорок два дома на Левобережье, которые оставались без отопления с утра вторника.</p>
+<p>Аварийные бригады заменили участок трубы длиной около двенадцати метров на улице Дмитриева.</p>
+<p>Городская администрация поручила проверить ещё три магистрали Левобережья.</p></body></html>"""
+
+
+def test_a_regional_site_name_sets_the_zone_of_a_printed_date_with_its_reason() -> None:
+    page = REGIONAL.format(title="В домах Левобережья восстановили отопление", date="2 октября 2025, 21:10")
+    article = parse_page(raw_page(page, url="https://omvestnik.ru/a/1"))
+    assert article.published_at == datetime(2025, 10, 2, 21, 10, tzinfo=timezone(timedelta(hours=6)))
+    detail = article.provenance["published_at"].detail or ""
+    assert "zone Asia/Omsk from the site name «Омский вестник»" in detail
+
+
+def test_today_is_the_day_in_the_page_zone_not_in_utc() -> None:
+    # fetched at 23:40 UTC on 19 October: it is already 20 October in Omsk (UTC+6)
+    page = REGIONAL.format(title="В домах Левобережья восстановили отопление", date="Сегодня, 05:10")
+    raw = raw_page(page, url="https://omvestnik.ru/a/1").model_copy(
+        update={"fetched_at": datetime(2025, 10, 19, 23, 40, tzinfo=timezone.utc)})
+    article = parse_page(raw)
+    assert article.published_at == datetime(2025, 10, 20, 5, 10, tzinfo=timezone(timedelta(hours=6)))
+    yesterday = parse_page(raw.model_copy(update={"html": page.replace("Сегодня, 05:10", "вчера в 9:10")}))
+    assert yesterday.published_at == datetime(2025, 10, 19, 9, 10, tzinfo=timezone(timedelta(hours=6)))
