@@ -71,15 +71,15 @@ def cli(env: dict[str, str], *args: str) -> tuple[float, subprocess.CompletedPro
     return elapsed, result
 
 
-async def bare_publish(bootstrap: str, topic: str, values: list[bytes]) -> float:
+async def bare_publish(kafka: dict[str, Any], topic: str, values: list[bytes]) -> float:
     from aiokafka import AIOKafkaProducer
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka)
     await admin.start()
     await admin.create_topics([NewTopic(topic, 4, 1, topic_configs={"max.message.bytes": str(8 * 1024 * 1024)})])
     await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+    producer = AIOKafkaProducer(**kafka, acks="all", enable_idempotence=True,
                                 compression_type="gzip", max_request_size=8 * 1024 * 1024, linger_ms=20)
     await producer.start()
     started = time.perf_counter()
@@ -129,12 +129,14 @@ async def run(pages: int = 1000, files: int = 400, rounds: int = 3) -> dict[str,
         async with bench_component(Kafka) as cfg:
             for _ in range(rounds):
                 namespace = f"bench{uuid.uuid4().hex[:8]}"
-                env = {**os.environ, "NEWSFLOW_KAFKA_BOOTSTRAP": cfg.kafka_bootstrap, "NEWSFLOW_KAFKA_TOPIC_NAMESPACE": namespace,
+                # The secured bench stack's administrator (it creates the namespace's topics).
+                env = {**os.environ, **{k: v or "" for k, v in cfg.env("admin").items()},
+                       "NEWSFLOW_KAFKA_BOOTSTRAP": cfg.kafka_bootstrap, "NEWSFLOW_KAFKA_TOPIC_NAMESPACE": namespace,
                        "NEWSFLOW_DATA_DIR": str(work / namespace)}
                 seconds, _ = await asyncio.to_thread(cli, env, "backfill", str(archive), "--jobs", "2", "--no-index-check")
                 ours_records.append(len(records) / seconds)
                 ours_pages.append(pages / seconds)
-                bare.append(len(events) / await bare_publish(cfg.kafka_bootstrap, f"bench.bare.{namespace}", events))
+                bare.append(len(events) / await bare_publish(cfg.admin_kafka_kwargs(), f"bench.bare.{namespace}", events))
 
         corpus = sorted((ROOT / "bench/corpus/parser/pages").glob("*.html"))
         folder = work / "pages"

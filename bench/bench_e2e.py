@@ -157,13 +157,16 @@ class Bench:
     def kafka_settings(self):  # type: ignore[no-untyped-def]
         from services.common.settings import KafkaSettings
 
-        env = self.pipeline.env("scraper")
-        return KafkaSettings(bootstrap=env["NEWSFLOW_KAFKA_BOOTSTRAP"], topic_namespace=self.namespace)
+        # The secured stack's administrator: the benchmark feeds and reads every topic.
+        admin = self.cfg.role_credentials("admin")
+        return KafkaSettings(bootstrap=self.cfg.kafka_bootstrap, topic_namespace=self.namespace,
+                             security_protocol="SASL_PLAINTEXT", sasl_mechanism="SCRAM-SHA-512",
+                             username=admin.kafka_username, password=admin.kafka_password, password_file=None)
 
     def es(self):  # type: ignore[no-untyped-def]
         from elasticsearch import AsyncElasticsearch
 
-        return AsyncElasticsearch(self.cfg.es_url, request_timeout=30)
+        return AsyncElasticsearch(**self.cfg.admin_es_kwargs(), request_timeout=30)
 
     async def visible(self, es: Any, ids: list[str]) -> set[str]:
         found: set[str] = set()
@@ -411,11 +414,15 @@ async def run_bench(pages_count: int, rate: float, paced_seconds: float, instanc
                     restart: bool = True) -> str:
     from bench.__main__ import machine
 
-    cfg = StackConfig.from_env("dev") if use_demo else StackConfig.from_env("bench", **BENCH)
+    # The benchmark's pipeline has an alias of its own: the stack's roles must cover it.
+    aliases = ("articles", "*-articles")
+    cfg = StackConfig.from_env("dev", es_aliases=aliases) if use_demo else StackConfig.from_env("bench", **BENCH, es_aliases=aliases)
     stack = Stack(cfg)
     started_stack = not use_demo and not all(c.running_pid() for c in stack.components)
     if not use_demo:
         await asyncio.to_thread(stack.start, True)
+    else:
+        await asyncio.to_thread(stack.elasticsearch.start)  # running: only its roles are rewritten
     run_dir = ROOT / ".run" / "bench-e2e" / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
     bench = Bench(cfg, instances, run_dir)

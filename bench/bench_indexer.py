@@ -88,7 +88,7 @@ async def run(count: int, rounds: int) -> dict[str, Any]:
 
     async with bench_component(ESNode) as cfg:
         docs = await asyncio.to_thread(articles, count)
-        es = AsyncElasticsearch(cfg.es_url, request_timeout=120)
+        es = AsyncElasticsearch(**cfg.admin_es_kwargs(), request_timeout=120)
         ours, bare = [], []
         try:
             for r in range(rounds):

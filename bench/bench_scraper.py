@@ -75,13 +75,13 @@ async def start_hosts(pages_per_host: int) -> tuple[list[web.AppRunner], list[st
     return runners, bases
 
 
-async def crawl_round(bases: list[str], bootstrap: str, topic: str, pages_per_host: int) -> float:
+async def crawl_round(bases: list[str], kafka: dict[str, Any], topic: str, pages_per_host: int) -> float:
     sources = parse_sources({
         "defaults": {"politeness": {"min_delay": 0.0, "max_concurrency": CONCURRENCY_PER_HOST}},
         "sources": [{"name": f"h{i}", "feeds": [f"{b}/feed.xml"], "allowed_domains": ["127.0.0.1"], "allow_private_addresses": True}
                     for i, b in enumerate(bases)],
     })
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, compression_type="gzip", acks="all", max_request_size=8 * 1024 * 1024, linger_ms=5)
+    producer = AIOKafkaProducer(**kafka, compression_type="gzip", acks="all", max_request_size=8 * 1024 * 1024, linger_ms=5)
     await producer.start()
     queue: asyncio.Queue[FrontierTaskV1] = asyncio.Queue()
     published = 0
@@ -145,18 +145,18 @@ async def run(pages_per_host: int, rounds: int) -> dict[str, Any]:
     from services.devstack.stack import Kafka
 
     async with bench_component(Kafka) as cfg:
-        bootstrap = cfg.kafka_bootstrap
+        kafka = cfg.admin_kafka_kwargs()  # the secured stack's administrator: creates the bench topics
         runners, bases = await start_hosts(pages_per_host)
         try:
             ours, bare = [], []
             for r in range(rounds):
                 topic = f"bench.raw.{int(time.time())}.{r}"
-                admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+                admin = AIOKafkaAdminClient(**kafka)
                 await admin.start()
                 await admin.create_topics([NewTopic(topic, 4, 1, topic_configs={"max.message.bytes": str(8 * 1024 * 1024)})])
                 await admin.close()
                 bare.append(await baseline_round(bases, pages_per_host))
-                ours.append(await crawl_round(bases, bootstrap, topic, pages_per_host))
+                ours.append(await crawl_round(bases, kafka, topic, pages_per_host))
         finally:
             for runner in runners:
                 await runner.cleanup()

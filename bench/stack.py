@@ -1,17 +1,22 @@
 """The benchmarks' own Kafka and Elasticsearch (instance "bench", ports 29092 and 29200).
 
-A component that was already running is left running; one started here is stopped at the end.
+The ports can be moved with NEWSFLOW_BENCH_KAFKA_PORT, NEWSFLOW_BENCH_KAFKA_CONTROLLER_PORT,
+NEWSFLOW_BENCH_ES_PORT and NEWSFLOW_BENCH_ES_TRANSPORT_PORT, so that two checkouts can run
+their benchmarks side by side on one machine. A component that was already running is left
+running; one started here is stopped at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from services.devstack.stack import Elasticsearch, Kafka, StackConfig
 
-BENCH = {"kafka_port": 29092, "kafka_controller_port": 29093, "es_port": 29200, "es_transport_port": 29300}
+_DEFAULTS = {"kafka_port": 29092, "kafka_controller_port": 29093, "es_port": 29200, "es_transport_port": 29300}
+BENCH = {name: int(os.environ.get(f"NEWSFLOW_BENCH_{name.upper()}", default)) for name, default in _DEFAULTS.items()}
 
 
 @asynccontextmanager

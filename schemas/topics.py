@@ -141,3 +141,24 @@ CATALOGUE: tuple[TopicSpec, ...] = (
 def topic_name(spec: TopicSpec, namespace: str = "") -> str:
     """The topic's name in a namespace; tests run isolated pipelines side by side."""
     return f"{namespace}.{spec.name}" if namespace else spec.name
+
+
+def _names(names: tuple[str, ...], service: str) -> bool:
+    """Producer/consumer names: "enrichment" or "enrichment (NLP step)" both name the enrichment."""
+    return any(n == service or n.startswith(f"{service} (") for n in names)
+
+
+def consumed_by(service: str) -> tuple[TopicSpec, ...]:
+    """Catalogue topics a service consumes."""
+    return tuple(spec for spec in CATALOGUE if _names(spec.consumers, service))
+
+
+def produced_by(service: str) -> tuple[TopicSpec, ...]:
+    """Catalogue topics a service produces to (the dead-letter topic included)."""
+    return tuple(spec for spec in CATALOGUE if _names(spec.producers, service))
+
+
+def used_by(service: str) -> tuple[TopicSpec, ...]:
+    """Every catalogue topic a service reads or writes, in catalogue order: what it may create at start-up."""
+    wanted = {spec.name for spec in consumed_by(service) + produced_by(service)}
+    return tuple(spec for spec in CATALOGUE if spec.name in wanted)

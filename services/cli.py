@@ -1,13 +1,17 @@
 """`newsflow`: one command line for running, debugging and operating the pipeline.
 
     newsflow run SERVICE                  run scraper | parser | enrichment | indexer
-    newsflow stack start|stop|status      the local Kafka + Elasticsearch
+    newsflow stack start|stop|status      the local Kafka + Elasticsearch (--brokers 3: a three-node Kafka)
+    newsflow stack env [--role R]         credentials of a role as `export` lines (default reader)
+    newsflow stack rotate-keys            new passwords for every role
     newsflow crawl URL [--source S] [--force]     ask the scraper to fetch a page now
     newsflow crawl --add-source FILE.yaml          add sources at run time
+    newsflow crawl --remove-source NAME | --disable-source NAME | --enable-source NAME
     newsflow parse|enrich FILE_OR_URL [--url URL] | --batch PATH… [--jobs N] [--time-limit S]
     newsflow backfill ARCHIVE… [--sources FILE] [--domain D] [--since/--until DATE] [--resume]
     newsflow dlq list [--stage S] | replay [--stage S] [--reason R]
     newsflow index install|rollover|migrate|status   the Elasticsearch index contract
+    newsflow access show|apply            the roles as Kafka ACLs/users and Elasticsearch roles/users
     newsflow search WORDS [--person P] [--quoted P] [--top persons] …
 
 Subcommands import what they need only when they run.
@@ -39,9 +43,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_stack(args: argparse.Namespace) -> int:
-    from services.devstack.__main__ import main as stack_main
+    from services.devstack.__main__ import run
 
-    return stack_main([args.action])
+    return run(args)
 
 
 # --------------------------------------------------------------------------- crawl
@@ -66,6 +70,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         for source in sources.sources:
             request = CrawlRequestV1(kind="source", source=source.model_dump(mode="json"), requested_at=utcnow())
             requests.append((source.name.encode(), request))
+    for action, names in (("remove", args.remove_source), ("disable", args.disable_source), ("enable", args.enable_source)):
+        for name in names or []:
+            request = CrawlRequestV1(kind="source", action=action, source_name=name, requested_at=utcnow())
+            requests.append((name.encode(), request))
     for url in args.urls:
         if not url.startswith(("http://", "https://")):
             print(f"error: {url!r} is not an http(s) URL", file=sys.stderr)
@@ -73,7 +81,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         request = CrawlRequestV1(kind="url", url=url, source_name=args.source, force=args.force, requested_at=utcnow())
         requests.append((host_key(url).encode(), request))
     if not requests:
-        print("error: give URLs to fetch or --add-source FILE", file=sys.stderr)
+        print("error: give URLs to fetch, --add-source FILE or --remove/--disable/--enable-source NAME", file=sys.stderr)
         return 2
 
     async def send() -> None:
@@ -89,7 +97,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
     asyncio.run(send())
     for _, request in requests:
-        print(f"requested: {request.kind} {request.url or request.source['name']}  (trace {request.trace_id})")  # type: ignore[index]
+        what = request.url if request.kind == "url" else f"{request.action} {request.source_name or request.source['name']}"  # type: ignore[index]
+        print(f"requested: {request.kind} {what}  (trace {request.trace_id})")
     return 0
 
 
@@ -309,8 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("service", choices=["scraper", "parser", "enrichment", "indexer"])
     run.set_defaults(func=cmd_run)
 
-    stack = sub.add_parser("stack", help="the local Kafka + Elasticsearch")
-    stack.add_argument("action", choices=["fetch", "start", "wait", "status", "stop"])
+    stack = sub.add_parser("stack", help="the local Kafka + Elasticsearch: start, stop, status, env (credentials), rotate-keys, broker")
+    from services.devstack.__main__ import add_arguments as stack_arguments
+    stack_arguments(stack)
     stack.set_defaults(func=cmd_stack)
 
     crawl = sub.add_parser("crawl", help="publish crawl requests (URLs or sources) to the scraper")
@@ -318,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--source", help="source the URLs belong to (its politeness and rules apply)")
     crawl.add_argument("--force", action="store_true", help="fetch even if already seen")
     crawl.add_argument("--add-source", metavar="FILE", help="a sources YAML file whose sources to add at run time")
+    crawl.add_argument("--remove-source", metavar="NAME", action="append", help="stop crawling a source and forget it (repeatable)")
+    crawl.add_argument("--disable-source", metavar="NAME", action="append", help="pause a source: no polls, queued tasks dropped")
+    crawl.add_argument("--enable-source", metavar="NAME", action="append", help="resume a disabled source")
     crawl.set_defaults(func=cmd_crawl)
 
     for name, help_text in (("parse", "parse pages and print each article as JSON"),
@@ -402,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.set_defaults(func=cmd_dlq)
     from services.ops.status import add_status_command
     add_status_command(sub)
+    from services.ops.provision import add_access_command
+    add_access_command(sub)
     return parser
 
 

@@ -1,14 +1,19 @@
 """`make demo`: the whole pipeline on the bundled sample site.
 
-Starts Kafka and Elasticsearch, serves the sample site on 127.0.0.1:8800, starts the
-four services, waits until every sample article is searchable, then prints what was
-indexed and two example searches. Everything is left running so you can query
-Elasticsearch at http://127.0.0.1:9200 (alias `articles`); `make down` stops it.
+Starts Kafka and Elasticsearch (secured: HTTPS, SASL/SCRAM, a user per role), serves
+the sample site on 127.0.0.1:8800 (NEWSFLOW_SAMPLESITE_PORT), starts the four services
+(ports NEWSFLOW_<SERVICE>_HTTP_PORT, default 8101-8104), each with its own role's
+credentials, waits until every sample article is searchable, then prints what was
+indexed and example searches, made as the `reader` role a downstream application
+gets. Everything is left running so you can query Elasticsearch at
+https://127.0.0.1:9200 (alias `articles`) with the reader credential
+(`eval "$(.venv/bin/newsflow stack env)"`); `make down` stops it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -22,7 +27,7 @@ from services.samplesite.server import load_manifest
 from services.samplesite.sources import sample_sources
 from services.scraper.crawl import dedup_key
 
-SAMPLE_PORT = 8800
+SAMPLE_PORT = int(os.environ.get("NEWSFLOW_SAMPLESITE_PORT", "8800"))
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
@@ -36,6 +41,19 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
 def clip(text: str | None, width: int) -> str:
     text = text or ""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def query_hint(cfg: StackConfig) -> str:
+    """How a person queries the demo's index with the reader credential (the README says the same)."""
+    instance = "" if cfg.instance == "dev" else f" --instance {cfg.instance}"
+    return (
+        f'  eval "$(.venv/bin/newsflow stack env{instance})"     # NEWSFLOW_ES_URL, _USERNAME, _PASSWORD, _CA_CERTS of the reader\n'
+        '  curl --cacert "$NEWSFLOW_ES_CA_CERTS" -u "$NEWSFLOW_ES_USERNAME:$NEWSFLOW_ES_PASSWORD" \\\n'
+        '       -G "$NEWSFLOW_ES_URL/articles/_search" --data-urlencode "q=body:переговоры" -d size=3\n'
+        "  .venv/bin/newsflow search переговоры                  # the same credential, read from the environment\n"
+        "Other roles: newsflow stack env --role operator|scraper|parser|enrichment|indexer; "
+        "new passwords for all: newsflow stack rotate-keys."
+    )
 
 
 def down(cfg: StackConfig) -> None:
@@ -84,13 +102,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     expected = {article_id(dedup_key(base + page.path)): page for page in manifest.articles()}
-    es = Elasticsearch(cfg.es_url, request_timeout=30)
+    reader = cfg.role_credentials("reader")
+    es = Elasticsearch(cfg.es_url, ca_certs=str(cfg.ca_cert), basic_auth=(reader.es_username, reader.es_password),  # type: ignore[arg-type]
+                       request_timeout=30)
     print(f"[4/4] crawling {len(expected)} sample articles into Elasticsearch (alias 'articles') …", flush=True)
     deadline = time.monotonic() + args.timeout
     found = 0
     while time.monotonic() < deadline:
         try:
-            es.indices.refresh(index="articles")
+            # No explicit refresh: the reader may only read; documents show within the 1 s refresh.
             found = es.count(index="articles", query={"ids": {"values": list(expected)}})["count"]
         except Exception:  # noqa: BLE001 - the index appears a moment after the indexer starts
             found = 0
@@ -129,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nThe stack keeps running: Elasticsearch at {cfg.es_url} (alias 'articles'), Kafka at {cfg.kafka_bootstrap}, "
         f"metrics at http://127.0.0.1:{pipeline.ports['scraper']}..{pipeline.ports['indexer']}/metrics. "
-        "Stop it all with `make down`."
+        "Stop it all with `make down`.\n"
+        f"\nQuery it as the read-only `reader` role (CA certificate: {cfg.ca_cert}):\n"
+        + query_hint(cfg)
     )
     return 0
 

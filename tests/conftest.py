@@ -5,6 +5,15 @@ pipelines (real local HTTP servers), and `stack` tests against the real Kafka an
 Elasticsearch that this session starts on its own ports (instance "test":
 Kafka 19092, Elasticsearch 19200) and stops at the end. Each stack test works in
 its own topic namespace and index alias, so tests never see each other's data.
+
+The stack is secured as always (TLS, SASL/SCRAM, ACLs). Once it runs, the session
+exports the stack administrator's credentials (NEWSFLOW_KAFKA_SECURITY_PROTOCOL,
+_SASL_MECHANISM, _USERNAME, _PASSWORD, NEWSFLOW_ES_USERNAME, _PASSWORD, _CA_CERTS),
+so test code and `newsflow` commands run by tests authenticate as the administrator
+by default; services started through `Pipeline` get their own roles' credentials
+instead (services/devstack/pipeline.py), and least-privilege tests ask for a role
+explicitly. The test stack's Elasticsearch roles cover `articles` and every
+`*-articles` alias the tests make.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from services.devstack.security import ADMIN_ROLE, CREDENTIAL_VARIABLES
 from services.devstack.stack import Stack, StackConfig
 
 # Overridable so two checkouts can run their suites side by side on one machine.
@@ -32,19 +42,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.stack)
 
 
+# Test aliases are `<namespace>-articles`: the test stack's Elasticsearch roles cover them.
+TEST_ES_ALIASES = ("articles", "*-articles")
+
+
 @pytest.fixture(scope="session")
 def stack_config() -> StackConfig:
-    return StackConfig.from_env("test", **TEST_PORTS)
+    return StackConfig.from_env("test", **TEST_PORTS, es_aliases=TEST_ES_ALIASES)
 
 
 @pytest.fixture(scope="session")
 def stack(stack_config: StackConfig) -> Iterator[Stack]:
-    """The real Kafka and Elasticsearch, started once per session."""
+    """The real Kafka and Elasticsearch, started once per session; the administrator's credentials exported."""
     stack = Stack(stack_config)
     stack.start(wait=True)
+    saved = {name: os.environ.get(name) for name in CREDENTIAL_VARIABLES}
+    for name, value in admin_credentials_env(stack_config).items():
+        os.environ[name] = value
     yield stack
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     if os.environ.get("NEWSFLOW_KEEP_STACK") != "1":
         stack.stop()
+
+
+def admin_credentials_env(stack_config: StackConfig) -> dict[str, str]:
+    """The stack administrator's credential variables (not where the stack is: tests say that)."""
+    env = stack_config.env(ADMIN_ROLE)
+    return {name: value for name, value in env.items() if name in CREDENTIAL_VARIABLES and value is not None}
 
 
 @pytest.fixture

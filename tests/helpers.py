@@ -1,15 +1,21 @@
-"""Small helpers for stack tests: polling, reading topics, sample-site expectations."""
+"""Small helpers for stack tests: polling, reading topics, sample-site expectations.
+
+Kafka clients here authenticate with what NEWSFLOW_KAFKA_* says: in a stack test,
+the administrator's credentials the session exported (tests/conftest.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from typing import Any, Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.common.ids import article_id
+from services.common.settings import KafkaSettings
 from services.samplesite.server import Manifest, SamplePage
 from services.scraper.crawl import dedup_key
 
@@ -26,9 +32,72 @@ async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float, int
     raise AssertionError(f"{what} not reached within {timeout:.0f}s (last value: {last!r})")
 
 
+def kafka_kwargs(bootstrap: str) -> dict[str, Any]:
+    """aiokafka connection arguments for `bootstrap` with the session's credentials."""
+    return KafkaSettings(bootstrap=bootstrap).aiokafka_kwargs()
+
+
+def role_environ(pipeline: Any, role: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """`base` (default: this process' environment) with a pipeline role's credentials instead of
+    any it holds, for a `newsflow` command; credentials the role lacks are cleared (set empty)."""
+    from services.devstack.security import CREDENTIAL_VARIABLES
+
+    env = {k: v for k, v in (os.environ if base is None else base).items() if k not in CREDENTIAL_VARIABLES}
+    env.update({k: v if v is not None else "" for k, v in pipeline.role_env(role).items()})
+    return env
+
+
+def deny_output(pipeline: Any, service: str, topics: list[str] | None = None) -> list[str]:
+    """Take WRITE on `service`'s output topics (default: all but the dead-letter topic) away from its principal.
+
+    For tests of what a stage does when the broker refuses its produce: call this with the
+    `Pipeline` object the service will run from, then start the service and feed it input.
+    The principal keeps DESCRIBE on those topics (so the service starts and sees them) and all
+    its other rights. Returns the topics denied; `allow_output` gives WRITE back.
+    """
+    from schemas.topics import DEAD_LETTERS, produced_by, topic_name
+    from services.devstack.stack import kafka_admin, run_sync
+    from services.ops.access import Operation, kafka_acls
+    from services.ops.kafka_access import delete_acls
+
+    from dataclasses import replace
+
+    from services.ops.kafka_access import create_acls
+
+    ns = pipeline.namespace
+    denied = topics or [topic_name(s, ns) for s in produced_by(service) if s is not DEAD_LETTERS]
+    pipeline.grant(service)  # its user exists, and a later grant() on this object will not undo the denial
+    acls = [a for a in kafka_acls(service, ns) if a.operation is Operation.WRITE and a.resource_name in denied]
+    # It still sees the topics (WRITE implied DESCRIBE): it starts, and only its produce is refused.
+    describe = [replace(a, operation=Operation.DESCRIBE) for a in acls]
+
+    async def apply() -> None:
+        async with kafka_admin(pipeline.stack) as admin:
+            await create_acls(admin, describe)
+            await delete_acls(admin, acls)
+
+    run_sync(apply)
+    return denied
+
+
+def allow_output(pipeline: Any, service: str) -> None:
+    """Give `service`'s principal its WRITE on its output topics back (after `deny_output`)."""
+    from services.devstack.stack import kafka_admin, run_sync
+    from services.ops.access import Operation, kafka_acls
+    from services.ops.kafka_access import create_acls
+
+    acls = [a for a in kafka_acls(service, pipeline.namespace) if a.operation is Operation.WRITE]
+
+    async def apply() -> None:
+        async with kafka_admin(pipeline.stack) as admin:
+            await create_acls(admin, acls)
+
+    run_sync(apply)
+
+
 async def read_topic(bootstrap: str, topic: str, *, idle: float = 2.0, limit: float = 30.0) -> list[tuple[bytes | None, bytes | None]]:
     """Every message of `topic` from the beginning, until no new message arrives for `idle` seconds."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(topic, **kafka_kwargs(bootstrap), auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
     await consumer.start()
     messages: list[tuple[bytes | None, bytes | None]] = []
     try:
@@ -50,7 +119,7 @@ async def dead_letters(bootstrap: str, topic: str) -> list[dict[str, Any]]:
 
 
 async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=8 * 1024 * 1024)
+    producer = AIOKafkaProducer(**kafka_kwargs(bootstrap), max_request_size=8 * 1024 * 1024)
     await producer.start()
     try:
         for key, value in messages:

@@ -4,6 +4,7 @@
 #   hunspell-ru/-en  dictionaries for Elasticsearch's hunspell token filter (morphology)
 #   prometheus       real Prometheus + promtool for the operations tests
 #   docker-compose   validates deploy/compose/docker-compose.yml offline (`config`)
+#   curl             the README's query recipe, run by the test suite against the secured stack
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 

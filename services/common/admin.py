@@ -1,5 +1,8 @@
 """Creating the catalogue's topics (idempotently) before a service subscribes.
 
+Topics get NEWSFLOW_KAFKA_REPLICATION_FACTOR replicas and NEWSFLOW_KAFKA_MIN_INSYNC_REPLICAS
+(2 when there are three replicas) as `min.insync.replicas`; changelogs too.
+
 Kafka's auto-creation is off on purpose: an auto-created topic gets the broker's
 default shape, and faust tables refuse to run when a topic and its changelog
 disagree on partitions. Every service calls `ensure_topics` at start-up, retrying
@@ -76,7 +79,8 @@ async def _create_missing(admin: AIOKafkaAdminClient, kafka: KafkaSettings, spec
             name=name,
             num_partitions=spec.partitions,
             replication_factor=kafka.replication_factor,
-            topic_configs=spec.config(),
+            # With acks=all, a write counts once this many replicas have it (2 of 3 on a cluster).
+            topic_configs={**spec.config(), "min.insync.replicas": str(kafka.min_insync_replicas)},
         )
         for name, spec in wanted.items()
         if name not in existing

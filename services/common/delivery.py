@@ -27,7 +27,7 @@ from services.common.retry import Backoff
 
 log = get_logger(__name__)
 
-Send = Callable[[bytes | None, bytes], Awaitable[Awaitable[Any]]]
+Send = Callable[[bytes | None, bytes | None], Awaitable[Awaitable[Any]]]
 """send(key, value) → awaitable that resolves when the broker confirmed the write."""
 
 
@@ -67,15 +67,17 @@ class Publisher:
 
         return cls(topic.get_topic_name(), send, stage, **kwargs)
 
-    async def deliver(self, key: bytes | None, value: bytes) -> None:
-        """Raises DeliveryFailed when the broker refuses the write or stays unavailable."""
+    async def deliver(self, key: bytes | None, value: bytes | None) -> Any:
+        """The broker's confirmation (aiokafka's RecordMetadata: partition, offset).
+
+        Raises DeliveryFailed when the broker refuses the write or stays unavailable.
+        """
         started = time.monotonic()
         attempt = 0
         while True:
             try:
                 confirmation = await self.send(key, value)
-                await confirmation
-                return
+                return await confirmation
             except Exception as exc:  # noqa: BLE001 - classified below
                 if not _retriable(exc) or time.monotonic() - started > self.max_wait:
                     raise DeliveryFailed(self.topic, exc) from exc

@@ -1,34 +1,95 @@
 """Typed settings from the environment, one group per concern.
 
 Every variable starts with NEWSFLOW_. Credentials are `SecretStr` so they never show
-up in logs or reprs. Settings objects are built in a service's `main()`, never at
-import time.
+up in logs or reprs, and validation errors never echo what was given. Every secret
+also comes from a file: NEWSFLOW_KAFKA_PASSWORD_FILE, NEWSFLOW_ES_PASSWORD_FILE and
+NEWSFLOW_ES_API_KEY_FILE name a file whose content (without its trailing newline) is
+the secret, as Kubernetes and Compose mount secrets; giving a secret both ways is an
+error. A URL with credentials in it (https://user:pass@host) is refused: credentials
+have their own settings, which are masked. Settings objects are built in a service's
+`main()`, never at import time.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def read_secret_file(path: Path, variable: str) -> SecretStr:
+    """The secret in `path` (one trailing newline removed); ValueError naming the variable, never the content."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"{variable}={path}: cannot read the secret file ({exc.strerror or exc})") from None
+    text = text[:-1] if text.endswith("\n") else text
+    text = text[:-1] if text.endswith("\r") else text
+    if not text:
+        raise ValueError(f"{variable}={path}: the secret file is empty")
+    return SecretStr(text)
+
+
+def _secret_from_file(settings: BaseSettings, field: str, env_prefix: str) -> None:
+    path = getattr(settings, f"{field}_file")
+    if path is None:
+        return
+    variable = f"{env_prefix}{field.upper()}"
+    secret = read_secret_file(path, f"{variable}_FILE")
+    current = getattr(settings, field)
+    # Validation runs again on nested settings objects: a value read from the file before is fine.
+    if current is not None and current.get_secret_value() != secret.get_secret_value():
+        raise ValueError(f"give {variable} or {variable}_FILE, not both")
+    object.__setattr__(settings, field, secret)
 
 
 class KafkaSettings(BaseSettings):
     """NEWSFLOW_KAFKA_*: how to reach Kafka and which topic namespace to use."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_KAFKA_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_KAFKA_", extra="ignore", hide_input_in_errors=True,
+                                      env_ignore_empty=True)
 
     bootstrap: str = Field(default="127.0.0.1:9092", description="Comma-separated host:port list.")
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     username: str | None = None
     password: SecretStr | None = None
+    password_file: Path | None = Field(default=None, description="File holding the password (a mounted secret).")
     ssl_cafile: Path | None = None
     topic_namespace: str = Field(
         default="", description="Prefix for every topic and consumer group (isolated test runs, tenants)."
     )
-    replication_factor: int = Field(default=1, ge=1)
+    replication_factor: int = Field(default=1, ge=1, description="Replicas of every topic the services create (3 on a cluster).")
+    min_insync_replicas: int | None = Field(
+        default=None, ge=1,
+        description="min.insync.replicas of the topics created; default 2 with three or more replicas, else 1. "
+        "With acks=all, a write is acknowledged only once this many replicas have it.",
+    )
+
+    @field_validator("bootstrap")
+    @classmethod
+    def _no_credentials_in_bootstrap(cls, value: str) -> str:
+        if "@" in value:
+            raise ValueError(
+                "NEWSFLOW_KAFKA_BOOTSTRAP holds host:port pairs only; give credentials with "
+                "NEWSFLOW_KAFKA_USERNAME and NEWSFLOW_KAFKA_PASSWORD (or NEWSFLOW_KAFKA_PASSWORD_FILE)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _password_file(self) -> KafkaSettings:
+        _secret_from_file(self, "password", "NEWSFLOW_KAFKA_")
+        if self.min_insync_replicas is None:
+            object.__setattr__(self, "min_insync_replicas", 2 if self.replication_factor >= 3 else 1)
+        elif self.min_insync_replicas > self.replication_factor:
+            raise ValueError(
+                f"NEWSFLOW_KAFKA_MIN_INSYNC_REPLICAS={self.min_insync_replicas} exceeds "
+                f"NEWSFLOW_KAFKA_REPLICATION_FACTOR={self.replication_factor}: no write could ever be acknowledged"
+            )
+        return self
 
     @property
     def broker_url(self) -> str:
@@ -54,16 +115,39 @@ class KafkaSettings(BaseSettings):
 class ElasticsearchSettings(BaseSettings):
     """NEWSFLOW_ES_*: how to reach Elasticsearch and which index names to use."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_ES_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_ES_", extra="ignore", hide_input_in_errors=True,
+                                      env_ignore_empty=True)
 
-    url: str = "http://127.0.0.1:9200"
+    url: str = "https://127.0.0.1:9200"
     username: str | None = None
     password: SecretStr | None = None
-    api_key: SecretStr | None = None
+    password_file: Path | None = Field(default=None, description="File holding the password (a mounted secret).")
+    api_key: SecretStr | None = Field(default=None, description="Encoded API key (id:key in base64), sent as `ApiKey`.")
+    api_key_file: Path | None = Field(default=None, description="File holding the encoded API key.")
     ca_certs: Path | None = None
     verify_certs: bool = True
     alias: str = Field(default="articles", description="Read alias downstream apps query.")
     request_timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _no_credentials_in_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("NEWSFLOW_ES_URL must be an http(s)://host[:port] URL")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError(
+                "NEWSFLOW_ES_URL must not carry credentials (user:password@host); give them with "
+                "NEWSFLOW_ES_USERNAME and NEWSFLOW_ES_PASSWORD (or NEWSFLOW_ES_PASSWORD_FILE), "
+                "or NEWSFLOW_ES_API_KEY (or NEWSFLOW_ES_API_KEY_FILE)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _secret_files(self) -> ElasticsearchSettings:
+        _secret_from_file(self, "password", "NEWSFLOW_ES_")
+        _secret_from_file(self, "api_key", "NEWSFLOW_ES_")
+        return self
 
     @property
     def write_alias(self) -> str:
@@ -80,10 +164,12 @@ class ElasticsearchSettings(BaseSettings):
             kwargs["api_key"] = self.api_key.get_secret_value()
         elif self.username:
             kwargs["basic_auth"] = (self.username, self.password.get_secret_value() if self.password else "")
-        if self.ca_certs:
-            kwargs["ca_certs"] = str(self.ca_certs)
-        if not self.verify_certs:
-            kwargs["verify_certs"] = False
+        # TLS options only for an https URL (the client refuses them on http).
+        if self.url.startswith("https://"):
+            if self.ca_certs:
+                kwargs["ca_certs"] = str(self.ca_certs)
+            if not self.verify_certs:
+                kwargs["verify_certs"] = False
         return kwargs
 
 

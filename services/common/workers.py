@@ -236,6 +236,32 @@ class _Worker:
             self.pidfd = -1
         self.writer.close()
 
+    async def kill_and_wait(self, timeout: float = 5.0) -> None:
+        """SIGKILL, then wait until the process has exited (its pidfd turns readable).
+
+        The signal is delivered asynchronously; waiting means a replaced worker never overlaps its
+        successor, so the pool never holds one worker's memory twice.
+        """
+        pidfd = self.pidfd
+        if pidfd < 0:
+            self.kill()
+            return
+        exited = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_reader(pidfd, exited.set)
+        try:
+            try:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                exited.set()
+            try:
+                await asyncio.wait_for(exited.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass  # uninterruptible sleep; the zygote reaps it whenever it goes
+        finally:
+            loop.remove_reader(pidfd)
+            self.kill()
+
 
 @dataclass
 class WorkerPool:
@@ -354,7 +380,7 @@ class WorkerPool:
         return worker
 
     async def _replace(self, worker: _Worker) -> None:
-        worker.kill()
+        await worker.kill_and_wait()
         self._workers.pop(worker.pid, None)
         self.replaced += 1
         if not self._closed:

@@ -16,6 +16,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.devstack.security import CREDENTIAL_VARIABLES
 from services.devstack.stack import REPO_ROOT, _pid_alive, _read_pid, _terminate
 
 SERVICE_MODULES = {
@@ -47,6 +48,11 @@ class ManagedProcess:
         return pid if _pid_alive(pid) else None
 
     def start(self, env: dict[str, str], args: list[str] | None = None) -> int:
+        """Start the process with this environment on top of ours, minus our credentials.
+
+        A process authenticates with what `env` gives it and nothing it inherits: a
+        service started for a role must not fall back on the caller's (administrator's) rights.
+        """
         running = self.pid()
         if running:
             return running
@@ -54,7 +60,7 @@ class ManagedProcess:
         out = open(self.logfile, "ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", self.module or SERVICE_MODULES[self.name], *(args or [])],
-            env={**os.environ, **env},
+            env={**{k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARIABLES}, **env},
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -8,7 +8,9 @@
               dead-letter it with Elasticsearch's reason, never retry
 
 Everything else is infrastructure: connection errors, timeouts, 429, 5xx, a whole
-request refused for its size. Those items are retried with exponential backoff,
+request refused for its size, and an item refused with 401/403 (a role without the
+privilege on that index: a configuration to fix, not a bad document). Those items are
+retried with exponential backoff,
 for as long as it takes; the caller is blocked meanwhile, so the Kafka consumer
 stops reading (backpressure) and nothing is committed until the batch is done.
 
@@ -37,6 +39,9 @@ from services.indexer.templates import IndexNames
 log = get_logger(__name__)
 
 RETRYABLE_STATUS = {408, 429, 500, 502, 503, 504}
+# One item refused for lack of privilege says nothing about the document: never dead-letter it.
+# (A whole request refused with 401/403 is raised: the indexer stops, see services/indexer/app.py.)
+ITEM_AUTH_STATUS = {401, 403}
 
 
 @dataclass
@@ -111,7 +116,7 @@ class BulkWriter:
                 elif status == 409:
                     outcomes[i] = ItemOutcome("stale", "newer-version-indexed")
                     metrics.ITEMS.labels("stale").inc()
-                elif status in RETRYABLE_STATUS or status >= 500:
+                elif status in RETRYABLE_STATUS or status in ITEM_AUTH_STATUS or status >= 500:
                     retry_next.append(i)
                     metrics.ITEMS.labels("retried").inc()
                 else:

@@ -248,6 +248,9 @@ def _is_icon(img: etree._Element) -> bool:
     return False
 
 
+MAX_CAPTION_IMAGES = 400
+
+
 def captions_near_images(root: etree._Element) -> set[str]:
     """Texts that sit with an image in a small box: captions and credits, whatever the markup.
 
@@ -256,7 +259,9 @@ def captions_near_images(root: etree._Element) -> set[str]:
     caption box when that text is short; every line of it is a caption.
     """
     found: set[str] = set()
-    for img in root.iter("img", "amp-img"):
+    for count, img in enumerate(root.iter("img", "amp-img")):
+        if count == MAX_CAPTION_IMAGES:
+            break  # a caption past the first few hundred images is one the body scorer can do without
         if _is_icon(img):
             continue
         for attr in ("alt", "title"):

@@ -28,6 +28,12 @@ from services.common.outcomes import Rejected
 MAX_HTML_CHARS = 4_000_000
 MAX_ELEMENTS = 20_000
 MAX_TAG_ATTRIBUTES = 256
+MAX_NODE_CHARS = 100_000
+"""One text node longer than this is cut: the longest real article is a fraction of it, and every
+text measure the body scorer takes of a container reads its nodes again."""
+MAX_TEXT_CHARS = 1_000_000
+"""The text of the whole document is cut here, in document order: the scorer's work grows with
+(nesting depth × text), so bounding the text bounds the parse."""
 # Script, style and comment blocks this long are dropped first when a page is over the limit.
 BIG_BLOCK_CHARS = 10_000
 _WS = re.compile(r"\s+")
@@ -153,7 +159,32 @@ def load_html(html: str | None) -> Page | Rejected:
         return Rejected("unparseable-html", f"HTML could not be parsed: {exc}")
     if root is None:
         return Rejected("unparseable-html", "HTML produced no document")
+    _bound_text(root, notes)
     return Page(root, html, notes)
+
+
+def _bound_text(root: lxml.html.HtmlElement, notes: list[str]) -> None:
+    """Cut text nodes over MAX_NODE_CHARS and the document's text after MAX_TEXT_CHARS (one pass)."""
+    budget = MAX_TEXT_CHARS
+    cut_nodes = over_budget = False
+    for el in root.iter():
+        for attr in ("text", "tail"):
+            value = getattr(el, attr, None)
+            if not value or not isinstance(value, str):
+                continue
+            keep = min(len(value), MAX_NODE_CHARS, budget)
+            if keep < len(value):
+                cut_nodes |= keep == MAX_NODE_CHARS
+                over_budget |= keep == budget
+                try:
+                    setattr(el, attr, value[:keep])
+                except (TypeError, ValueError):  # comments and processing instructions keep theirs
+                    continue
+            budget -= keep
+    if cut_nodes:
+        notes.append(f"text nodes over {MAX_NODE_CHARS} characters cut")
+    if over_budget:
+        notes.append(f"text after the first {MAX_TEXT_CHARS} characters dropped")
 
 
 def text_of(el: etree._Element | None) -> str:

@@ -74,8 +74,14 @@ def _hint_of(el: etree._Element) -> str:
     return hint
 
 
+MAX_IMAGE_BOXES = 400
+"""Image boxes read per page; an article keeps at most 100 images, and a page with thousands of
+photo boxes (a gallery dump, a hostile page) would otherwise cost a second per thousand."""
+
+
 def read_visible(root: etree._Element) -> VisibleMeta:
     meta = VisibleMeta()
+    image_boxes = 0
     body = root.find("body")
     scope = body if body is not None else root
     h1s = [h for h in scope.iter("h1") if text_of(h)]
@@ -115,7 +121,8 @@ def read_visible(root: etree._Element) -> VisibleMeta:
             text = text_of(el)
             if text:
                 meta.date_texts.append((_hint_of(el) + " " + text, text))
-        if tag in ("figure", "amp-img") or "gallery" in words or "photo" in words:
+        if (tag in ("figure", "amp-img") or "gallery" in words or "photo" in words) and image_boxes < MAX_IMAGE_BOXES:
+            image_boxes += 1
             _collect_image(el, meta)
         if (words & {"tags", "taglist", "tag", "keywords", "topics"}) and tag in ("div", "ul", "section", "p", "nav"):
             for a in el.iter("a"):

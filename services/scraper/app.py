@@ -1,28 +1,36 @@
 """Scraper wiring: faust topics, tables and agents around the `Crawler`.
 
-    crawl requests ──▶ handle_crawl_requests ──▶ frontier (keyed by host)
-    sources file  ──▶ schedule_polls (owner of requests partition 0) ──▶ frontier
+    crawl requests ──▶ handle_crawl_requests ──▶ sources table (global: every worker sees it)
+    sources file + sources table ──▶ schedule_polls (owner of requests partition 0) ──▶ frontier
     frontier ──▶ crawl_frontier ──▶ Crawler ──▶ raw pages / frontier / dead letters
-    seen table ◀──▶ Crawler (dedup + re-fetch schedule), feeds table (conditional GET)
+    crawl state (seen, later, feeds: RocksDB + changelogs) ◀──▶ Crawler: dedup, re-fetch schedule,
+        parked tasks, feed validators
+    release_later (timer) ──▶ frontier: due re-fetches and parked tasks
+    expire_state (timer) ──▶ tombstones for state older than the retention
 
-Frontier offsets are acknowledged only when a task is finished, so a worker killed
-mid-crawl resumes where it stopped; the seen table (changelog-backed) makes the
-resumed work skip what was already published.
+Frontier offsets are acknowledged only when a task is finished (published, skipped,
+parked or dead-lettered) and its state changes are confirmed on the changelog, so a worker
+killed mid-crawl resumes where it stopped; the seen state (restored from its changelog when
+a partition is assigned, before that partition's tasks run) makes the resumed work skip what
+was already published.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import faust
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from schemas.common import DiscoveredVia, utcnow
+from schemas.common import utcnow
 from schemas.crawl_request_v1 import CrawlRequestV1
 from schemas.frontier_task_v1 import FrontierTaskV1
+from schemas.sources import SourcesError, load_sources, parse_source
 from schemas.topics import CRAWL_REQUESTS, DEAD_LETTERS, FRONTIER, RAW_PAGES
 from services.common.app import build_app, run_worker, stop_service, topic
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, TooManyInvalid, dead_letter_record
@@ -30,15 +38,18 @@ from services.common.delivery import DeliveryFailed, Publisher
 from services.common.logs import get_logger
 from services.common.metrics import EVENTS_IN, EVENTS_OUT, LAST_EVENT_TIMESTAMP
 from services.common.outcomes import Rejected
+from services.common.retry import Backoff, is_infrastructure_error
 from services.common.settings import ServiceSettings
 from services.common.stage import decode_model
-from services.scraper.crawler import Crawler, CrawlerConfig, feed_tasks, page_task
+from services.scraper.changelog import KafkaChangelogReader, ensure_state_changelogs
+from services.scraper.crawler import Crawler, CrawlerConfig, apply_source_changes, feed_tasks, page_task
 from services.scraper.fetch import FetchLimits
 from services.scraper.safety import parse_pinned_hosts
-from schemas.sources import SourcesError, load_sources, parse_source
-from services.scraper.urls import host_key
+from services.scraper.state import TABLES as STATE_TABLES
+from services.scraper.state import CrawlState, KeyValueStore, MemoryStore, RocksResources, RocksStore
 
 log = get_logger(__name__)
+RESTORE_BACKOFF = Backoff(1.0, 30.0)
 
 
 class ScraperSettings(ServiceSettings):
@@ -48,19 +59,32 @@ class ScraperSettings(ServiceSettings):
     sources_file: Path = Field(default=Path("deploy/local/sources.yaml"))
     user_agent: str | None = Field(default=None, description="Overrides the sources file's user_agent.")
     global_concurrency: int = Field(default=16, ge=1)
-    max_pending: int = Field(default=1000, ge=1)
+    max_pending: int = Field(default=2000, ge=1, description="Tasks queued in memory overall (backpressure beyond).")
+    max_pending_per_host: int = Field(default=100, ge=1, description="Tasks queued per host; the surplus is parked.")
+    park_after: float = Field(default=30.0, ge=0, description="A task that would wait longer for its host is parked.")
     max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     connect_timeout: float = Field(default=10.0, gt=0)
-    total_timeout: float = Field(default=30.0, gt=0)
+    total_timeout: float = Field(default=30.0, gt=0, description="Deadline of one request.")
+    page_budget: float = Field(default=60.0, gt=0, description="Request time all attempts of one task may take together.")
     max_redirects: int = Field(default=5, ge=0)
-    fetch_attempts: int = Field(default=3, ge=1)
+    fetch_attempts: int = Field(default=3, ge=1, description="Requests per task for timeouts and 5xx.")
+    backoff_base: float = Field(default=1.0, gt=0, description="First pause of a host after a 5xx or a timeout (doubles, capped).")
+    backoff_cap: float = Field(default=300.0, gt=0)
+    max_retry_after: float = Field(default=3600.0, gt=0, description="Retry-After is honoured up to this many seconds.")
     schedule_tick: float = Field(default=1.0, gt=0, description="Seconds between checks for due feed polls.")
     refetch_scan_interval: float = Field(
-        default=30.0, gt=0, description="Seconds between scans of the seen table for articles due for a re-fetch."
+        default=5.0, gt=0, description="Seconds between scans for due re-fetches and parked tasks."
     )
     pinned_hosts: str = Field(
         default="", description="host=address pairs, comma-separated: trusted DNS answers (like curl --resolve)."
     )
+    state_store: str = Field(default="rocksdb://", description="Store of the crawl state: rocksdb:// (on disk) or memory://.")
+    state_cache_mb: int = Field(default=32, ge=8, description="RocksDB block cache shared by all partitions, MiB.")
+    state_write_buffer_mb: int = Field(
+        default=32, ge=4, description="RocksDB memtables of all partitions together, MiB (charged to the cache)."
+    )
+    seen_retention_days: float = Field(default=30.0, gt=0, description="Crawl state untouched this long expires.")
+    expire_interval: float = Field(default=3600.0, gt=0, description="Seconds between sweeps for expired state.")
 
 
 def create_app(settings: ScraperSettings) -> faust.App:
@@ -71,14 +95,10 @@ def create_app(settings: ScraperSettings) -> faust.App:
     raw_topic = topic(app, RAW_PAGES, settings)
     dlq_topic = topic(app, DEAD_LETTERS, settings)
 
-    # Both tables live in the frontier's partitions: the worker that owns a host owns
-    # its pages' state. Runtime sources live with the single requests partition.
-    # JSON keys and values: str keys must come back as str when a table is rebuilt
-    # from its changelog.
+    # Run-time source changes: a global table, so every worker applies them to its tasks. JSON
+    # keys and values: str keys must come back as str when it is rebuilt from its changelog.
     schema = faust.Schema(key_serializer="json", value_serializer="json")
-    seen = app.Table("seen", partitions=FRONTIER.partitions, schema=schema)
-    feeds = app.Table("feeds", partitions=FRONTIER.partitions, schema=schema)
-    runtime_sources = app.Table("sources", partitions=CRAWL_REQUESTS.partitions, schema=schema)
+    source_changes = app.GlobalTable("sources", partitions=CRAWL_REQUESTS.partitions, schema=schema, recovery_buffer_size=1)
 
     # Every write waits for the broker's confirmation; one it refuses for good stops the
     # scraper without acknowledging the frontier task, which is then redone after the restart.
@@ -93,6 +113,38 @@ def create_app(settings: ScraperSettings) -> faust.App:
             await stop_service(f"scraper: {exc}; the task is not acknowledged")
 
     dead_letters = DeadLetterSink("scraper", lambda k, v: confirmed(dlq_out, k, v))
+
+    # The crawl state lives in the frontier's partitions (the worker that owns a host owns its
+    # pages' state), on disk, restored in bulk from its changelogs (services/scraper/state.py).
+    changelog_topics = {name: f"{app.conf.id}-{name}-changelog" for name in STATE_TABLES}
+    state_dir = Path(app.conf.datadir) / "crawl-state"
+    rocks = RocksResources(cache_bytes=settings.state_cache_mb * 1024 * 1024, write_buffer_bytes=settings.state_write_buffer_mb * 1024 * 1024)
+
+    def open_store(partition: int) -> KeyValueStore:
+        if settings.state_store.startswith("rocksdb"):
+            return RocksStore(state_dir / f"frontier-{partition}", rocks)
+        return MemoryStore()
+
+    changelog_out: dict[tuple[str, int], Publisher] = {}
+
+    async def deliver_changelog(table: str, partition: int, key: bytes, value: bytes | None) -> int | None:
+        publisher = changelog_out.get((table, partition))
+        if publisher is None:
+            name = changelog_topics[table]
+
+            async def send(k: bytes | None, v: bytes | None, name: str = name, partition: int = partition) -> Any:
+                return await app.producer.send(name, k, v, partition, None, None)
+
+            publisher = changelog_out[(table, partition)] = Publisher(name, send, "scraper")
+        try:
+            return getattr(await publisher.deliver(key, value), "offset", None)
+        except DeliveryFailed as exc:
+            await stop_service(f"scraper: crawl state: {exc}; the task is not acknowledged")
+            return None
+
+    state = CrawlState(open_store, deliver_changelog)
+    reader = KafkaChangelogReader(settings.kafka.aiokafka_kwargs(), changelog_topics.__getitem__)
+    app.newsflow_state = state  # type: ignore[attr-defined]
     # The stop rule counts the scraper's input messages that are not valid (frontier tasks and
     # crawl requests that do not decode): a bad deploy upstream. Fetch failures are the web's
     # state, not bad input, and have their own per-source alerts.
@@ -124,6 +176,10 @@ def create_app(settings: ScraperSettings) -> faust.App:
         max_bytes=settings.max_page_bytes,
         max_redirects=settings.max_redirects,
         attempts=settings.fetch_attempts,
+        page_budget=settings.page_budget,
+        backoff_base=settings.backoff_base,
+        backoff_cap=settings.backoff_cap,
+        max_retry_after=settings.max_retry_after,
     )
     crawler = Crawler(
         CrawlerConfig(
@@ -131,17 +187,78 @@ def create_app(settings: ScraperSettings) -> faust.App:
             limits=limits,
             global_concurrency=settings.global_concurrency,
             max_pending=settings.max_pending,
+            max_pending_per_host=settings.max_pending_per_host,
+            park_after=settings.park_after,
             max_raw_event_bytes=RAW_PAGES.max_message_bytes - 256 * 1024,
             pinned_hosts=parse_pinned_hosts(settings.pinned_hosts),
+            seen_retention=timedelta(days=settings.seen_retention_days),
         ),
         sources,
-        seen=seen,
-        feeds=feeds,
+        seen=state.table("seen"),
+        later=state.table("later"),
+        feeds=state.table("feeds"),
         publish_raw=publish_raw,
         publish_task=publish_task,
         dead_letter=dead_letter,
     )
     app.newsflow_crawler = crawler  # type: ignore[attr-defined]
+
+    async def state_restored() -> bool:
+        return bool(app.tables.recovery.completed.is_set()) and state.ready
+
+    app.newsflow_health.extra_checks["state_restored"] = state_restored  # type: ignore[attr-defined]
+
+    restoring: set[asyncio.Task[None]] = set()
+    changelogs_ready: list[bool] = []
+
+    async def restore(partitions: set[int]) -> None:
+        """Restore newly assigned partitions; Kafka trouble is retried with backoff."""
+        attempt = 0
+        while True:
+            try:
+                if not changelogs_ready:
+                    await ensure_state_changelogs(settings.kafka, list(changelog_topics.values()), FRONTIER.partitions)
+                    changelogs_ready.append(True)
+                started, cpu = time.monotonic(), time.process_time()
+                records = await state.restore(partitions, reader)
+                # CPU seconds (the whole process's) beside wall seconds: on a busy machine the
+                # wall time says more about the neighbours than about the restore.
+                log.info("crawl state restored", partitions=sorted(partitions), records=records,
+                         seconds=round(time.monotonic() - started, 2), cpu_seconds=round(time.process_time() - cpu, 2))
+                crawler.reindex_later()
+                return
+            except Exception as exc:  # noqa: BLE001 - only infrastructure trouble is retried
+                if not is_infrastructure_error(exc):
+                    await stop_service(f"scraper: restoring the crawl state failed: {type(exc).__name__}: {exc}")
+                    return
+                delay = RESTORE_BACKOFF.delay(attempt)
+                attempt += 1
+                log.warning("restoring the crawl state failed; retrying", error=repr(exc), retry_in=round(delay, 1))
+                await asyncio.sleep(delay)
+
+    @app.on_partitions_assigned.connect  # type: ignore[misc]
+    async def restore_state(app_, assigned, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # Only the assignment is taken here (a rebalance callback must be quick); the restore
+        # runs beside it, and frontier events of a partition wait until it is restored.
+        frontier_name = frontier_topic.get_topic_name()
+        new = state.assign({tp.partition for tp in assigned if tp.topic == frontier_name})
+        crawler.reindex_later()
+        if new:
+            task = asyncio.ensure_future(restore(new))
+            restoring.add(task)
+            task.add_done_callback(restoring.discard)
+
+    applied_changes: list[dict[str, Any] | None] = [None]
+
+    def sync_sources() -> None:
+        """Apply the run-time source changes when they differ from the ones applied last."""
+        changes = dict(source_changes.items())
+        if changes != applied_changes[0]:
+            applied_changes[0] = changes
+            crawler.set_sources(*apply_source_changes(sources, changes))
+
+    # When each source was last polled (by this worker, the owner of the requests partition).
+    last_poll: dict[str, float] = {}
 
     @app.agent(frontier_topic)
     async def crawl_frontier(stream):  # type: ignore[no-untyped-def]
@@ -156,12 +273,18 @@ def create_app(settings: ScraperSettings) -> faust.App:
                 await check_input(False)
                 continue
             await check_input(True)
+            partition = event.message.partition
+            if not await state.wait_ready(partition):
+                continue  # the partition went to another worker meanwhile; that one does the task
 
             async def done(event=event) -> None:  # type: ignore[no-untyped-def]
+                # The task's state changes are on Kafka before its offset may be committed.
+                await state.flush()
                 await manual.ack(event)
                 LAST_EVENT_TIMESTAMP.labels("scraper").set(time.time())
 
-            await crawler.submit(task, done)
+            with state.handling(partition):
+                await crawler.submit(task, done)
 
     @app.agent(requests_topic)
     async def handle_crawl_requests(stream):  # type: ignore[no-untyped-def]
@@ -171,47 +294,59 @@ def create_app(settings: ScraperSettings) -> faust.App:
             await handle_crawl_request(event)
             await manual.ack(event)
 
+    async def reject_request(rejected: Rejected, event) -> None:  # type: ignore[no-untyped-def]
+        await dead_letters.reject(rejected, original_value=event.message.value, original_key=event.message.key,
+                                  topic=event.message.topic, partition=event.message.partition, offset=event.message.offset)
+
     async def handle_crawl_request(event) -> None:  # type: ignore[no-untyped-def]
         request = decode_model(CrawlRequestV1, event.message.value)
         await check_input(not isinstance(request, Rejected))
         if isinstance(request, Rejected):
-            await dead_letters.reject(request, original_value=event.message.value, original_key=event.message.key,
-                                      topic=event.message.topic, partition=event.message.partition, offset=event.message.offset)
+            await reject_request(request, event)
             return
         if request.kind == "url":
             # Without a source name the crawler picks the source whose domains cover the URL.
             await publish_task(page_task(request.url or "", request.source_name or "adhoc", force=request.force))
             return
-        try:
-            source = parse_source(request.source)
-        except SourcesError as exc:
-            await dead_letters.reject(Rejected("invalid-source", str(exc)), original_value=event.message.value,
-                                      topic=event.message.topic, partition=event.message.partition, offset=event.message.offset)
-            return
-        runtime_sources[source.name] = source.model_dump(mode="json")
-        crawler.add_source(source)
-        for task in feed_tasks(source):
-            await publish_task(task)
-        log.info("source added at run time", source=source.name, feeds=len(source.feeds), sitemaps=len(source.sitemaps))
-
-    last_poll: dict[str, float] = {}
-    enqueued_refetches: dict[str, str] = {}
+        if request.action == "add":
+            try:
+                source = parse_source(request.source)
+            except SourcesError as exc:
+                await reject_request(Rejected("invalid-source", str(exc)), event)
+                return
+            # Recorded only: the poll timer polls it on its next tick, once. A source that was not
+            # active (new, removed or disabled) is due at once; a changed active one keeps its turn.
+            if source.name not in crawler.sources:
+                last_poll.pop(source.name, None)
+            source_changes[source.name] = {"state": "active", "source": source.model_dump(mode="json"), "at": utcnow().isoformat()}
+            log.info("source added at run time", source=source.name, feeds=len(source.feeds), sitemaps=len(source.sitemaps))
+        else:
+            name = request.source_name or ""
+            if not (name in crawler.sources or name in crawler.inactive or name in source_changes):
+                await reject_request(Rejected("unknown-source", f"no source named {name!r} to {request.action}"), event)
+                return
+            previous = source_changes.get(name) or {}
+            new_state = {"remove": "removed", "disable": "disabled", "enable": "active"}[request.action]
+            definition = None if request.action == "remove" else previous.get("source")
+            if request.action == "enable" and name not in crawler.sources:
+                last_poll.pop(name, None)  # resumes with a poll now, not an interval later
+            source_changes[name] = {"state": new_state, "source": definition, "at": utcnow().isoformat()}
+            log.info("source changed at run time", source=name, state=new_state)
+        sync_sources()
 
     @app.timer(settings.schedule_tick)
     async def schedule_polls() -> None:
-        """Poll due feeds and sitemaps.
+        """Apply run-time source changes; poll due feeds and sitemaps.
 
         Only the worker that owns the requests partition schedules polls, so a group
         of scrapers polls each feed once per interval.
         """
+        sync_sources()
         consumer = getattr(app, "_consumer", None)
         if consumer is None:
             return
         owned = {tp.topic for tp in consumer.assignment()}
         if requests_topic.get_topic_name() in owned:
-            for name, value in list(runtime_sources.items()):
-                if name not in crawler.sources:
-                    crawler.add_source(parse_source(value))
             now = time.monotonic()
             for source in list(crawler.sources.values()):
                 interval = source.poll_interval or sources.defaults.poll_interval
@@ -221,40 +356,25 @@ def create_app(settings: ScraperSettings) -> faust.App:
                         await publish_task(task)
 
     @app.timer(settings.refetch_scan_interval)
-    async def schedule_refetches() -> None:
-        """Re-fetch articles whose next check is due (a scan of this worker's table partitions)."""
-        await _enqueue_due_refetches(seen, publish_task, enqueued_refetches)
+    async def release_later() -> None:
+        """Publish due re-fetches and parked tasks (a scan of this worker's `later` partitions)."""
+        await crawler.release_due()
+
+    @app.timer(settings.expire_interval)
+    async def expire_state() -> None:
+        """Delete crawl state older than the retention; tombstones let the changelog compact."""
+        removed = await crawler.sweep()
+        if removed:
+            log.info("expired crawl state", values=removed)
 
     @app.on_before_shutdown.connect  # type: ignore[misc]
     async def close_crawler(app_, **kwargs) -> None:  # type: ignore[no-untyped-def]
         await crawler.close()
+        for task in list(restoring):
+            task.cancel()
+        await state.close()
 
     return app
-
-
-async def _enqueue_due_refetches(seen, publish_task, enqueued: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
-    """Publish re-fetch tasks for articles whose next re-fetch is due.
-
-    Tables can only be written while handling an event, so this timer only reads;
-    `enqueued` remembers which due time was already enqueued, and the page task
-    itself moves the entry to its next due time when it runs.
-    """
-    now = utcnow()
-    for key, value in list(seen.items()):
-        if not key.startswith("due:") or not isinstance(value, dict) or enqueued.get(key) == value.get("at"):
-            continue
-        try:
-            due = datetime.fromisoformat(value["at"])
-        except (KeyError, ValueError):
-            continue
-        if due <= now:
-            enqueued[key] = value["at"]
-            url = value["url"]
-            task = FrontierTaskV1(
-                kind="page", url=url, host=host_key(url), source=value.get("source", "adhoc"),
-                discovered_via=DiscoveredVia(kind="refetch"), enqueued_at=now,
-            )
-            await publish_task(task)
 
 
 def main() -> None:

@@ -10,6 +10,11 @@
 
 A declared charset is trusted only if the bytes decode with it; a page that says
 utf-8 but is really windows-1251 (a common CMS bug) falls through to detection.
+
+Only real text encodings are ever used (`TEXT_ENCODINGS`: the WHATWG Encoding
+Standard's list as Python codecs). Python also has codecs that are not charsets at
+all (`unicode_escape`, `rot13`, `base64`, `zip`, `punycode`, `utf-7` …): a label
+naming one is ignored, whatever the header or `<meta>` says.
 """
 
 from __future__ import annotations
@@ -44,19 +49,37 @@ _ALIASES = {
     "latin1": "cp1252",
     "us-ascii": "cp1252",
     "x-user-defined": "cp1252",
+    "x-mac-cyrillic": "mac-cyrillic",
+    "x-mac-ukrainian": "mac-cyrillic",
+    "windows-874": "cp874",
+    "iso-8859-8-i": "iso8859-8",
+    "csiso88598i": "iso8859-8",
 }
 
 
+# The WHATWG Encoding Standard's encodings (https://encoding.spec.whatwg.org/#names-and-labels),
+# as the names `codecs.lookup` gives them. Nothing outside this set ever decodes a page.
+TEXT_ENCODINGS = frozenset({
+    "utf-8", "utf-16-le", "utf-16-be", "utf-16", "utf-32", "utf-32-le", "utf-32-be",
+    "cp866", "iso8859-2", "iso8859-3", "iso8859-4", "iso8859-5", "iso8859-6", "iso8859-7", "iso8859-8",
+    "iso8859-10", "iso8859-13", "iso8859-14", "iso8859-15", "iso8859-16", "koi8-r", "koi8-u", "mac-roman",
+    "cp874", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258",
+    "mac-cyrillic", "gbk", "gb18030", "gb2312", "big5", "big5hkscs", "euc_jp", "iso2022_jp", "shift_jis", "cp932",
+    "euc_kr", "cp949", "iso8859-1", "ascii", "tis-620", "iso8859-11",
+})
+
+
 def normalise_label(label: str | None) -> str | None:
-    """Python codec name for a charset label, or None if Python has no such codec."""
+    """Python codec name for a charset label, or None unless it names a real text encoding."""
     if not label:
         return None
     label = label.strip().strip("\"'").lower()
     label = _ALIASES.get(label, label)
     try:
-        return codecs.lookup(label).name
-    except LookupError:
+        name = codecs.lookup(label).name
+    except (LookupError, ValueError):
         return None
+    return name if name in TEXT_ENCODINGS else None
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:

@@ -8,7 +8,11 @@
 - the raw page event.
 
 The wiring in `app.py` keeps `SeenEntry` and `FeedState` values in faust tables
-(changelog-backed), so these decisions survive restarts and rebalances.
+(changelog-backed, the seen state on disk in RocksDB), so these decisions survive
+restarts and rebalances. Per article the state holds one compact entry under a
+16-character digest key, plus a pointer for another spelling or a feed GUID when
+there is one; every value carries its last activity so that entries older than the
+retention expire.
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from html import unescape
+from typing import Any
+from urllib.parse import urljoin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.common import DiscoveredVia
 from schemas.raw_page_v1 import RawPageV1
@@ -30,19 +37,76 @@ from services.scraper.urls import canonicalize, host_of
 # Re-fetch a known article after these delays from its first sighting, then stop
 # once the window is over: most edits happen in the first hours.
 REFETCH_STEPS = (timedelta(minutes=15), timedelta(hours=1), timedelta(hours=4), timedelta(hours=12), timedelta(hours=24))
+# Validators from a hostile server must not bloat the state: longer ones are not kept.
+MAX_VALIDATOR_CHARS = 200
+
+
+def _epoch(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+def _short_digest(text: str) -> str:
+    """96 bits of SHA-256, URL-safe base64 (16 characters): a compact state key.
+
+    Collisions are negligible at the sizes the state holds (about 1e-17 for a million keys).
+    """
+    return base64.urlsafe_b64encode(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:12]).decode()
+
+
+def seen_key(canonical: str) -> str:
+    """The state key of a page: `u:` + a digest of its dedup key."""
+    return "u:" + _short_digest(canonical)
+
+
+def guid_key(source: str, guid: str) -> str:
+    """The state key of a feed GUID (stable across URL changes of one item)."""
+    return "g:" + _short_digest(f"{source}\0{guid}")
 
 
 class SeenEntry(BaseModel):
-    """What the scraper remembers about one canonical URL."""
+    """What the scraper remembers about one canonical URL: one compact JSON value.
 
-    url: str
-    article_id: str
-    first_seen: datetime
-    last_fetched: datetime | None = None
-    content_hash: str | None = None
-    fetch_count: int = 0
-    next_refetch: datetime | None = None
-    guid: str | None = None
+    Short field names on the wire (`u`, `f`, `l`, …) because there is one of these per
+    article, millions in a long-running deployment; times are Unix seconds. The article
+    id is not stored: it is derived from `url` (`article_id`).
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    url: str = Field(alias="u", description="The canonical dedup key of the page.")
+    first_seen: int = Field(alias="f")
+    last_fetched: int | None = Field(default=None, alias="l")
+    content_hash: str | None = Field(default=None, alias="h", description="First 16 hex digits of the body's SHA-256.")
+    fetch_count: int = Field(default=0, alias="n")
+    next_refetch: int | None = Field(default=None, alias="r")
+    etag: str | None = Field(default=None, alias="e")
+    last_modified: str | None = Field(default=None, alias="m")
+
+    @property
+    def article_id(self) -> str:
+        return article_id(self.url)
+
+    def encode(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+def last_activity(value: dict[str, Any]) -> int:
+    """Unix time a state value was last touched (entries, aliases and GUID pointers alike)."""
+    for name in ("l", "f"):
+        stamp = value.get(name)
+        if isinstance(stamp, int):
+            return stamp
+    return 0
+
+
+def is_expired(value: Any, now: datetime, retention: timedelta) -> bool:
+    """True once a state value was not touched for `retention`: it reads as absent and is swept."""
+    return not isinstance(value, dict) or last_activity(value) + retention.total_seconds() < now.timestamp()
+
+
+def alias_value(target: str, now: datetime) -> dict[str, Any]:
+    """A pointer from another spelling (or a GUID) to a page's state key."""
+    return {"a": target, "l": _epoch(now)}
 
 
 class FeedState(BaseModel):
@@ -79,7 +143,7 @@ def decide(entry: SeenEntry | None, now: datetime, *, force: bool = False, refet
         return Decision(True, "new")
     if force:
         return Decision(True, "forced")
-    if refetch and entry.next_refetch is not None and now >= entry.next_refetch:
+    if refetch and entry.next_refetch is not None and _epoch(now) >= entry.next_refetch:
         return Decision(True, "refetch-due")
     return Decision(False, "refetch-not-due" if refetch else "duplicate")
 
@@ -93,41 +157,74 @@ def next_refetch(first_seen: datetime, now: datetime, window: timedelta) -> date
     return None
 
 
-def record_fetch(entry: SeenEntry | None, *, url: str, aid: str, content_hash: str, now: datetime, window: timedelta, guid: str | None = None) -> tuple[SeenEntry, bool]:
-    """Update the seen entry after a successful fetch; returns (entry, content_changed)."""
+def _validator(value: str | None) -> str | None:
+    return value if value and len(value) <= MAX_VALIDATOR_CHARS else None
+
+
+def record_fetch(
+    entry: SeenEntry | None, *, url: str, content_hash: str, now: datetime, window: timedelta,
+    etag: str | None = None, last_modified: str | None = None, keep_validators: bool = False,
+) -> tuple[SeenEntry, bool]:
+    """Update the seen entry after a successful fetch; returns (entry, content_changed).
+
+    `keep_validators` keeps the stored ETag/Last-Modified (after a 304, which repeats them or not).
+    """
     if entry is None:
-        entry = SeenEntry(url=url, article_id=aid, first_seen=now, guid=guid)
-    changed = entry.content_hash != content_hash
+        entry = SeenEntry(url=url, first_seen=_epoch(now))
+    short = content_hash[:16]
+    changed = entry.content_hash != short
+    first = datetime.fromtimestamp(entry.first_seen, tz=timezone.utc)
+    due = next_refetch(first, now, window)
     entry = entry.model_copy(
         update={
-            "last_fetched": now,
-            "content_hash": content_hash,
+            "last_fetched": _epoch(now),
+            "content_hash": short,
             "fetch_count": entry.fetch_count + 1,
-            "next_refetch": next_refetch(entry.first_seen, now, window),
-            "guid": entry.guid or guid,
+            "next_refetch": _epoch(due) if due else None,
+            "etag": entry.etag if keep_validators else _validator(etag),
+            "last_modified": entry.last_modified if keep_validators else _validator(last_modified),
         }
     )
     return entry, changed
 
 
-_CANONICAL = re.compile(
-    rb"""<link\b(?=[^>]*\brel\s*=\s*["']?canonical["'\s>])[^>]*\bhref\s*=\s*["']([^"'>]+)["']""", re.I
-)
+# Canonical-link discovery scans only the head, tag by tag, with patterns that cannot
+# backtrack across tags: `[^<>]*` stops at the next angle bracket, so every byte is
+# looked at a bounded number of times (the old single regex was quadratic on repeated
+# `<link `: 256 KiB took about 50 s).
+HEAD_SCAN_BYTES = 256 * 1024
+_LINK_TAG = re.compile(rb"<link\b([^<>]*)>", re.I)
+_ATTRIBUTE = re.compile(rb"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+_HEAD_END = re.compile(rb"</head\s*>|<body\b", re.I)
+
+
+def _attributes(tag_body: bytes) -> dict[bytes, bytes]:
+    attributes: dict[bytes, bytes] = {}
+    for match in _ATTRIBUTE.finditer(tag_body):
+        name = match.group(1).lower()
+        value = match.group(2) if match.group(2) is not None else match.group(3) if match.group(3) is not None else match.group(4)
+        attributes.setdefault(name, value or b"")
+    return attributes
 
 
 def find_canonical(body: bytes, base_url: str) -> str | None:
-    """`<link rel=canonical href=…>` from the page head, absolute, or None."""
-    match = _CANONICAL.search(body[:256 * 1024])
-    if not match:
-        return None
-    from html import unescape
-    from urllib.parse import urljoin
-
-    href = unescape(match.group(1).decode("utf-8", errors="replace")).strip()
-    try:
-        return urljoin(base_url, href) if href else None
-    except ValueError:
-        return None
+    """`<link rel=canonical href=…>` from the page head, absolute, or None. Linear time."""
+    head = body[:HEAD_SCAN_BYTES]
+    end = _HEAD_END.search(head)
+    if end is not None:
+        head = head[: end.start()]
+    for tag in _LINK_TAG.finditer(head):
+        attributes = _attributes(tag.group(1))
+        if b"canonical" not in attributes.get(b"rel", b"").lower().split():
+            continue
+        href = unescape(attributes.get(b"href", b"").decode("utf-8", errors="replace")).strip()
+        if not href:
+            return None
+        try:
+            return urljoin(base_url, href)
+        except ValueError:
+            return None
+    return None
 
 
 def choose_canonical(final_url: str, declared: str | None, allows_host) -> str:  # type: ignore[no-untyped-def]

@@ -1,55 +1,79 @@
 """The crawler: runs frontier tasks politely and publishes what they find.
 
-It knows nothing about Kafka. `app.py` hands it mappings for its state (faust
-tables in production, dicts in tests) and coroutines that publish raw pages,
-frontier tasks and dead letters; tests drive the same object against a real local
-HTTP server.
+It knows nothing about Kafka. `app.py` hands it mappings for its state (faust tables
+in production, dicts in tests) and coroutines that publish raw pages, frontier tasks
+and dead letters; tests drive the same object against real local HTTP servers.
 
 Every task ends in exactly one of: published, skipped for a reason that is counted
-(duplicate, unchanged, robots), or dead-lettered with a reason. `on_done` is called
-then, and only then, so the wiring can commit the task's offset.
+(duplicate, unchanged, robots, inactive source), parked for later (its host asked us
+to wait long, or already holds its share of queued tasks), or dead-lettered with a
+reason. `on_done` is called then, and only then, so the wiring can commit the task's
+offset.
+
+Every request is one job on the host scheduler (services/scraper/politeness.py): a
+retry after a 5xx or a timeout, a redirect hop and robots.txt wait for the host's
+gap like a first request, and every one of them is counted in
+`newsflow_scraper_fetches_total` by outcome.
+
+State (all values JSON dicts):
+
+- `seen`: `u:<digest>` → the page's `SeenEntry`; `u:<digest of another spelling>` and
+  `g:<digest of source+GUID>` → a pointer `{"a": key}`. Every value carries its last
+  activity (`l`); values older than the retention read as absent and are swept.
+- `later`: tasks to publish at a time — `r:<page key>` the next re-fetch of an article,
+  `p:<digest>` a parked task — as `{"t": task, "at": unix time, "l": unix time}`.
+- `feeds`: conditional-GET validators and health per feed or sitemap URL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import heapq
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, Awaitable, Callable, MutableMapping
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable, Literal, MutableMapping
 from urllib.parse import urlsplit
 
 from schemas.common import DiscoveredVia, utcnow
 from schemas.frontier_task_v1 import FrontierTaskV1
 from schemas.raw_page_v1 import RawPageV1
+from schemas.sources import Source, SourcesFile
 from services.common.logs import bind_event, get_logger
 from services.common.outcomes import Rejected
 from services.scraper import metrics
 from services.scraper.crawl import (
     FeedState,
     SeenEntry,
+    _short_digest,
+    alias_value,
     build_raw_page,
     choose_canonical,
     decide,
     dedup_key,
     fetch_url,
     find_canonical,
+    guid_key,
+    is_expired,
     record_fetch,
+    seen_key,
 )
 from services.scraper.feeds import FeedError, looks_like_sitemap, parse_feed, parse_sitemap
 from services.scraper.fetch import Fetched, FetchFailed, Fetcher, FetchLimits
 from services.scraper.politeness import HostScheduler
 from services.scraper.robots import RobotsCache, RobotsRules, rules_from_response
-from schemas.sources import Source, SourcesFile
-from services.scraper.urls import host_key
+from services.scraper.safety import ForbiddenAddress
+from services.scraper.urls import host_key, host_of
 
 log = get_logger(__name__)
 
 Publish = Callable[[bytes, bytes], Awaitable[Any]]
 DeadLetter = Callable[..., Awaitable[Any]]
-MAX_THROTTLE_RETRIES = 5
+OnDone = Callable[[], Awaitable[Any]]
 LARGE_PAGE_BYTES = 256 * 1024
+MAX_URL_CHARS = 2048
+SourceState = Literal["active", "disabled", "removed"]
 
 
 @dataclass
@@ -58,9 +82,86 @@ class CrawlerConfig:
     limits: FetchLimits
     global_concurrency: int = 16
     max_pending: int = 1000
+    max_pending_per_host: int = 100
     max_raw_event_bytes: int = 7 * 1024 * 1024
     robots_ttl: float = 3600.0
     pinned_hosts: dict[str, str] = field(default_factory=dict)
+    park_after: float = 30.0
+    """A task whose host will not take it within this many seconds is parked instead of queued."""
+    seen_retention: timedelta = timedelta(days=30)
+    """State values untouched for this long expire (never less than a source's re-fetch window)."""
+    max_sitemap_depth: int = 3
+    max_sitemap_children: int = 1000
+    max_listing_urls: int = 50_000
+
+
+@dataclass
+class _Run:
+    """One frontier task (or a robots.txt fetch) on its way through the scheduler."""
+
+    task: FrontierTaskV1
+    on_done: OnDone | None
+    url: str
+    hops: int = 0
+    conditional: dict[str, str] = field(default_factory=dict)
+    entry: SeenEntry | None = None
+    key: str = ""
+    inflight: str | None = None
+
+    @property
+    def first_request(self) -> bool:
+        return self.hops == 0 and self.task.attempt == 0 and self.task.throttled == 0
+
+
+def admit_url(url: str, source: Source, *, check_address: Callable[[str, bool], None]) -> str | None:
+    """Why a URL found on the web must not become a task, or None when it may.
+
+    http/https only (no `file:`, `ftp:`, `gopher:` …), a host on the source's domains,
+    not an internal address by name or literal (`check_address`), not absurdly long.
+    """
+    if len(url) > MAX_URL_CHARS:
+        return "url-too-long"
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        _ = parts.port
+    except ValueError:
+        return "bad-url"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "not-http"
+    if not host:
+        return "bad-url"
+    try:
+        check_address(url, source.allow_private_addresses)
+    except ForbiddenAddress:
+        return "forbidden-address"
+    except ValueError:
+        return "bad-url"
+    if not source.allows_host(host):
+        return "off-site"
+    return None
+
+
+def apply_source_changes(file_sources: SourcesFile, changes: dict[str, dict[str, Any]]) -> tuple[dict[str, Source], dict[str, SourceState]]:
+    """The active sources, and the names that are disabled or removed, after run-time changes.
+
+    `changes` maps a source name to `{"state": active|disabled|removed, "source": {...} | None}`:
+    a run-time definition replaces the file's one; a disabled source keeps its definition.
+    """
+    active = file_sources.by_name()
+    inactive: dict[str, SourceState] = {}
+    for name, change in changes.items():
+        state = change.get("state", "active")
+        definition = change.get("source")
+        if definition:
+            try:
+                active[name] = Source.model_validate(definition)
+            except ValueError:
+                log.warning("ignoring an invalid run-time source definition", source=name)
+        if state in ("disabled", "removed"):
+            active.pop(name, None)
+            inactive[name] = state
+    return active, inactive
 
 
 class Crawler:
@@ -71,26 +172,37 @@ class Crawler:
         *,
         seen: MutableMapping[str, Any],
         feeds: MutableMapping[str, Any],
+        later: MutableMapping[str, Any] | None = None,
         publish_raw: Publish,
         publish_task: Callable[[FrontierTaskV1], Awaitable[Any]],
         dead_letter: DeadLetter,
+        expire: Callable[[MutableMapping[str, Any], str, Any], None] | None = None,
     ) -> None:
+        """`expire(mapping, key, value)` deletes an expired state value (the wiring sends the
+        changelog tombstone); by default it is a plain `del`."""
         self.config = config
         self.sources_file = sources
         self.sources: dict[str, Source] = sources.by_name()
+        self.inactive: dict[str, SourceState] = {}
         self.seen = seen
         self.feeds = feeds
+        self.later = later if later is not None else {}
         self.publish_raw = publish_raw
         self.publish_task = publish_task
         self.dead_letter = dead_letter
+        self._expire = expire or (lambda mapping, key, value: mapping.pop(key, None))
         self.fetcher = Fetcher(config.user_agent, config.limits, config.pinned_hosts)
         self.scheduler = HostScheduler(
-            config.global_concurrency, config.max_pending,
+            config.global_concurrency, config.max_pending, config.max_pending_per_host,
+            backoff_base=config.limits.backoff_base, backoff_cap=config.limits.backoff_cap,
             on_depth=lambda host, depth: metrics.QUEUE_DEPTH.labels(self._label_host(host)).set(depth),
         )
         self.robots = RobotsCache(ttl=config.robots_ttl)
         self._robots_pending: set[str] = set()
-        self._inflight: dict[str, asyncio.Future[None]] = {}
+        self._inflight: set[str] = set()
+        self._due: dict[str, int] = {}
+        self._due_heap: list[tuple[int, str]] = []
+        self._due_indexed = False
         self._hosts_for_labels = {d for s in self.sources.values() for d in s.allowed_domains}
 
     async def close(self) -> None:
@@ -101,18 +213,42 @@ class Crawler:
 
     def add_source(self, source: Source) -> None:
         self.sources[source.name] = source
+        self.inactive.pop(source.name, None)
         self._hosts_for_labels.update(source.allowed_domains)
 
-    def source_for(self, task: FrontierTaskV1) -> Source:
+    def set_sources(self, active: dict[str, Source], inactive: dict[str, SourceState]) -> None:
+        """Replace the source set; tasks already queued see the change when they run.
+
+        A host's politeness follows at once: its gap and concurrency become the strictest of
+        the active sources that cover it (its robots.txt Crawl-delay still applies), from its
+        next request on.
+        """
+        self.sources = dict(active)
+        self.inactive = dict(inactive)
+        for source in active.values():
+            self._hosts_for_labels.update(source.allowed_domains)
+        for host in self.scheduler.hosts():
+            name = host.split(":")[0]
+            covering = [s for s in self.sources.values() if s.allows_host(name)]
+            if not covering:
+                continue
+            rules = self.robots.get(f"https://{host}") or self.robots.get(f"http://{host}")
+            delay = max(self._delay(s, rules) for s in covering)
+            self.scheduler.set_limits(host, delay, min(self._concurrency(s) for s in covering))
+
+    def source_for(self, task: FrontierTaskV1) -> Source | None:
+        """The task's source as it is now; None when that source was disabled or removed."""
+        if task.source in self.inactive:
+            return None
         source = self.sources.get(task.source)
         if source is not None:
             return source
-        host = urlsplit(task.url).hostname or ""
+        host = host_of(task.url)
         for candidate in self.sources.values():
             if candidate.allows_host(host):
                 return candidate
         # A URL no source covers: the strictest policy, domain pinned to the URL.
-        return Source(name="adhoc", allowed_domains=[host])
+        return Source(name="adhoc", allowed_domains=[host] if host else [])
 
     def _label_host(self, host: str) -> str:
         name = host.split(":")[0]
@@ -138,261 +274,511 @@ class Crawler:
             hours = self.sources_file.defaults.refetch_window_hours
         return timedelta(hours=hours)
 
+    def retention(self) -> timedelta:
+        """How long state values live: the configured retention, never shorter than a re-fetch window."""
+        windows = [self._window(s) for s in self.sources.values()] or [timedelta(0)]
+        return max(self.config.seen_retention, max(windows) + timedelta(hours=1))
+
+    def admit(self, url: str, source: Source) -> str | None:
+        return admit_url(url, source, check_address=self.fetcher.check)
+
+    # ------------------------------------------------------------------ state
+
+    def _lookup(self, key: str, now: datetime) -> dict[str, Any] | None:
+        """A live state value (expired ones read as absent), following one pointer."""
+        value = self.seen.get(key)
+        if value is None or is_expired(value, now, self.retention()):
+            return None
+        if "a" in value:
+            target = self.seen.get(value["a"])
+            if target is None or is_expired(target, now, self.retention()) or "a" in target:
+                return None
+            return target
+        return value
+
+    def _entry_for(self, task: FrontierTaskV1, source: Source, now: datetime) -> tuple[str, SeenEntry | None]:
+        key = seen_key(dedup_key(task.url, source.keep_trailing_slash))
+        value = self._lookup(key, now)
+        via = task.discovered_via
+        if value is None and via is not None and via.guid:
+            value = self._lookup(guid_key(source.name, via.guid), now)
+        if value is None:
+            return key, None
+        entry = SeenEntry.model_validate(value)
+        return seen_key(entry.url), entry
+
     # ------------------------------------------------------------------ entry point
 
-    async def submit(self, task: FrontierTaskV1, on_done: Callable[[], Awaitable[Any]]) -> None:
-        """Queue a task with the host scheduler; waits only when the scheduler is full."""
-        source = self.source_for(task)
-        host = host_key(task.url)
-        origin = _origin(task.url)
-        rules = self.robots.get(origin)
-        if rules is None and self._respects_robots(source) and origin not in self._robots_pending:
-            # robots.txt goes first in the host's queue, so its Crawl-delay governs
-            # the gap before the first page.
-            self._robots_pending.add(origin)
-            await self.scheduler.submit(
-                host, lambda: self._load_robots(origin, source), delay=self._delay(source, None),
-                concurrency=1, exclusive=True,
-            )
+    async def submit(self, task: FrontierTaskV1, on_done: OnDone) -> None:
+        """Take a frontier task: skip, park or queue it; waits only when the scheduler is full.
 
-        async def job(attempt: int = 0) -> None:
-            try:
-                outcome = await self._run(task, source, attempt)
-            except Exception:  # noqa: BLE001 - a bug on one task must not stop the host queue
-                log.exception("task failed unexpectedly", url=task.url, kind=task.kind)
-                await self.dead_letter(
-                    Rejected("unexpected-error", f"crawler raised on {task.kind} task", url=task.url), task
-                )
-                outcome = None
-            if isinstance(outcome, RetryLater):
-                # Same host queue, at its head: runs once the host's pause is over.
-                # The task stays unacknowledged until then.
-                self.scheduler.requeue_front(host, lambda: job(attempt + 1))
-                return None
-            await on_done()
-
-        await self.scheduler.submit(host, job, delay=self._delay(source, self.robots.get(origin)), concurrency=self._concurrency(source))
-
-    async def _load_robots(self, origin: str, source: Source) -> None:
-        try:
-            result = await self.fetcher.fetch(f"{origin}/robots.txt", allow_private=source.allow_private_addresses, expect="any")
-            if isinstance(result, Fetched):
-                rules = rules_from_response(result.status, result.body)
-                metrics.FETCHES.labels(source.name, self._label_host(host_key(origin)), "robots", str(result.status)).inc()
-            else:
-                # Unreachable robots.txt: a 4xx-like "not there" only for hard refusals.
-                rules = rules_from_response(None if result.retryable else 404, None)
-                metrics.FETCHES.labels(source.name, self._label_host(host_key(origin)), "robots", result.reason).inc()
-            self.robots.put(origin, rules)
-            self.scheduler.set_delay(host_key(origin), self._delay(source, rules))
-            if not source.feeds and not source.sitemaps:
-                for sitemap in rules.sitemaps():
-                    await self.publish_task(_task("sitemap", sitemap, source.name, DiscoveredVia(kind="sitemap", url=f"{origin}/robots.txt")))
-        finally:
-            self._robots_pending.discard(origin)
-
-    async def _run(self, task: FrontierTaskV1, source: Source, attempt: int = 0) -> RetryLater | None:
-        with bind_event(trace_id=task.trace_id, url=task.url, source=source.name):
+        Whatever is decided without a request (duplicate, inactive source, bad URL,
+        parked) calls `on_done` before returning, without taking a politeness slot.
+        """
+        with bind_event(trace_id=task.trace_id, url=task.url, source=task.source):
+            self._unpark(task)
+            source = self.source_for(task)
+            if source is None:
+                metrics.SKIPPED.labels(task.source, f"source-{self.inactive.get(task.source, 'inactive')}").inc()
+                await on_done()
+                return
+            refusal = self.admit(task.url, source)
+            if refusal is not None:
+                metrics.DISCOVERED_REFUSED.labels(source.name, refusal).inc()
+                await self.dead_letter(Rejected(refusal, f"{task.kind} URL refused before any request: {task.url[:500]}", url=task.url[:2048]), task)
+                await on_done()
+                return
+            run = _Run(task, on_done, fetch_url(task.url, source.keep_trailing_slash) if task.kind == "page" else task.url)
             if task.kind == "page":
-                outcome = await self._run_page(task, source, attempt)
-            elif self._robots_denies(task.url, source):
-                outcome = None
-            else:
-                outcome = await self._run_feed(task, source)
-            return outcome
+                run.key, run.entry = self._entry_for(task, source, utcnow())
+                if not await self._wanted(run, source):
+                    return
+            host = host_key(run.url)
+            origin = _origin(run.url)
+            rules = self.robots.get(origin)
+            if rules is not None and self._robots_denies(run.url, source, rules):
+                await self._finish(run)
+                return
+            wait = max(self.scheduler.paused_for(host), self.scheduler.drain_estimate(host))
+            if not self.scheduler.has_room(host) or wait > self.config.park_after:
+                await self._park(run, source, wait if wait > 0 else self.config.park_after, "host-busy" if wait <= self.config.park_after else "host-paused")
+                return
+            if rules is None and self._respects_robots(source) and origin not in self._robots_pending:
+                # robots.txt goes first in the host's queue, so its Crawl-delay governs
+                # the gap before the first page.
+                self._robots_pending.add(origin)
+                await self.scheduler.submit(host, functools.partial(self._load_robots, origin, source.name),
+                                            delay=self._delay(source, None), concurrency=1, exclusive=True)
+            if task.kind == "page":
+                run.inflight = run.key
+                self._inflight.add(run.key)
+            await self.scheduler.submit(host, functools.partial(self._step, run), delay=self._delay(source, rules),
+                                        concurrency=self._concurrency(source))
 
-    def _robots_denies(self, url: str, source: Source) -> bool:
-        rules = self.robots.get(_origin(url))
-        if self._respects_robots(source) and rules is not None and not rules.can_fetch(url, self.config.user_agent):
+    async def _wanted(self, run: _Run, source: Source) -> bool:
+        """False (and the task finished) when a page need not be fetched: seen and not due, or in flight."""
+        task = run.task
+        if not task.force and run.key in self._inflight:
+            metrics.DEDUP_HITS.labels(source.name, "in-flight").inc()
+            await self._finish(run)
+            return False
+        refetch = task.discovered_via is not None and task.discovered_via.kind == "refetch"
+        decision = decide(run.entry, utcnow(), force=task.force, refetch=refetch)
+        if not decision.fetch:
+            metrics.DEDUP_HITS.labels(source.name, decision.reason).inc()
+            await self._finish(run)
+            return False
+        if run.entry is not None and not task.force:
+            if run.entry.etag:
+                run.conditional["If-None-Match"] = run.entry.etag
+            if run.entry.last_modified:
+                run.conditional["If-Modified-Since"] = run.entry.last_modified
+        return True
+
+    async def _finish(self, run: _Run) -> None:
+        if run.inflight is not None:
+            self._inflight.discard(run.inflight)
+            run.inflight = None
+        if run.on_done is not None:
+            await run.on_done()
+
+    # ------------------------------------------------------------------ parking and later tasks
+
+    def _park_key(self, task: FrontierTaskV1) -> str:
+        return "p:" + _short_digest(f"{task.kind}\0{task.source}\0{task.url}")
+
+    async def _park(self, run: _Run, source: Source, wait: float, reason: str) -> None:
+        """Keep the task in the `later` state and finish it here: its offset moves on, and
+        neither the partition nor the other hosts wait for this one."""
+        now = utcnow()
+        task = run.task
+        self._later_put(self._park_key(task), {"t": task.model_dump(mode="json"), "at": int(now.timestamp() + wait + 0.999),
+                                               "l": int(now.timestamp())})
+        metrics.PARKED.labels(source.name, reason).inc()
+        log.info("task parked", reason=reason, seconds=round(wait, 1), host=host_key(run.url))
+        await self._finish(run)
+
+    def _unpark(self, task: FrontierTaskV1) -> None:
+        key = self._park_key(task)
+        if key in self.later:
+            self._later_del(key)
+
+    # The `later` state can hold an entry per article still in its re-fetch window (tens of
+    # thousands): instead of reading all of it every few seconds, the crawler keeps the due
+    # times it wrote in a heap, and reads only what is due. A scan rebuilds the heap when the
+    # state changed under the crawler (`reindex_later`: partitions assigned, restored or taken
+    # away) and after every expiry sweep.
+
+    def _later_put(self, key: str, value: dict[str, Any]) -> None:
+        self.later[key] = value
+        self._index_due(key, value["at"])
+
+    def _later_del(self, key: str) -> None:
+        del self.later[key]
+        self._due.pop(key, None)
+
+    def _index_due(self, key: str, at: int) -> None:
+        self._due[key] = at
+        heapq.heappush(self._due_heap, (at, key))
+
+    def reindex_later(self) -> None:
+        """The `later` state changed under the crawler: rebuild the due index before the next release."""
+        self._due_indexed = False
+
+    async def _rebuild_due_index(self, batch: int) -> None:
+        self._due, self._due_heap = {}, []
+        for index, (key, value) in enumerate(self.later.items()):
+            if index % batch == batch - 1:
+                await asyncio.sleep(0)
+            if isinstance(value, dict) and isinstance(value.get("at"), int):
+                self._due[key] = value["at"]
+        self._due_heap = [(at, key) for key, at in self._due.items()]
+        heapq.heapify(self._due_heap)
+        self._due_indexed = True
+
+    async def release_due(self, now: datetime | None = None, batch: int = 500) -> int:
+        """Publish the `later` tasks that are due (parked tasks, article re-fetches).
+
+        Reads only what is due; the task's own run deletes or moves its entry. A task is
+        published once per due time by this process (again only after a re-index).
+        """
+        if not self._due_indexed:
+            await self._rebuild_due_index(batch)
+        now = now or utcnow()
+        stamp = int(now.timestamp())
+        published = 0
+        while self._due_heap and self._due_heap[0][0] <= stamp:
+            at, key = heapq.heappop(self._due_heap)
+            if self._due.get(key) != at:
+                continue  # rewritten or deleted since it was indexed
+            del self._due[key]
+            value = self.later.get(key)
+            if not isinstance(value, dict) or value.get("at") != at:
+                if isinstance(value, dict) and isinstance(value.get("at"), int):
+                    self._index_due(key, value["at"])  # changed by another writer: follow the store
+                continue
+            try:
+                task = FrontierTaskV1.model_validate(value["t"])
+            except (ValueError, KeyError, TypeError):
+                continue
+            if key.startswith("r:"):
+                task = task.model_copy(update={"enqueued_at": now})
+            await self.publish_task(task)
+            published += 1
+            if published % batch == 0:
+                await asyncio.sleep(0)
+        return published
+
+    async def sweep(self, now: datetime | None = None, batch: int = 1000) -> int:
+        """Delete state values older than the retention (each deletion becomes a tombstone)."""
+        now = now or utcnow()
+        retention = self.retention()
+        removed = 0
+        for mapping in (self.seen, self.later):
+            # Collect first, delete afterwards: some stores cannot change while iterated.
+            expired: list[tuple[str, Any]] = []
+            for index, (key, value) in enumerate(mapping.items()):
+                if index % batch == batch - 1:
+                    await asyncio.sleep(0)
+                if is_expired(value, now, retention):
+                    expired.append((key, value))
+            for index, (key, value) in enumerate(expired):
+                if index % batch == batch - 1:
+                    await asyncio.sleep(0)
+                self._expire(mapping, key, value)
+            removed += len(expired)
+        metrics.STATE_EXPIRED.inc(removed)
+        self.reindex_later()
+        return removed
+
+    # ------------------------------------------------------------------ one request
+
+    async def _request(self, run: _Run, source: Source, kind: str, *, expect: str) -> Fetched | FetchFailed:
+        """One request of a run, bounded by what is left of the task's time budget; counted by outcome."""
+        limits = self.config.limits
+        left = limits.page_budget - run.task.spent_seconds
+        await self.scheduler.before_request(host_key(run.url))
+        started = time.perf_counter()
+        result = await self.fetcher.fetch(run.url, allow_private=source.allow_private_addresses, conditional=run.conditional or None,
+                                          expect=expect, timeout=max(0.5, min(limits.total_timeout, left)))  # type: ignore[arg-type]
+        elapsed = time.perf_counter() - started
+        run.task = run.task.model_copy(update={"spent_seconds": round(run.task.spent_seconds + elapsed, 3)})
+        outcome = str(result.status) if isinstance(result, Fetched) else result.reason
+        metrics.FETCHES.labels(source.name, self._label_host(host_key(run.url)), kind, outcome).inc()
+        if isinstance(result, Fetched):
+            metrics.FETCH_SECONDS.labels(source.name).observe(elapsed)
+            metrics.FETCH_BYTES.labels(source.name).inc(len(result.body))
+        return result
+
+    async def _retry_or_give_up(self, run: _Run, source: Source, result: Fetched | FetchFailed) -> bool:
+        """After a 429/5xx/timeout: back the host off and schedule the next attempt (or park it).
+
+        Returns False when the task has used its attempts or budget (the caller dead-letters it).
+        """
+        host = host_key(run.url)
+        limits = self.config.limits
+        task = run.task
+        throttled = isinstance(result, Fetched) and (result.status == 429 or (result.status == 503 and result.retry_after() is not None))
+        if throttled:
+            assert isinstance(result, Fetched)
+            asked = result.retry_after(cap=limits.max_retry_after)
+            wait = asked if asked is not None else self.scheduler.backoff(host)
+            self.scheduler.pause(host, wait)
+            metrics.THROTTLED.labels(source.name).inc()
+            task = task.model_copy(update={"throttled": task.throttled + 1})
+            exhausted = task.throttled >= limits.max_throttled
+        else:
+            wait = self.scheduler.backoff(host)
+            task = task.model_copy(update={"attempt": task.attempt + 1})
+            exhausted = task.attempt >= limits.attempts or task.spent_seconds >= limits.page_budget
+        run.task = task
+        log.info("request to retry", outcome=result.status if isinstance(result, Fetched) else result.reason,
+                 wait=round(wait, 2), attempt=task.attempt, throttled=task.throttled, exhausted=exhausted)
+        if exhausted:
+            return False
+        metrics.RETRIES.labels(source.name, "throttled" if throttled else "failure").inc()
+        if wait > self.config.park_after:
+            # Start over from the first URL of the chain when the parked task comes back.
+            await self._park(run, source, wait, "retry-after" if throttled else "backoff")
+        else:
+            self.scheduler.requeue(host, functools.partial(self._step, run), delay=self._delay(source, self.robots.get(_origin(run.url))),
+                                   concurrency=self._concurrency(source))
+        return True
+
+    async def _follow(self, run: _Run, source: Source, result: Fetched) -> str | None:
+        """Schedule the next hop of a redirect on its host's queue; a refusal reason otherwise."""
+        target = result.location
+        if target is None:
+            return "bad-redirect"
+        if run.hops + 1 > self.config.limits.max_redirects:
+            return "too-many-redirects"
+        refusal = self.admit(target, source)
+        if refusal is not None:
+            return {"off-site": "redirect-off-site", "not-http": "bad-redirect", "bad-url": "bad-redirect"}.get(refusal, refusal)
+        run.url = target
+        run.hops += 1
+        run.conditional = {}
+        host = host_key(target)
+        self.scheduler.requeue(host, functools.partial(self._step, run), delay=self._delay(source, self.robots.get(_origin(target))),
+                               concurrency=self._concurrency(source))
+        origin = _origin(target)
+        if self.robots.get(origin) is None and self._respects_robots(source) and origin not in self._robots_pending:
+            self._robots_pending.add(origin)
+            self.scheduler.requeue(host, functools.partial(self._load_robots, origin, source.name), delay=self._delay(source, None), concurrency=1)
+        return None
+
+    async def _step(self, run: _Run) -> None:
+        """One scheduled request of a task, and what follows from its answer."""
+        with bind_event(trace_id=run.task.trace_id, url=run.url, source=run.task.source):
+            try:
+                source = self.source_for(run.task)
+                if source is None:
+                    metrics.SKIPPED.labels(run.task.source, f"source-{self.inactive.get(run.task.source, 'inactive')}").inc()
+                    await self._finish(run)
+                    return
+                rules = self.robots.get(_origin(run.url))
+                if rules is not None and rules.unreachable and self._respects_robots(source):
+                    await self._park(run, source, self.robots.error_ttl, "robots-unreachable")
+                    return
+                if rules is not None and self._robots_denies(run.url, source, rules):
+                    await self._finish(run)
+                    return
+                if run.task.kind == "page":
+                    await self._page_step(run, source)
+                else:
+                    await self._listing_step(run, source)
+            except Exception:  # noqa: BLE001 - a bug on one task must not stop the host queue
+                log.exception("task failed unexpectedly", url=run.url, kind=run.task.kind)
+                await self.dead_letter(Rejected("unexpected-error", f"crawler raised on {run.task.kind} task", url=run.url[:2048]), run.task)
+                await self._finish(run)
+
+    def _robots_denies(self, url: str, source: Source, rules: RobotsRules) -> bool:
+        if self._respects_robots(source) and not rules.unreachable and not rules.can_fetch(url, self.config.user_agent):
             metrics.ROBOTS_DENIED.labels(source.name).inc()
             log.info("robots.txt disallows", url=url)
             return True
         return False
 
+    async def _load_robots(self, origin: str, source_name: str) -> None:
+        source = self.sources.get(source_name) or Source(name=source_name, allowed_domains=[host_of(origin)])
+        run = _Run(FrontierTaskV1(kind="page", url=f"{origin}/robots.txt", host=host_key(origin), source=source_name, enqueued_at=utcnow()),
+                   None, f"{origin}/robots.txt")
+        try:
+            result = await self._request(run, source, "robots", expect="any")
+            if isinstance(result, Fetched) and result.location is not None:
+                # Redirected robots.txt: follow one hop on the same origin's terms (RFC 9309 asks for a few).
+                target = result.location
+                if self.admit(target, source) is None and _origin(target) == origin:
+                    run.url = target
+                    result = await self._request(run, source, "robots", expect="any")
+            if isinstance(result, Fetched) and result.status >= 500:
+                self.scheduler.backoff(host_key(origin))
+                rules = rules_from_response(None, None)
+            elif isinstance(result, Fetched):
+                self.scheduler.succeeded(host_key(origin))
+                rules = rules_from_response(result.status if result.location is None else 404, result.body)
+            else:
+                if result.retryable:
+                    self.scheduler.backoff(host_key(origin))
+                # Unreachable robots.txt waits and is asked again; a hard refusal counts as "not there".
+                rules = rules_from_response(None if result.retryable else 404, None)
+            self.robots.put(origin, rules)
+            self.scheduler.set_delay(host_key(origin), self._delay(source, rules))
+            if not source.feeds and not source.sitemaps and source.name in self.sources:
+                for sitemap in rules.sitemaps()[: self.config.max_sitemap_children]:
+                    if self.admit(sitemap, source) is None:
+                        await self.publish_task(_task("sitemap", sitemap, source.name, DiscoveredVia(kind="sitemap", url=f"{origin}/robots.txt")))
+        finally:
+            self._robots_pending.discard(origin)
+
     # ------------------------------------------------------------------ pages
 
-    async def _run_page(self, task: FrontierTaskV1, source: Source, attempt: int = 0) -> RetryLater | None:
-        """One page task. Spellings of one URL never run concurrently: the second waits
-        for the first and then finds it in the seen table."""
-        key = dedup_key(task.url, source.keep_trailing_slash)
-        while key in self._inflight:
-            await asyncio.shield(self._inflight[key])
-        done = asyncio.get_running_loop().create_future()
-        self._inflight[key] = done
-        try:
-            return await self._run_page_once(task, source, attempt, key)
-        finally:
-            del self._inflight[key]
-            done.set_result(None)
-
-    async def _run_page_once(self, task: FrontierTaskV1, source: Source, attempt: int, key: str) -> RetryLater | None:
+    async def _page_step(self, run: _Run, source: Source) -> None:
+        task = run.task
         now = utcnow()
-        via = task.discovered_via
-        guid_key = f"guid:{source.name}:{via.guid}" if via and via.guid else None
-        entry_raw = self.seen.get(key)
-        if entry_raw is None and guid_key and self.seen.get(guid_key):
-            entry_raw = self.seen.get(self.seen[guid_key])
-            if entry_raw is not None:
-                key = entry_raw["url"]
-        entry = SeenEntry.model_validate(entry_raw) if entry_raw else None
-        refetch = via is not None and via.kind == "refetch"
-        decision = decide(entry, now, force=task.force, refetch=refetch)
-        if not decision.fetch:
-            metrics.DEDUP_HITS.labels(source.name, decision.reason).inc()
-            return None
-        if self._robots_denies(task.url, source):
-            return None
-        conditional = {}
-        if entry is not None and not task.force:
-            stored = self.seen.get(f"validators:{key}") or {}
-            if stored.get("etag"):
-                conditional["If-None-Match"] = stored["etag"]
-            if stored.get("last_modified"):
-                conditional["If-Modified-Since"] = stored["last_modified"]
-        url = fetch_url(task.url, source.keep_trailing_slash)
-        started = time.perf_counter()
-        result = await self.fetcher.fetch(
-            url, allow_private=source.allow_private_addresses, allowed_host=source.allows_host,
-            conditional=conditional, expect="html",
-        )
-        host_label = self._label_host(host_key(url))
+        if run.first_request:
+            # Another spelling may have been fetched while this task waited for its turn.
+            run.key, run.entry = self._entry_for(task, source, now)
+            refetch = task.discovered_via is not None and task.discovered_via.kind == "refetch"
+            decision = decide(run.entry, now, force=task.force, refetch=refetch)
+            if not decision.fetch:
+                metrics.DEDUP_HITS.labels(source.name, decision.reason).inc()
+                await self._finish(run)
+                return
+        result = await self._request(run, source, "page", expect="html")
+        if isinstance(result, Fetched) and result.location is not None:
+            refusal = await self._follow(run, source, result)
+            if refusal is not None:
+                await self._reject(run, Rejected(refusal, f"redirect from {run.url} to {str(result.location)[:500]} refused", url=run.url))
+            return
+        if _retryable(result):
+            if not await self._retry_or_give_up(run, source, result):
+                await self._reject(run, _gave_up(run, result))
+            return
+        self.scheduler.succeeded(host_key(run.url))
         if isinstance(result, FetchFailed):
-            metrics.FETCHES.labels(source.name, host_label, "page", result.reason).inc()
-            await self.dead_letter(
-                Rejected(result.reason, result.detail, url=url), task, original=result.partial_body
-            )
-            return None
-        metrics.FETCHES.labels(source.name, host_label, "page", str(result.status)).inc()
-        metrics.FETCH_SECONDS.labels(source.name).observe(time.perf_counter() - started)
-        metrics.FETCH_BYTES.labels(source.name).inc(len(result.body))
-        if result.status in (429, 503):
-            return await self._throttled(task, source, result, attempt)
+            await self._reject(run, Rejected(result.reason, result.detail, url=run.url), original=result.partial_body)
+            return
+        entry = run.entry
         if result.status == 304 and entry is not None:
             metrics.LAST_SUCCESS.labels(source.name).set(time.time())
-            updated, _ = record_fetch(entry, url=entry.url, aid=entry.article_id, content_hash=entry.content_hash or "", now=now, window=self._window(source))
-            self._remember(updated, source, key)
+            updated, _ = record_fetch(entry, url=entry.url, content_hash=entry.content_hash or "", now=now, window=self._window(source), keep_validators=True)
+            self._remember(updated, source, run, requested=None)
             metrics.DEDUP_HITS.labels(source.name, "not-modified").inc()
-            return None
+            await self._finish(run)
+            return
         if result.status != 200:
-            await self.dead_letter(Rejected(f"http-{result.status}", f"server answered {result.status} for {url}", url=url), task)
-            return None
+            await self._reject(run, Rejected(f"http-{result.status}", f"server answered {result.status} for {run.url}", url=run.url))
+            return
         metrics.LAST_SUCCESS.labels(source.name).set(time.time())
         declared = find_canonical(result.body, result.final_url)
+        if declared is not None and self.admit(declared, source) is not None:
+            declared = None
         canonical = choose_canonical(result.final_url, declared, source.allows_host)
-        canonical_key = dedup_key(canonical, source.keep_trailing_slash)
-        if canonical_key != key and entry is None and not task.force:
+        canonical_dedup = dedup_key(canonical, source.keep_trailing_slash)
+        canonical_key = seen_key(canonical_dedup)
+        if canonical_key != run.key and entry is None and not task.force:
             # Another spelling of a page we already have (rel=canonical points to it).
-            other = self.seen.get(canonical_key)
+            other = self._lookup(canonical_key, now)
             if other is not None:
-                self.seen[key] = other
+                self.seen[run.key] = alias_value(canonical_key, now)
                 metrics.DEDUP_HITS.labels(source.name, "canonical").inc()
-                return None
+                await self._finish(run)
+                return
         # Charset detection, hashing and serialising a large page take real CPU time: off the
         # event loop, so heartbeats and the other hosts' requests are not held up.
+        via = task.discovered_via
         build = functools.partial(
-            _raw_event,
-            source=source.name,
-            requested_url=url,
-            final_url=result.final_url,
-            canonical_url=canonical,
-            status=result.status,
-            headers=result.headers,
-            body=result.body,
-            fetched_at=now,
-            fetch_ms=result.elapsed_ms,
-            discovered_via=via,
-            trace_id=task.trace_id,
-            language_hint=source.language,
-            timezone=source.timezone,
+            _raw_event, source=source.name, requested_url=fetch_url(task.url, source.keep_trailing_slash), final_url=result.final_url,
+            canonical_url=canonical, status=result.status, headers=result.headers, body=result.body, fetched_at=now,
+            fetch_ms=result.elapsed_ms, discovered_via=via, trace_id=task.trace_id, language_hint=source.language, timezone=source.timezone,
         )
         raw, payload = await asyncio.to_thread(build) if len(result.body) > LARGE_PAGE_BYTES else build()
         updated, changed = record_fetch(
-            entry, url=canonical_key, aid=raw.article_id, content_hash=raw.content_hash, now=now,
-            window=self._window(source), guid=via.guid if via else None,
+            entry if entry is not None and seen_key(entry.url) == canonical_key else None, url=canonical_dedup,
+            content_hash=raw.content_hash, now=now, window=self._window(source),
+            etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
         )
-        validators = {"etag": result.headers.get("etag"), "last_modified": result.headers.get("last-modified")}
         if not changed:
-            self._remember(updated, source, key, validators=validators)
+            self._remember(updated, source, run, requested=run.key)
             metrics.DEDUP_HITS.labels(source.name, "unchanged").inc()
-            return None
+            await self._finish(run)
+            return
         if len(payload) > self.config.max_raw_event_bytes:
-            await self.dead_letter(
-                Rejected("too-large", f"raw page event of {len(payload)} bytes exceeds {self.config.max_raw_event_bytes}", article_id=raw.article_id, url=url),
-                task, original=result.body[: self.config.max_raw_event_bytes],
-            )
-            return None
+            await self._reject(run, Rejected("too-large", f"raw page event of {len(payload)} bytes exceeds {self.config.max_raw_event_bytes}",
+                                             article_id=raw.article_id, url=run.url), original=result.body[: self.config.max_raw_event_bytes])
+            return
         await self.publish_raw(raw.article_id.encode(), payload)
         metrics.LAST_ARTICLE.labels(source.name).set(time.time())
-        self._remember(updated, source, key, validators=validators, guid_key=guid_key)
-        return None
+        self._remember(updated, source, run, requested=run.key, guid=via.guid if via else None)
+        await self._finish(run)
 
-    def _remember(self, entry: SeenEntry, source: Source, requested_key: str, *, validators: dict[str, str | None] | None = None, guid_key: str | None = None) -> None:
-        """Store what we know of a page under its canonical key (and the requested spelling)."""
-        stored = entry.model_dump(mode="json")
-        self.seen[entry.url] = stored
-        if requested_key != entry.url:
-            self.seen[requested_key] = stored
-        if validators is not None:
-            self.seen[f"validators:{entry.url}"] = validators
-            if requested_key != entry.url:
-                self.seen[f"validators:{requested_key}"] = validators
-        if guid_key:
-            self.seen[guid_key] = entry.url
-        due_key = f"due:{entry.url}"
+    def _remember(self, entry: SeenEntry, source: Source, run: _Run, *, requested: str | None, guid: str | None = None) -> None:
+        """Store a page's entry under its canonical key, pointers from the requested spelling and
+        the GUID, and its next re-fetch in `later`."""
+        now = utcnow()
+        key = seen_key(entry.url)
+        self.seen[key] = entry.encode()
+        if requested and requested != key:
+            self.seen[requested] = alias_value(key, now)
+        if guid:
+            self.seen[guid_key(source.name, guid)] = alias_value(key, now)
+        due_key = "r:" + key
         if entry.next_refetch is not None:
-            self.seen[due_key] = {"url": entry.url, "source": source.name, "at": entry.next_refetch.isoformat()}
-        elif due_key in self.seen:
-            del self.seen[due_key]
+            refetch = _task("page", entry.url, source.name, DiscoveredVia(kind="refetch"))
+            self._later_put(due_key, {"t": refetch.model_dump(mode="json"), "at": entry.next_refetch, "l": int(now.timestamp())})
+        elif due_key in self.later:
+            self._later_del(due_key)
 
-    async def _throttled(self, task: FrontierTaskV1, source: Source, result: Fetched, attempt: int) -> RetryLater | None:
-        host = host_key(task.url)
-        wait = result.retry_after() or 30.0
-        metrics.THROTTLED.labels(source.name).inc()
-        self.scheduler.slow_down(host, wait)
-        log.info("host asked us to slow down", status=result.status, retry_after=wait)
-        if attempt + 1 >= MAX_THROTTLE_RETRIES:
-            await self.dead_letter(Rejected(f"http-{result.status}", f"still throttled after {attempt + 1} attempts", url=task.url), task)
-            return None
-        return RetryLater(wait)
+    async def _reject(self, run: _Run, rejected: Rejected, original: bytes | None = None) -> None:
+        await self.dead_letter(rejected, run.task, original=original)
+        await self._finish(run)
 
     # ------------------------------------------------------------------ feeds and sitemaps
 
-    async def _run_feed(self, task: FrontierTaskV1, source: Source) -> None:
+    async def _listing_step(self, run: _Run, source: Source) -> None:
+        task = run.task
         now = utcnow()
         state = FeedState.model_validate(self.feeds.get(task.url) or {"url": task.url, "source": source.name})
-        conditional = {}
-        if state.etag:
-            conditional["If-None-Match"] = state.etag
-        if state.last_modified:
-            conditional["If-Modified-Since"] = state.last_modified
-        result = await self.fetcher.fetch(task.url, allow_private=source.allow_private_addresses, allowed_host=source.allows_host, conditional=conditional, expect="xml")
-        host_label = self._label_host(host_key(task.url))
+        if run.first_request:
+            if state.etag:
+                run.conditional["If-None-Match"] = state.etag
+            if state.last_modified:
+                run.conditional["If-Modified-Since"] = state.last_modified
+        result = await self._request(run, source, task.kind, expect="xml")
+        if isinstance(result, Fetched) and result.location is not None:
+            refusal = await self._follow(run, source, result)
+            if refusal is not None:
+                await self._reject(run, Rejected(f"feed-{refusal}", f"{task.kind} redirect to {str(result.location)[:500]} refused", url=task.url))
+            return
+        if _retryable(result):
+            if not await self._retry_or_give_up(run, source, result):
+                state.last_polled = now
+                self.feeds[task.url] = state.model_dump(mode="json")
+                rejected = _gave_up(run, result)
+                await self._reject(run, Rejected(f"feed-{rejected.reason}", rejected.detail, url=task.url))
+            return
+        self.scheduler.succeeded(host_key(run.url))
         state.last_polled = now
         if isinstance(result, FetchFailed):
-            metrics.FETCHES.labels(source.name, host_label, task.kind, result.reason).inc()
             self.feeds[task.url] = state.model_dump(mode="json")
-            await self.dead_letter(Rejected(f"feed-{result.reason}", result.detail, url=task.url), task)
-            return None
-        metrics.FETCHES.labels(source.name, host_label, task.kind, str(result.status)).inc()
+            await self._reject(run, Rejected(f"feed-{result.reason}", result.detail, url=task.url))
+            return
         state.last_status = result.status
-        if result.status in (429, 503):
-            self.scheduler.slow_down(host_key(task.url), result.retry_after() or 60.0)
-            self.feeds[task.url] = state.model_dump(mode="json")
-            return None
         if result.status == 304:
             state.last_ok = now
             self.feeds[task.url] = state.model_dump(mode="json")
             metrics.LAST_SUCCESS.labels(source.name).set(time.time())
-            return None
+            await self._finish(run)
+            return
         if result.status != 200:
             self.feeds[task.url] = state.model_dump(mode="json")
-            await self.dead_letter(Rejected(f"feed-http-{result.status}", f"{task.kind} answered {result.status}", url=task.url), task)
-            return None
+            await self._reject(run, Rejected(f"feed-http-{result.status}", f"{task.kind} answered {result.status}", url=task.url))
+            return
         try:
             if task.kind == "sitemap" or looks_like_sitemap(result.body):
                 sitemap = parse_sitemap(result.body, result.final_url)
-                for child in sitemap.sitemaps:
-                    await self.publish_task(_task("sitemap", child, source.name, DiscoveredVia(kind="sitemap", url=task.url), task.trace_id))
+                await self._publish_children(task, source, sitemap.sitemaps)
                 kind = "news-sitemap" if sitemap.is_news else "sitemap"
                 items = sitemap.urls
             else:
@@ -400,27 +786,79 @@ class Crawler:
                 kind = "feed"
         except FeedError as exc:
             self.feeds[task.url] = state.model_dump(mode="json")
-            await self.dead_letter(Rejected("invalid-feed", f"{task.url}: {exc}", url=task.url), task, original=result.body)
-            return None
+            await self._reject(run, Rejected("invalid-feed", f"{task.url}: {exc}", url=task.url), original=result.body)
+            return
         metrics.FEED_ITEMS.labels(source.name).inc(len(items))
         metrics.LAST_SUCCESS.labels(source.name).set(time.time())
-        for item in items:
-            if not source.allows_host(urlsplit(item.url).hostname or ""):
+        listed: set[str] = set()
+        listing_host = host_key(task.url)
+        for item in items[: self.config.max_listing_urls]:
+            refusal = self.admit(item.url, source)
+            if refusal is not None:
+                metrics.DISCOVERED_REFUSED.labels(source.name, refusal).inc()
+                continue
+            try:
+                key = seen_key(dedup_key(item.url, source.keep_trailing_slash))
+            except ValueError:
+                metrics.DISCOVERED_REFUSED.labels(source.name, "bad-url").inc()
+                continue
+            if key in listed:
+                continue
+            listed.add(key)
+            if host_key(item.url) == listing_host and self._lookup(key, now) is not None:
+                # Already known (its re-fetches come from `later`): no task, no slot, no traffic.
+                metrics.DEDUP_HITS.labels(source.name, "listed-seen").inc()
                 continue
             via = DiscoveredVia(kind=kind, url=task.url, guid=item.guid, title=item.title, published_at=item.published_at)
-            await self.publish_task(_task("page", item.url, source.name, via))
+            await self.publish_task(_task("page", item.url, source.name, via, task.trace_id))
         state.etag = result.headers.get("etag")
         state.last_modified = result.headers.get("last-modified")
         state.last_ok = now
         state.items_seen = len(items)
         self.feeds[task.url] = state.model_dump(mode="json")
+        await self._finish(run)
+
+    async def _publish_children(self, task: FrontierTaskV1, source: Source, children: list[str]) -> None:
+        """Child sitemaps of an index: on the source's domains, de-duplicated, never the index
+        itself, at most `max_sitemap_children`, at most `max_sitemap_depth` levels deep."""
+        if not children:
+            return
+        if task.depth + 1 > self.config.max_sitemap_depth:
+            metrics.DISCOVERED_REFUSED.labels(source.name, "sitemap-too-deep").inc(len(children))
+            return
+        own = {dedup_key(task.url)}
+        if task.discovered_via and task.discovered_via.url and task.discovered_via.url.startswith(("http://", "https://")):
+            own.add(dedup_key(task.discovered_via.url))
+        published: set[str] = set()
+        for child in children:
+            refusal = self.admit(child, source)
+            if refusal is not None:
+                metrics.DISCOVERED_REFUSED.labels(source.name, refusal).inc()
+                continue
+            key = dedup_key(child)
+            if key in own or key in published:
+                metrics.DISCOVERED_REFUSED.labels(source.name, "sitemap-repeated").inc()
+                continue
+            if len(published) >= self.config.max_sitemap_children:
+                metrics.DISCOVERED_REFUSED.labels(source.name, "sitemap-too-many").inc()
+                break
+            published.add(key)
+            child_task = _task("sitemap", child, source.name, DiscoveredVia(kind="sitemap", url=task.url), task.trace_id)
+            await self.publish_task(child_task.model_copy(update={"depth": task.depth + 1}))
 
 
-@dataclass(frozen=True)
-class RetryLater:
-    """The host asked us to wait (429/503 + Retry-After): run the task again later."""
+def _retryable(result: Fetched | FetchFailed) -> bool:
+    if isinstance(result, FetchFailed):
+        return result.retryable
+    return result.status == 429 or result.status >= 500
 
-    seconds: float
+
+def _gave_up(run: _Run, result: Fetched | FetchFailed) -> Rejected:
+    task = run.task
+    reason = f"http-{result.status}" if isinstance(result, Fetched) else result.reason
+    detail = (f"gave up on {run.url} after {task.attempt} failed and {task.throttled} throttled attempts "
+              f"({task.spent_seconds:.1f}s of requests): last {reason}")
+    return Rejected(reason, detail, url=run.url)
 
 
 def _raw_event(**fields: Any) -> tuple[RawPageV1, bytes]:

@@ -1,24 +1,27 @@
-"""Fetching one URL robustly: timeouts, size limits, decompression guard, redirects, retries.
+"""One HTTP request, bounded: time, size, decompression, addresses, content type.
 
-The fetcher never raises for a bad page: it returns a `Fetched` (any HTTP status,
-including 304) or a `FetchFailed` with a reason code. `retryable` on a failure says
-whether trying again later may help (timeouts, 5xx, 429) or not (too large, bomb,
-forbidden address, wrong content type).
+`Fetcher.fetch` makes exactly one request and never raises for a bad page: it returns
+a `Fetched` (any HTTP status, including 304 and redirects, whose target is in
+`location`) or a `FetchFailed` with a reason code. It neither retries nor follows
+redirects: a retry or a redirect is a new request that the crawler schedules on the
+host's politeness queue like any other (services/scraper/crawler.py), so the gap
+between two requests to a host holds for every request.
 
-- connect timeout and a deadline on the whole response (a server that trickles
-  bytes forever is cut off),
-- redirects followed by hand (limit configurable) so every hop is re-checked
-  against the address policy and the source's allowed domains,
-- the body is read in chunks and cut at `max_bytes`; gzip/deflate/brotli are
-  decoded incrementally with the same limit on the output and a ratio guard, so a
-  decompression bomb is refused after a few megabytes rather than filling memory,
-- content types other than HTML/XML are refused before the body is read.
+- a connect timeout and a deadline on the whole response (a server that trickles
+  bytes forever is cut off after `timeout`),
+- the body is read in chunks and cut at `max_bytes`; gzip, deflate (zlib-wrapped or
+  raw) and brotli are decoded incrementally with the OUTPUT of every decoder call
+  capped at one chunk, so a decompression bomb never holds more than the page limit
+  plus one chunk, and a ratio guard refuses it after a few megabytes; a truncated
+  stream, trailing garbage or corrupt data is a `decode-error` (bad data, not retried),
+- content types other than HTML/XML are refused before the body is read,
+- every host is checked against the address guard (services/scraper/safety.py) by
+  name before the request and by the resolved address when connecting.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -32,9 +35,12 @@ from yarl import URL
 from services.scraper.safety import ForbiddenAddress, GuardedResolver, check_host
 from services.scraper.urls import host_of
 
-KEPT_HEADERS = ("content-type", "content-language", "etag", "last-modified", "date", "content-length", "retry-after")
+KEPT_HEADERS = ("content-type", "content-language", "etag", "last-modified", "date", "content-length", "retry-after", "location")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 XML_TYPES = ("application/xml", "text/xml", "application/rss+xml", "application/atom+xml", "application/rdf+xml")
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+READ_CHUNK = 64 * 1024
+"""Bytes read from the socket per step, and the most one decoder call may produce."""
 
 Expect = Literal["html", "xml", "any"]
 
@@ -43,31 +49,51 @@ Expect = Literal["html", "xml", "any"]
 class FetchLimits:
     connect_timeout: float = 10.0
     total_timeout: float = 30.0
+    """Deadline of one request, from connecting to the last body byte."""
     max_bytes: int = 5 * 1024 * 1024
     max_redirects: int = 5
     max_ratio: int = 100
     """Refuse compressed bodies that expand more than this many times (bombs)."""
     attempts: int = 3
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
+    """Requests per task for timeouts, transport errors and 5xx (each one scheduled politely)."""
+    page_budget: float = 60.0
+    """Seconds all requests of one task may take together (a stalling page costs at most this)."""
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+    max_retry_after: float = 3600.0
+    """Retry-After is honoured up to this many seconds; longer requests are capped."""
+    max_throttled: int = 5
+    """429/503 answers one task may get before it is dead-lettered."""
 
 
 @dataclass
 class Fetched:
     url: str
-    final_url: str
     status: int
     headers: dict[str, str]
     body: bytes
     elapsed_ms: float
-    redirects: list[str] = field(default_factory=list)
+
+    @property
+    def final_url(self) -> str:
+        return self.url
 
     @property
     def content_type(self) -> str | None:
         return self.headers.get("content-type")
 
-    def retry_after(self) -> float | None:
-        return parse_retry_after(self.headers.get("retry-after"))
+    @property
+    def location(self) -> str | None:
+        """The absolute redirect target of a 3xx answer, or None."""
+        if self.status not in REDIRECT_STATUSES or not self.headers.get("location"):
+            return None
+        try:
+            return str(URL(self.url).join(URL(self.headers["location"].strip())))
+        except (ValueError, TypeError):
+            return None
+
+    def retry_after(self, cap: float | None = None) -> float | None:
+        return parse_retry_after(self.headers.get("retry-after"), cap=cap)
 
 
 @dataclass
@@ -77,23 +103,35 @@ class FetchFailed:
     detail: str
     retryable: bool
     status: int | None = None
-    retry_after: float | None = None
     partial_body: bytes | None = None
-    final_url: str | None = None
+
+    @property
+    def final_url(self) -> str:
+        return self.url
 
 
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+def parse_retry_after(value: str | None, now: float | None = None, cap: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), at most `cap`.
+
+    `Retry-After: 99999999999` or a date in the year 9999 come back as `cap`, never as
+    a wait that pins a host for ever.
+    """
     if not value:
         return None
-    value = value.strip()
+    value = value.strip()[:64]
+    seconds: float | None
     if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+        seconds = float(int(value[:12]))
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        try:
+            seconds = max(0.0, when.timestamp() - (now if now is not None else time.time()))
+        except (OverflowError, ValueError, OSError):
+            seconds = float("inf")
+    return min(seconds, cap) if cap is not None else seconds
 
 
 class _TooLarge(Exception):
@@ -105,8 +143,16 @@ class _Bomb(Exception):
     pass
 
 
+class _DecodeError(Exception):
+    pass
+
+
+class UnsupportedEncoding(ValueError):
+    pass
+
+
 class _Decoder:
-    """Incremental content decoding with an output budget."""
+    """Incremental content decoding that never produces more than one chunk per call."""
 
     def __init__(self, encoding: str | None, max_bytes: int, max_ratio: int) -> None:
         self.encoding = (encoding or "identity").lower().strip()
@@ -114,36 +160,77 @@ class _Decoder:
         self.max_ratio = max_ratio
         self.compressed_in = 0
         self.out = bytearray()
+        self._z: zlib._Decompress | brotli.Decompressor | None = None
         if self.encoding in ("gzip", "x-gzip"):
             self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif self.encoding == "deflate":
-            self._z = zlib.decompressobj()
         elif self.encoding == "br":
             self._z = brotli.Decompressor()
+        elif self.encoding == "deflate":
+            self._z = None  # zlib-wrapped or raw: decided by the first bytes
         elif self.encoding in ("identity", ""):
-            self._z = None
+            self.encoding = "identity"
         else:
-            raise ValueError(f"unsupported content-encoding {encoding!r}")
+            raise UnsupportedEncoding(f"unsupported content-encoding {encoding!r}")
+
+    def _budget(self) -> int:
+        # One chunk at most per call, and never far past the limit.
+        return max(1, min(READ_CHUNK, self.max_bytes - len(self.out) + 1))
 
     def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
         self.compressed_in += len(chunk)
-        if self._z is None:
+        if self.encoding == "identity":
             self._append(chunk)
             return
-        if isinstance(self._z, brotli.Decompressor):
-            # brotli has no output cap per call; feed in slices so one call cannot explode.
-            for i in range(0, len(chunk), 1024):
-                self._append(self._z.process(chunk[i : i + 1024]))
-            return
+        if self.encoding == "deflate" and self._z is None:
+            # RFC 9110 says zlib format; many servers send raw deflate. A zlib stream
+            # starts with CMF/FLG whose 16-bit value is a multiple of 31.
+            zlib_wrapped = len(chunk) >= 2 and chunk[0] & 0x0F == 8 and ((chunk[0] << 8) | chunk[1]) % 31 == 0
+            self._z = zlib.decompressobj(zlib.MAX_WBITS if zlib_wrapped else -zlib.MAX_WBITS)
+        try:
+            if isinstance(self._z, brotli.Decompressor):
+                self._feed_brotli(chunk)
+            else:
+                self._feed_zlib(chunk)
+        except (zlib.error, brotli.error) as exc:
+            raise _DecodeError(f"corrupt {self.encoding} stream: {exc}") from None
+
+    def _feed_zlib(self, chunk: bytes) -> None:
+        z = self._z
+        assert isinstance(z, type(zlib.decompressobj()))
+        if z.eof:
+            raise _DecodeError(f"data after the end of the {self.encoding} stream")
         data = chunk
         while data:
-            budget = self.max_bytes - len(self.out) + 1
-            self._append(self._z.decompress(data, max(1, budget)))
-            data = self._z.unconsumed_tail
+            self._append(z.decompress(data, self._budget()))
+            data = z.unconsumed_tail
+            if z.eof and (data or z.unused_data):
+                raise _DecodeError(f"data after the end of the {self.encoding} stream")
+
+    def _feed_brotli(self, chunk: bytes) -> None:
+        z = self._z
+        assert isinstance(z, brotli.Decompressor)
+        if z.is_finished():
+            raise _DecodeError("data after the end of the br stream")
+        self._append(z.process(chunk, output_buffer_limit=self._budget()))
+        while not z.can_accept_more_data():
+            self._append(z.process(b"", output_buffer_limit=self._budget()))
+
+    def finish(self) -> bytes:
+        if isinstance(self._z, brotli.Decompressor):
+            if not self._z.is_finished():
+                raise _DecodeError("truncated br stream")
+        elif self._z is not None:
+            if not self._z.eof:
+                raise _DecodeError(f"truncated {self.encoding} stream")
+        elif self.encoding == "deflate" and self.compressed_in:
+            raise _DecodeError("truncated deflate stream")
+        return bytes(self.out)
 
     def _append(self, data: bytes) -> None:
         self.out.extend(data)
-        if self._z is not None and len(self.out) > 1024 * 1024 and len(self.out) > self.max_ratio * max(1, self.compressed_in):
+        if self.encoding != "identity" and len(self.out) > 1024 * 1024 and len(self.out) > self.max_ratio * max(1, self.compressed_in):
             raise _Bomb()
         if len(self.out) > self.max_bytes:
             raise _TooLarge(bytes(self.out[: self.max_bytes]))
@@ -182,113 +269,93 @@ class Fetcher:
             await session.close()
         self._sessions.clear()
 
+    def check(self, url: str, allow_private: bool) -> None:
+        """Raise ForbiddenAddress (or ValueError for a non-http URL) before any request."""
+        if not url.lower().startswith(("http://", "https://")):
+            raise ValueError(f"not an http(s) URL: {url[:200]!r}")
+        host = host_of(url)
+        if host not in self.pinned_hosts:
+            check_host(host, allow_private)
+
     async def fetch(
         self,
         url: str,
         *,
         allow_private: bool = False,
-        allowed_host=None,  # type: ignore[no-untyped-def]
         conditional: dict[str, str] | None = None,
         expect: Expect = "any",
+        timeout: float | None = None,
     ) -> Fetched | FetchFailed:
-        """Fetch with bounded retries and jittered exponential backoff on retryable failures.
+        """One GET of `url`, bounded by `timeout` (default: the limits' total timeout).
 
-        A 429/503 with Retry-After is returned to the caller (the host scheduler slows
-        the host down) instead of being retried here.
+        Never raises for what the server does; a 3xx comes back as a `Fetched` with
+        `location` set, not followed.
         """
-        for attempt in range(self.limits.attempts):
-            last_attempt = attempt + 1 == self.limits.attempts
-            result = await self.fetch_once(
-                url, allow_private=allow_private, allowed_host=allowed_host, conditional=conditional, expect=expect
-            )
-            if isinstance(result, Fetched):
-                throttled = result.status in (429, 503) and result.retry_after() is not None
-                if result.status >= 500 and not throttled and not last_attempt:
-                    await self._backoff(attempt)
-                    continue
-                return result
-            if not result.retryable or last_attempt:
-                return result
-            await self._backoff(attempt)
-        raise AssertionError("unreachable: the last attempt always returns")
-
-    async def _backoff(self, attempt: int) -> None:
-        delay = min(self.limits.backoff_cap, self.limits.backoff_base * (2**attempt))
-        await asyncio.sleep(random.uniform(delay / 2, delay))
-
-    async def fetch_once(
-        self,
-        url: str,
-        *,
-        allow_private: bool = False,
-        allowed_host=None,  # type: ignore[no-untyped-def]
-        conditional: dict[str, str] | None = None,
-        expect: Expect = "any",
-    ) -> Fetched | FetchFailed:
         limits = self.limits
+        deadline = min(timeout, limits.total_timeout) if timeout is not None else limits.total_timeout
         started = time.perf_counter()
-        session = self._session(allow_private)
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=limits.connect_timeout, sock_read=limits.total_timeout)
-        current = url
-        redirects: list[str] = []
         try:
-            async with asyncio.timeout(limits.total_timeout):
-                while True:
-                    host = host_of(current)
-                    if host not in self.pinned_hosts:
-                        check_host(host, allow_private)
-                    if allowed_host is not None and redirects and not allowed_host(host):
-                        return FetchFailed(url, "redirect-off-site", f"redirect to {current} leaves the source's domains", False, final_url=current)
-                    headers = dict(conditional or {}) if not redirects else {}
-                    async with session.get(current, headers=headers, allow_redirects=False, timeout=timeout) as resp:
-                        if resp.status in (301, 302, 303, 307, 308) and "location" in resp.headers:
-                            if len(redirects) >= limits.max_redirects:
-                                return FetchFailed(url, "too-many-redirects", f"more than {limits.max_redirects} redirects", False, final_url=current)
-                            redirects.append(current)
-                            current = str(resp.url.join(URL(resp.headers["location"])))
-                            if not current.startswith(("http://", "https://")):
-                                return FetchFailed(url, "bad-redirect", f"redirect to non-http URL {current}", False)
-                            continue
-                        kept = {k: resp.headers[k] for k in KEPT_HEADERS if k in resp.headers}
-                        if resp.status == 200:
-                            refusal = _content_type_refusal(kept.get("content-type"), expect)
-                            if refusal:
-                                return FetchFailed(url, "unsupported-content-type", refusal, False, status=200, final_url=current)
-                            declared = kept.get("content-length")
-                            if declared and declared.isdigit() and int(declared) > limits.max_bytes * limits.max_ratio:
-                                return FetchFailed(url, "too-large", f"Content-Length {declared} exceeds the limit", False, status=200, final_url=current)
-                        body = await self._read_body(resp)
-                        return Fetched(
-                            url=url,
-                            final_url=current,
-                            status=resp.status,
-                            headers=kept,
-                            body=body,
-                            elapsed_ms=(time.perf_counter() - started) * 1000,
-                            redirects=redirects,
-                        )
-        except _TooLarge as exc:
-            return FetchFailed(url, "too-large", f"body exceeds {limits.max_bytes} bytes; cut at the limit", False, status=200, partial_body=exc.partial, final_url=current)
-        except _Bomb:
-            return FetchFailed(url, "decompression-bomb", f"compressed body expands more than {limits.max_ratio}x", False, final_url=current)
+            self.check(url, allow_private)
         except ForbiddenAddress as exc:
-            return FetchFailed(url, "forbidden-address", str(exc), False, final_url=current)
-        except (TimeoutError, asyncio.TimeoutError):
-            return FetchFailed(url, "timeout", f"no complete response within {limits.total_timeout}s", True, final_url=current)
+            return FetchFailed(url, "forbidden-address", str(exc), False)
         except ValueError as exc:
-            return FetchFailed(url, "bad-response", str(exc), False, final_url=current)
+            return FetchFailed(url, "bad-url", str(exc), False)
+        session = self._session(allow_private)
+        client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=min(limits.connect_timeout, deadline), sock_read=deadline)
+        try:
+            async with asyncio.timeout(max(0.001, deadline)):
+                async with session.get(url, headers=dict(conditional or {}), allow_redirects=False, timeout=client_timeout) as resp:
+                    kept = {k: resp.headers[k] for k in KEPT_HEADERS if k in resp.headers}
+                    if resp.status in REDIRECT_STATUSES:
+                        return Fetched(url, resp.status, kept, b"", (time.perf_counter() - started) * 1000)
+                    if resp.status == 200:
+                        refusal = _content_type_refusal(kept.get("content-type"), expect)
+                        if refusal:
+                            return FetchFailed(url, "unsupported-content-type", refusal, False, status=200)
+                        declared = kept.get("content-length")
+                        if declared and declared.isdigit() and int(declared) > limits.max_bytes * limits.max_ratio:
+                            return FetchFailed(url, "too-large", f"Content-Length {declared} exceeds the limit", False, status=200)
+                    body = await self._read_body(resp)
+                    return Fetched(url, resp.status, kept, body, (time.perf_counter() - started) * 1000)
+        except _TooLarge as exc:
+            return FetchFailed(url, "too-large", f"body exceeds {limits.max_bytes} bytes; cut at the limit", False, status=200, partial_body=exc.partial)
+        except _Bomb:
+            return FetchFailed(url, "decompression-bomb", f"compressed body expands more than {limits.max_ratio}x", False)
+        except _DecodeError as exc:
+            return FetchFailed(url, "decode-error", str(exc), False)
+        except UnsupportedEncoding as exc:
+            return FetchFailed(url, "unsupported-content-encoding", str(exc), False)
+        except ForbiddenAddress as exc:
+            return FetchFailed(url, "forbidden-address", str(exc), False)
+        except (TimeoutError, asyncio.TimeoutError):
+            return FetchFailed(url, "timeout", f"no complete response within {deadline:.1f}s", True)
         except aiohttp.ClientConnectorError as exc:
             if isinstance(exc.os_error, ForbiddenAddress):
-                return FetchFailed(url, "forbidden-address", str(exc.os_error), False, final_url=current)
-            return FetchFailed(url, "connect-failed", str(exc), True, final_url=current)
+                return FetchFailed(url, "forbidden-address", str(exc.os_error), False)
+            return FetchFailed(url, "connect-failed", str(exc), True)
         except (aiohttp.ClientError, OSError) as exc:
-            return FetchFailed(url, "transport-error", f"{type(exc).__name__}: {exc}", True, final_url=current)
+            return FetchFailed(url, "transport-error", f"{type(exc).__name__}: {exc}", True)
+        except ValueError as exc:
+            return FetchFailed(url, "bad-response", str(exc), False)
+
+    async def fetch_following(self, url: str, *, allow_private: bool = False, expect: Expect = "any") -> Fetched | FetchFailed:
+        """`fetch` that follows redirects itself, for one-off fetches (`newsflow parse URL`).
+
+        The crawler never uses it: its redirects are scheduled requests.
+        """
+        current = url
+        for _ in range(self.limits.max_redirects + 1):
+            result = await self.fetch(current, allow_private=allow_private, expect=expect)
+            if not isinstance(result, Fetched) or result.location is None:
+                return result
+            current = result.location
+        return FetchFailed(url, "too-many-redirects", f"more than {self.limits.max_redirects} redirects", False)
 
     async def _read_body(self, resp: aiohttp.ClientResponse) -> bytes:
         decoder = _Decoder(resp.headers.get("content-encoding"), self.limits.max_bytes, self.limits.max_ratio)
-        async for chunk in resp.content.iter_chunked(64 * 1024):
+        async for chunk in resp.content.iter_chunked(READ_CHUNK):
             decoder.feed(chunk)
-        return bytes(decoder.out)
+        return decoder.finish()
 
 
 def _content_type_refusal(content_type: str | None, expect: Expect) -> str | None:

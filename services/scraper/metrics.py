@@ -31,3 +31,16 @@ LAST_ARTICLE = Gauge(
 )
 FEED_ITEMS = Counter("newsflow_scraper_feed_items_total", "Items listed by feeds and sitemaps.", ["source"])
 THROTTLED = Counter("newsflow_scraper_throttled_total", "429/503 answers that slowed a host down.", ["source"])
+SKIPPED = Counter("newsflow_scraper_tasks_skipped_total", "Tasks dropped without a request, by reason (e.g. source-disabled).", ["source", "reason"])
+DISCOVERED_REFUSED = Counter(
+    "newsflow_scraper_urls_refused_total",
+    "URLs found in feeds, sitemaps, redirects or links that never became a task (off-site, not-http, forbidden-address, …).",
+    ["source", "reason"],
+)
+PARKED = Counter(
+    "newsflow_scraper_tasks_parked_total",
+    "Tasks set aside until their host is ready (host-busy, host-paused, retry-after, backoff, robots-unreachable).",
+    ["source", "reason"],
+)
+RETRIES = Counter("newsflow_scraper_retries_total", "Requests scheduled again after a 429/5xx (throttled) or a timeout/5xx (failure).", ["source", "kind"])
+STATE_EXPIRED = Counter("newsflow_scraper_state_expired_total", "Crawl-state values deleted because they outlived the retention.")

@@ -19,6 +19,8 @@ class RobotsRules:
     fetched_at: float
     allow_all: bool = False
     disallow_all: bool = False
+    unreachable: bool = False
+    """robots.txt answered 5xx or not at all: everything waits until it is asked again."""
 
     def can_fetch(self, url: str, user_agent: str) -> bool:
         if self.allow_all:
@@ -44,7 +46,7 @@ def rules_from_response(status: int | None, body: bytes | None, now: float | Non
         return RobotsRules(Protego.parse(text), now)
     if status is not None and 400 <= status < 500:
         return RobotsRules(None, now, allow_all=True)
-    return RobotsRules(None, now, disallow_all=True)
+    return RobotsRules(None, now, disallow_all=True, unreachable=True)
 
 
 class RobotsCache:

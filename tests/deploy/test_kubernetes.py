@@ -88,29 +88,60 @@ def test_each_stage_is_a_hardened_deployment_with_probes_and_resources(rendered)
         security = container["securityContext"]
         assert security["readOnlyRootFilesystem"] is True and security["runAsNonRoot"] is True, name
         assert security["allowPrivilegeEscalation"] is False and security["capabilities"]["drop"] == ["ALL"], name
-        # Writable places on a read-only root: faust's data dir and /tmp, both emptyDirs.
+        # Writable places on a read-only root: faust's data dir and /tmp. The scraper's data
+        # dir holds its RocksDB crawl state: a volume claimed per pod; the others are emptyDirs.
         volumes = {v["name"]: v for v in spec["volumes"]}
         mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-        for path in (data_dir, "/tmp"):
-            assert path in mounts and "emptyDir" in volumes[mounts[path]], f"{name}: {path}"
+        assert "/tmp" in mounts and "emptyDir" in volumes[mounts["/tmp"]], f"{name}: /tmp"
+        assert data_dir in mounts, f"{name}: {data_dir}"
+        if stage == "scraper":
+            claim = volumes[mounts[data_dir]]["ephemeral"]["volumeClaimTemplate"]["spec"]
+            assert claim["accessModes"] == ["ReadWriteOnce"] and claim["resources"]["requests"]["storage"], name
+        else:
+            assert "emptyDir" in volumes[mounts[data_dir]], f"{name}: {data_dir}"
         env = {e["name"]: e for e in container["env"]}
         assert env[f"NEWSFLOW_{stage.upper()}_HTTP_PORT"]["value"] == str(STAGES[stage]), name
         assert env[f"NEWSFLOW_{stage.upper()}_HTTP_HOST"]["value"] == "0.0.0.0", name
-        assert env["NEWSFLOW_KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "newsflow-credentials", name
-        assert "value" not in env["NEWSFLOW_KAFKA_PASSWORD"], "secrets come from the Secret, never inline"
+        assert env["NEWSFLOW_KAFKA_USERNAME"]["value"] == f"newsflow-{stage}", name
         assert container["envFrom"][0]["configMapRef"]["name"] == config["metadata"]["name"], name
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         assert annotations["prometheus.io/port"] == str(STAGES[stage]), name
 
 
-def test_secrets_are_required_in_prod_and_optional_in_dev() -> None:
-    for overlay, optional in (("dev", True), ("prod", False)):
-        docs = render(overlay)
-        for doc in [*of_kind(docs, "Deployment").values(), *of_kind(docs, "Job").values()]:
-            for env in pod_spec(doc)["containers"][0]["env"]:
-                if "valueFrom" in env:
-                    assert env["valueFrom"]["secretKeyRef"]["optional"] is optional, (overlay, doc["metadata"]["name"], env["name"])
-    assert not any(d["kind"] == "Secret" for o in OVERLAYS for d in render(o)), "no Secret is committed"
+def test_each_pod_gets_its_own_role_s_secret_as_files_and_never_in_its_environment(rendered) -> None:  # type: ignore[no-untyped-def]
+    overlay, docs = rendered
+    roles = {f"newsflow-{s}": s for s in STAGES} | {"newsflow-init": "operator"}
+    for name, doc in [*of_kind(docs, "Deployment").items(), *of_kind(docs, "Job").items()]:
+        role = roles[name]
+        spec = pod_spec(doc)
+        (container,) = spec["containers"]
+        secrets = [v for v in spec["volumes"] if "secret" in v]
+        assert [v["secret"]["secretName"] for v in secrets] == [f"newsflow-{role}"], (overlay, name)
+        (volume,) = secrets
+        assert volume["secret"]["optional"] is False and volume["secret"]["defaultMode"] == 0o400, (overlay, name)
+        mount = next(m for m in container["volumeMounts"] if m["name"] == volume["name"])
+        assert mount["readOnly"] is True, (overlay, name)
+        env = {e["name"]: e for e in container["env"]}
+        for key, value in env.items():
+            assert "valueFrom" not in value, f"{name}: {key} — secrets are files, not environment variables"
+        assert env["NEWSFLOW_KAFKA_PASSWORD_FILE"]["value"] == f"{mount['mountPath']}/kafka-password", (overlay, name)
+        assert env["NEWSFLOW_KAFKA_USERNAME"]["value"] == f"newsflow-{role}", (overlay, name)
+        talks_to_es = role in ("indexer", "operator")
+        assert ("NEWSFLOW_ES_PASSWORD_FILE" in env) is talks_to_es, (overlay, name)
+        if talks_to_es:
+            assert env["NEWSFLOW_ES_PASSWORD_FILE"]["value"] == f"{mount['mountPath']}/es-password"
+            assert env["NEWSFLOW_ES_USERNAME"]["value"] == f"newsflow-{role}"
+    assert not any(d["kind"] == "Secret" for d in docs), "no Secret is committed"
+
+
+def test_connections_are_authenticated_and_encrypted(rendered) -> None:  # type: ignore[no-untyped-def]
+    overlay, docs = rendered
+    config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("newsflow-config"))["data"]
+    assert config["NEWSFLOW_ES_URL"].startswith("https://")
+    assert config["NEWSFLOW_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    # Dev's in-cluster Kafka listener may skip TLS; production's may not.
+    assert config["NEWSFLOW_KAFKA_SECURITY_PROTOCOL"] == ("SASL_PLAINTEXT" if overlay == "dev" else "SASL_SSL")
+    assert "NEWSFLOW_KAFKA_USERNAME" not in config and "NEWSFLOW_ES_USERNAME" not in config, "one user per role, set per pod"
 
 
 def test_configuration_names_are_settings_the_services_read(rendered) -> None:  # type: ignore[no-untyped-def]
@@ -190,7 +221,11 @@ def test_network_policies_deny_ingress_and_keep_the_scraper_off_private_networks
     assert deny["podSelector"] == {} and deny["policyTypes"] == ["Ingress"] and "ingress" not in deny
     scraper = policies["newsflow-egress-scraper-internet"]["spec"]["egress"][0]["to"][0]["ipBlock"]
     assert scraper["cidr"] == "0.0.0.0/0"
-    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8"} <= set(scraper["except"])
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8", "100.64.0.0/10",
+            "0.0.0.0/8", "198.18.0.0/15", "240.0.0.0/4"} <= set(scraper["except"])
+    scraper6 = policies["newsflow-egress-scraper-internet"]["spec"]["egress"][0]["to"][1]["ipBlock"]
+    assert scraper6["cidr"] == "::/0"
+    assert {"fc00::/7", "fe80::/10", "::1/128", "64:ff9b::/96", "::ffff:0:0/96"} <= set(scraper6["except"])
     metrics = policies["newsflow-allow-metrics-scrape"]["spec"]["ingress"][0]["ports"][0]
     assert (metrics["port"], metrics["endPort"]) == (min(STAGES.values()), max(STAGES.values()))
 

@@ -2,7 +2,8 @@
 
 The sample articles go through the real parser and enrichment (story ids included) and the
 indexer's write path into a fresh alias on the test Elasticsearch; each example's request
-is sent as written (with the alias substituted) and its `expect` comment is checked.
+is sent as written (with the alias substituted), with the reader role's credentials a
+downstream application gets, and its `expect` comment is checked.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def test_the_document_has_examples_for_every_promised_query() -> None:
 @dataclass
 class SampleIndex:
     es: AsyncElasticsearch
+    """As the reader role."""
     names: IndexNames
     ids: dict[str, str]  # sample page id → article id
     story_ids: dict[str, str]
@@ -73,7 +75,10 @@ async def sample_index(stack, stack_config, models) -> AsyncIterator[SampleIndex
     # The story step, over a dict instead of the faust table, in publication order.
     assign = StoryAssigner({})
     stories = [assign(a) for _, a in sorted(enriched, key=lambda pa: pa[1].published_at or pa[1].fetched_at)]
-    es = AsyncElasticsearch(stack_config.es_url, request_timeout=60)
+    es = AsyncElasticsearch(**stack_config.admin_es_kwargs(), request_timeout=60)
+    reader_creds = stack_config.role_credentials("reader")
+    reader = AsyncElasticsearch(stack_config.es_url, ca_certs=str(stack_config.ca_cert), request_timeout=60,
+                                basic_auth=(reader_creds.es_username, reader_creds.es_password))
     names = IndexNames(f"q{uuid.uuid4().hex[:8]}-articles")
     await install(es, names)
     now = datetime.now(timezone.utc)
@@ -83,7 +88,8 @@ async def sample_index(stack, stack_config, models) -> AsyncIterator[SampleIndex
     await es.indices.refresh(index=names.alias)
     ids = {page_id: a.id for page_id, a in enriched}
     story_ids = {page_id: next(s.story_id for s in stories if s.id == a.id) for page_id, a in enriched}
-    yield SampleIndex(es, names, ids, story_ids)  # type: ignore[arg-type]
+    yield SampleIndex(reader, names, ids, story_ids)  # type: ignore[arg-type]
+    await reader.close()
     await es.indices.delete(index=f"{names.alias}-v*", ignore_unavailable=True, allow_no_indices=True)
     await es.indices.delete_index_template(name=names.template)
     await es.close()

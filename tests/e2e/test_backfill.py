@@ -28,7 +28,7 @@ from elasticsearch import AsyncElasticsearch
 from services.devstack.stack import REPO_ROOT, StackConfig
 from services.samplesite.sources import sample_sources
 from tests.e2e.conftest import pipeline_running
-from tests.helpers import dead_letters, eventually, expected_ids, indexed_count
+from tests.helpers import dead_letters, eventually, expected_ids, indexed_count, role_environ
 from tests.warc_builder import Resource, Response, Revisit, write_warc
 
 pytestmark = pytest.mark.slow
@@ -87,7 +87,9 @@ async def test_a_backfilled_archive_indexes_what_the_live_crawl_indexes(stack, s
                                                                        tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     run_dir = tmp_path_factory.mktemp("backfill")
     with pipeline_running(stack_config, run_dir, with_sources=False) as running:
-        env = {**os.environ, **running.pipeline.env("scraper"), "NEWSFLOW_DATA_DIR": str(run_dir / "cli")}
+        # `newsflow crawl` and `newsflow backfill` are the operator's: its credentials, nobody else's.
+        env = {**role_environ(running.pipeline, "operator", {**os.environ, **running.pipeline.env("scraper")}),
+               "NEWSFLOW_DATA_DIR": str(run_dir / "cli")}
         alias, manifest, base = running.alias, running.manifest, running.base_url
         expected = expected_ids(base, manifest)
         ledger = {i for i, p in expected.items() if p.outlet == "ledger"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from elasticsearch import AsyncElasticsearch
 from services.devstack.stack import REPO_ROOT, Stack, StackConfig
 from services.samplesite.sources import sample_sources
 from tests.e2e.conftest import RunningPipeline, pipeline_running
-from tests.helpers import all_indexed, eventually, expected_ids
+from tests.helpers import all_indexed, eventually, expected_ids, role_environ
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +25,7 @@ def empty_pipeline(stack: Stack, stack_config: StackConfig, tmp_path_factory: py
 
 
 def newsflow(running: RunningPipeline, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **running.pipeline.env("scraper")}
+    env = role_environ(running.pipeline, "operator")
     return subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from elasticsearch import AsyncElasticsearch
 
 from services.devstack.pipeline import free_port
 from services.devstack.processes import ManagedProcess
-from tests.e2e.conftest import RunningPipeline
-from tests.helpers import all_indexed, dead_letters, eventually, expected_ids, indexed_count
+from services.devstack.stack import REPO_ROOT
+from tests.e2e.conftest import SECRET_CANARY, RunningPipeline
+from tests.helpers import all_indexed, dead_letters, eventually, expected_ids, indexed_count, read_topic, role_environ
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +114,7 @@ async def test_second_crawl_keeps_ids_and_adds_no_duplicates(running_pipeline: R
     # and publishes every page again, and everything downstream runs a second time.
     pipeline = running_pipeline.pipeline
     recrawl = ManagedProcess("scraper-recrawl", running_pipeline.run_dir, module="services.scraper")
-    recrawl.start({**pipeline.env("scraper"), "NEWSFLOW_SCRAPER_GROUP_ID": "recrawl", "NEWSFLOW_SCRAPER_HTTP_PORT": str(free_port())})
+    recrawl.start({**pipeline.env("scraper", group_id="recrawl"), "NEWSFLOW_SCRAPER_HTTP_PORT": str(free_port())})
 
     async def all_refetched() -> bool:
         await es.indices.refresh(index=alias)
@@ -122,3 +129,44 @@ async def test_second_crawl_keeps_ids_and_adds_no_duplicates(running_pipeline: R
     ids = {h["_id"] for h in (await es.search(index=alias, size=100, source=False))["hits"]["hits"]}
     assert ids == set(expected) == set(first)
 
+
+
+async def test_no_secret_reaches_logs_metrics_status_or_dead_letters(running_pipeline: RunningPipeline, stack_config, es) -> None:  # type: ignore[no-untyped-def]
+    """Canary: the pipeline ran on passwords that start with a recognisable marker; it must appear nowhere it is read."""
+    pipeline = running_pipeline.pipeline
+    expected = expected_ids(running_pipeline.base_url, running_pipeline.manifest)
+    await eventually(lambda: all_indexed(es, running_pipeline.alias, list(expected)), timeout=240, what="the crawl done")
+    stages = ("scraper", "parser", "enrichment", "indexer")
+    creds = {s: pipeline.credentials(s) for s in stages}
+    assert all(c.kafka_password and c.kafka_password.startswith(SECRET_CANARY) for c in creds.values()), "the canary is in use"
+    secrets = {SECRET_CANARY, *(v for c in creds.values() for v in c.secrets())}
+    # The administrator's credentials live in this test process only: no service may have them.
+    secrets |= {os.environ[name] for name in ("NEWSFLOW_KAFKA_PASSWORD", "NEWSFLOW_ES_PASSWORD") if os.environ.get(name)}
+
+    places: dict[str, str] = {}
+    for log in sorted(running_pipeline.run_dir.rglob("*.log")):
+        places[f"log {log.name}"] = log.read_text(errors="replace")
+    for stage in stages:
+        for path in ("/metrics", "/livez", "/readyz"):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{pipeline.ports[stage]}{path}", timeout=10) as resp:
+                    places[f"{stage} {path}"] = resp.read().decode(errors="replace")
+            except urllib.error.HTTPError as exc:
+                places[f"{stage} {path}"] = exc.read().decode(errors="replace")
+        pid = pipeline.process(stage).pid()
+        assert pid, f"{stage} is running"
+        # Passwords travel in files, not in the environment other processes of the user can read.
+        places[f"{stage} environment"] = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+    urls = [f"--{s}=http://127.0.0.1:{pipeline.ports[s]}" for s in stages]
+    status = subprocess.run([sys.executable, "-m", "services.cli", "status", "--json", "--window", "1",
+                             "--bootstrap", stack_config.kafka_bootstrap, "--namespace", pipeline.namespace, *urls],
+                            capture_output=True, text=True, timeout=60, cwd=REPO_ROOT, env=role_environ(pipeline, "operator"))
+    assert status.returncode == 0, status.stderr[-2000:]
+    places["newsflow status --json"] = status.stdout + status.stderr
+    letters = await read_topic(stack_config.kafka_bootstrap, running_pipeline.topic("news.deadletter.v1"))
+    assert letters, "the section front is among the dead letters"
+    places["dead letters"] = "\n".join((k or b"").decode(errors="replace") + " " + (v or b"").decode(errors="replace") for k, v in letters)
+
+    assert len(places) >= 4 * 4 + 3 and all(text for text in places.values()), "every place was read"
+    leaks = sorted(f"{where}: {secret[:6]}…" for where, text in places.items() for secret in secrets if secret in text)
+    assert leaks == [], leaks

@@ -20,7 +20,7 @@ from services.common.app import EXIT_STOPPED
 from services.common.settings import KafkaSettings
 from services.devstack.pipeline import Pipeline
 from services.devstack.stack import REPO_ROOT, Stack, StackConfig
-from tests.helpers import dead_letters, eventually, produce, read_topic
+from tests.helpers import allow_output, dead_letters, deny_output, eventually, kafka_kwargs, produce, read_topic
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def run_until_exit(pipeline: Pipeline, service: str, extra_env: dict[str, str], 
 
 
 async def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_kwargs(bootstrap))
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)
@@ -65,7 +65,7 @@ async def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
 
 
 async def set_max_message_bytes(bootstrap: str, topic: str, size: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_kwargs(bootstrap))
     await admin.start()
     try:
         await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs={"max.message.bytes": str(size)})])
@@ -105,6 +105,41 @@ async def test_a_write_kafka_refuses_stops_the_parser_without_committing_and_not
         assert await eventually(arrived, timeout=180, what="the parsed article") == [article_id]
     finally:
         pipeline.stop(("parser",))
+
+
+async def test_a_write_the_acls_refuse_stops_the_parser_without_committing_and_nothing_is_lost(
+    stack: Stack, stack_config: StackConfig, tmp_path: Path
+) -> None:
+    """Security on: the parser's principal loses its WRITE on its output topic; the broker refuses."""
+    pipeline = new_pipeline(stack_config, tmp_path)
+    bootstrap = stack_config.kafka_bootstrap
+    await ensure_topics(KafkaSettings(bootstrap=bootstrap, topic_namespace=pipeline.namespace), CATALOGUE)
+    parsed = f"{pipeline.namespace}.news.articles.parsed.v1"
+    raw = f"{pipeline.namespace}.news.pages.raw.v1"
+    assert deny_output(pipeline, "parser") == [parsed]
+    value = (EXAMPLES / "raw_page.v1" / "seed-ru.json").read_bytes()
+    article_id = json.loads(value)["article_id"]
+    await produce(bootstrap, raw, [(article_id.encode(), value)])
+
+    code, log = run_until_exit(pipeline, "parser", {})
+    assert code == EXIT_STOPPED, log[-3000:]
+    stops = [line for line in log.splitlines() if "stopping the service" in line]
+    assert len(stops) == 1 and "TopicAuthorizationFailed" in stops[0] and "not acknowledged" in stops[0], stops
+    assert await committed(bootstrap, f"{pipeline.namespace}.newsflow-parser", raw) in ({}, {0: 0}, {1: 0}, {2: 0}, {3: 0})
+    assert await read_topic(bootstrap, parsed, idle=1) == []
+    assert await dead_letters(bootstrap, f"{pipeline.namespace}.news.deadletter.v1") == []
+
+    # The ACL given back, the same event is redelivered and goes through: nothing was lost.
+    allow_output(pipeline, "parser")
+    pipeline.start(("parser",))
+    try:
+        async def arrived() -> list[str]:
+            return [json.loads(v)["id"] for _, v in await read_topic(bootstrap, parsed, idle=1) if v]
+
+        assert await eventually(arrived, timeout=180, what="the parsed article") == [article_id]
+    finally:
+        pipeline.stop(("parser",))
+        pipeline.revoke_access()
 
 
 @pytest.mark.parametrize("service", ["scraper", "parser", "enrichment", "indexer"])

@@ -31,7 +31,7 @@ def article(n: int, *, minutes_later: int = 0, **update: object) -> EnrichedArti
 @pytest.fixture
 async def es_index(stack, stack_config: StackConfig) -> AsyncIterator[tuple[AsyncElasticsearch, IndexNames]]:  # type: ignore[no-untyped-def]
     """A fresh alias with the real index contract installed, deleted afterwards."""
-    client = AsyncElasticsearch(stack_config.es_url, request_timeout=60)
+    client = AsyncElasticsearch(**stack_config.admin_es_kwargs(), request_timeout=60)
     names = IndexNames(f"t{uuid.uuid4().hex[:8]}-articles")
     await install(client, names)
     yield client, names

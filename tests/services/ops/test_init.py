@@ -9,13 +9,17 @@ import sys
 import time
 from collections.abc import AsyncIterator
 
+from pathlib import Path
+
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from elasticsearch import AsyncElasticsearch
 
 from schemas.topics import CATALOGUE, topic_name
+from services.devstack.pipeline import Pipeline
 from services.devstack.stack import REPO_ROOT, Stack, StackConfig
 from services.indexer.templates import IndexNames
+from tests.helpers import kafka_kwargs
 
 
 def run_init(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
@@ -37,29 +41,26 @@ def log_events(stderr: str) -> list[dict]:  # type: ignore[type-arg]
 
 
 @pytest.fixture
-async def es(stack_config: StackConfig) -> AsyncIterator[AsyncElasticsearch]:
-    client = AsyncElasticsearch(stack_config.es_url, request_timeout=30)
+async def es(stack: Stack, stack_config: StackConfig) -> AsyncIterator[AsyncElasticsearch]:
+    client = AsyncElasticsearch(**stack_config.admin_es_kwargs(), request_timeout=30)
     yield client
     await client.close()
 
 
 async def test_init_creates_every_topic_and_the_index_contract_idempotently(
-    stack: Stack, stack_config: StackConfig, namespace: str, es: AsyncElasticsearch,
+    stack: Stack, stack_config: StackConfig, namespace: str, es: AsyncElasticsearch, tmp_path: Path,
 ) -> None:
     names = IndexNames(f"{namespace}-articles")
-    env = {
-        "NEWSFLOW_KAFKA_BOOTSTRAP": stack_config.kafka_bootstrap,
-        "NEWSFLOW_KAFKA_TOPIC_NAMESPACE": namespace,
-        "NEWSFLOW_ES_URL": stack_config.es_url,
-        "NEWSFLOW_ES_ALIAS": names.alias,
-    }
+    # As the operator role of the namespace, not the administrator: init needs no more.
+    operator = Pipeline(stack_config, namespace=namespace, alias=names.alias, run_dir=tmp_path)
+    env = {k: v for k, v in operator.role_env("operator").items() if v is not None}
     try:
         first = run_init(env, "--timeout", "120")
         assert first.returncode == 0, first.stderr[-3000:]
         done = [e for e in log_events(first.stderr) if e.get("event") == "init done"]
         assert done and done[0]["first_index_created"] is True
 
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack_config.kafka_bootstrap)
+        admin = AIOKafkaAdminClient(**kafka_kwargs(stack_config.kafka_bootstrap))
         await admin.start()
         try:
             wanted = {topic_name(spec, namespace): spec for spec in CATALOGUE}
@@ -81,6 +82,7 @@ async def test_init_creates_every_topic_and_the_index_contract_idempotently(
         done = [e for e in log_events(again.stderr) if e.get("event") == "init done"]
         assert done and done[0]["first_index_created"] is False
     finally:
+        operator.revoke_access()
         await es.indices.delete(index=f"{names.alias}-v*", ignore_unavailable=True, allow_no_indices=True)
         await es.options(ignore_status=404).indices.delete_index_template(name=names.template)
         for component in (names.settings_component, names.mappings_component):

@@ -9,6 +9,7 @@ from services.common.admin import ensure_topics
 from services.common.settings import KafkaSettings
 from services.devstack.stack import Stack, StackConfig
 from services.ops.status import compute_status, kafka_lag
+from tests.helpers import kafka_kwargs
 
 
 async def test_lag_is_end_offset_minus_the_group_s_committed_offset(stack: Stack, stack_config: StackConfig, namespace: str) -> None:
@@ -16,7 +17,7 @@ async def test_lag_is_end_offset_minus_the_group_s_committed_offset(stack: Stack
     await ensure_topics(kafka, CATALOGUE)
     raw = topic_name(RAW_PAGES, namespace)
 
-    producer = AIOKafkaProducer(bootstrap_servers=stack_config.kafka_bootstrap)
+    producer = AIOKafkaProducer(**kafka_kwargs(stack_config.kafka_bootstrap))
     await producer.start()
     try:
         for partition, count in ((0, 5), (2, 3)):
@@ -26,7 +27,7 @@ async def test_lag_is_end_offset_minus_the_group_s_committed_offset(stack: Stack
         await producer.stop()
 
     # The parser's group (namespaced, as the service names it) has handled 2 messages of partition 0.
-    committer = AIOKafkaConsumer(bootstrap_servers=stack_config.kafka_bootstrap, group_id=f"{namespace}.newsflow-parser",
+    committer = AIOKafkaConsumer(**kafka_kwargs(stack_config.kafka_bootstrap), group_id=f"{namespace}.newsflow-parser",
                                  enable_auto_commit=False)
     await committer.start()
     try:

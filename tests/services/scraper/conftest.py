@@ -35,6 +35,7 @@ class Hit:
     path: str
     query: str
     headers: dict[str, str]
+    host: str = ""
 
 
 class LocalSite:
@@ -63,7 +64,7 @@ class LocalSite:
         return [h for h in self.hits if h.path == path]
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        self.hits.append(Hit(time.monotonic(), request.method, request.path, request.query_string, dict(request.headers)))
+        self.hits.append(Hit(time.monotonic(), request.method, request.path, request.query_string, dict(request.headers), request.host))
         handler = self.routes.get(request.path)
         if handler is None:
             if request.path == "/robots.txt":
@@ -105,16 +106,21 @@ class CrawlHarness:
     def seen(self) -> dict[str, Any]:
         return self.crawler.seen  # type: ignore[return-value]
 
+    @property
+    def parked(self) -> list[str]:
+        return [k for k in self.crawler.later if k.startswith("p:")]
+
     async def run(self, tasks: list[FrontierTaskV1], timeout: float = 30.0) -> None:
-        """Submit tasks and everything they lead to, until the frontier is empty."""
+        """Submit tasks and everything they lead to (parked tasks too, once due), until nothing is left."""
         for task in tasks:
             self.queue.put_nowait(task)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             while not self.queue.empty():
                 await self.crawler.submit(self.queue.get_nowait(), self._on_done)
-            if self.crawler.scheduler.pending == 0 and self.queue.empty():
+            if self.crawler.scheduler.pending == 0 and self.queue.empty() and not self.parked:
                 return
+            await self.crawler.release_due()
             await asyncio.sleep(0.02)
         raise AssertionError(f"crawl did not finish within {timeout}s")
 
@@ -126,7 +132,7 @@ class CrawlHarness:
 
 
 def make_harness(sources: dict[str, Any], *, limits: FetchLimits | None = None, pinned: dict[str, str] | None = None,
-                 global_concurrency: int = 8) -> CrawlHarness:
+                 global_concurrency: int = 8, **config: Any) -> CrawlHarness:
     parsed: SourcesFile = parse_sources(sources)
     harness: CrawlHarness
 
@@ -142,9 +148,9 @@ def make_harness(sources: dict[str, Any], *, limits: FetchLimits | None = None, 
     crawler = Crawler(
         CrawlerConfig(
             user_agent="newsflow-test/1.0", limits=limits or FetchLimits(connect_timeout=2, total_timeout=5, attempts=2, backoff_base=0.05),
-            global_concurrency=global_concurrency, pinned_hosts=pinned or {},
+            global_concurrency=global_concurrency, pinned_hosts=pinned or {}, **config,
         ),
-        parsed, seen={}, feeds={}, publish_raw=publish_raw, publish_task=publish_task, dead_letter=dead_letter,
+        parsed, seen={}, feeds={}, later={}, publish_raw=publish_raw, publish_task=publish_task, dead_letter=dead_letter,
     )
     harness = CrawlHarness(crawler)
     return harness

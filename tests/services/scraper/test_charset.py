@@ -28,3 +28,24 @@ def test_undeclared_cyrillic_is_detected() -> None:
 def test_a_wrong_declaration_falls_through_to_detection() -> None:
     text, encoding, source = decode_body(f"<p>{RU}</p>".encode("cp1251"), "text/html; charset=utf-8")
     assert "Душанбе" in text
+
+
+import pytest
+
+from services.scraper.charset import TEXT_ENCODINGS, normalise_label
+
+
+@pytest.mark.parametrize("label", ["unicode_escape", "raw_unicode_escape", "rot13", "rot_13", "base64", "zip", "zlib", "bz2",
+                                   "hex", "uu", "quopri", "punycode", "idna", "utf-7", "undefined", "unicode-internal", "mbcs", "palmos"])
+def test_codecs_that_are_not_text_encodings_are_never_a_page_charset(label: str) -> None:
+    assert normalise_label(label) is None
+    page = b'<html><head><meta charset="' + label.encode() + b'"><title>\\u0041</title></head><body>' + RU.encode("utf-8") + b"</body></html>"
+    encoding, source = detect_encoding(page, f"text/html; charset={label}")
+    assert encoding in TEXT_ENCODINGS and source not in ("http-header", "meta")
+    text, _, _ = decode_body(page, f"text/html; charset={label}")
+    assert "\\u0041" in text and "Душанбе" in text, "the page is read as text, not decoded as escapes"
+
+
+@pytest.mark.parametrize("label", ["windows-1251", "koi8-r", "KOI8-U", "iso-8859-5", "x-mac-cyrillic", "ibm866", "utf-16le", "shift_jis", "gb18030", "latin1"])
+def test_real_text_encodings_are_accepted(label: str) -> None:
+    assert normalise_label(label) in TEXT_ENCODINGS
