@@ -37,6 +37,19 @@ def _status(pid: int | str = "self") -> dict[str, int]:
     return out
 
 
+def _memory(pid: int | str = "self") -> dict[str, int]:
+    """RSS and PSS of a process, in MiB (PSS shares each shared page among its users, so the
+    PSS of a process tree adds up to the memory it really takes; RSS counts shared pages in
+    every process)."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith(("Rss:", "Pss:")):
+                name, value = line.split(":", 1)
+                out[name.lower()] = int(value.split()[0]) // 1024
+    return out
+
+
 def sample_articles() -> list[Any]:
     from services.common.outcomes import Rejected
     from services.parser.extract import parse_page
@@ -77,18 +90,23 @@ async def _pool_run(articles: list[Any], processes: int, rounds: int) -> dict[st
             await asyncio.gather(*(pool.run(p) for p in payloads))
             rates.append(len(articles) / (time.perf_counter() - t0))
         rss = [_status(pid)["VmRSS"] for pid in sorted(set(pids))]
+        tree: dict[str, Any] = {"zygote": _memory(pool.zygote_pid),  # type: ignore[arg-type]
+                                "workers": [_memory(pid) for pid in sorted(set(pids))]}
     finally:
         pool.close()
-    return {"processes": processes, "rate": statistics.median(rates), "rss": rss, "warm_up": warm}
+    tree["total"] = {key: tree["zygote"][key] + sum(w[key] for w in tree["workers"]) for key in ("rss", "pss")}
+    return {"processes": processes, "rate": statistics.median(rates), "rss": rss, "warm_up": warm, "tree": tree}
 
 
-def run(rounds: int = 5, pool: bool = True) -> dict[str, Any]:
+def run(rounds: int = 5, pool: bool = True, in_process: bool = True) -> dict[str, Any]:
     """Measure; returns {"markdown": report, "summary": numbers} (used by `python -m bench`)."""
     from bench.scoring import markdown_table
     from services.enrichment.logic import ENRICHMENT_VERSION, enrich, load_models
 
     articles = sample_articles()
     words = sum(len(a.body.split()) for a in articles)
+    if not in_process:
+        return _pool_only(articles, words, rounds)
     baseline = _status()["VmRSS"]
     t0 = time.perf_counter()
     models = load_models()
@@ -131,11 +149,39 @@ def run(rounds: int = 5, pool: bool = True) -> dict[str, Any]:
         for processes in (1, 2):
             result = asyncio.run(_pool_run(articles, processes, max(2, rounds // 2)))
             summary["pool"].append({k: (round(v, 2) if isinstance(v, float) else v) for k, v in result.items()})
+            tree = result["tree"]
             rows.append([f"worker pool, NEWSFLOW_ENRICHMENT_WORKERS={processes}",
                          f"{result['rate']:.1f} articles/s; RSS per worker {', '.join(map(str, result['rss']))} MiB;"
                          f" start-up {result['warm_up']:.1f} s"])
+            rows.append([f"NLP processes, {processes} worker(s): PSS / RSS of zygote + workers",
+                         f"**{tree['total']['pss']} MiB PSS** / {tree['total']['rss']} MiB RSS (zygote "
+                         f"{tree['zygote']['pss']} / {tree['zygote']['rss']}, workers "
+                         + ", ".join(f"{w['pss']} / {w['rss']}" for w in tree["workers"]) + ")"])
     markdown = (f"## Enrichment benchmark\n\n`{ENRICHMENT_VERSION}`, Python {platform.python_version()}, "
                 f"{os.cpu_count()} CPU cores, {platform.machine()}\n\n" + markdown_table(["measure", "value"], rows))
+    return {"markdown": markdown, "summary": summary}
+
+
+def _pool_only(articles: list[Any], words: int, rounds: int) -> dict[str, Any]:
+    """The worker-pool measurements alone, in a process that never loaded the models itself
+    (as the service's main process): throughput and memory with 1 and 2 workers."""
+    from bench.scoring import markdown_table
+    from services.enrichment.logic import ENRICHMENT_VERSION
+
+    summary: dict[str, Any] = {"articles": len(articles), "words": words, "pool": []}
+    rows: list[list[object]] = [["articles (sample site)", f"{len(articles)} ({words} words, ru + en)"]]
+    for processes in (1, 2):
+        result = asyncio.run(_pool_run(articles, processes, rounds))
+        summary["pool"].append({k: (round(v, 2) if isinstance(v, float) else v) for k, v in result.items()})
+        tree = result["tree"]
+        rows.append([f"NEWSFLOW_ENRICHMENT_WORKERS={processes}: articles/s (median of {rounds} rounds), start-up",
+                     f"{result['rate']:.1f} articles/s, start-up {result['warm_up']:.1f} s"])
+        rows.append([f"NEWSFLOW_ENRICHMENT_WORKERS={processes}: PSS / RSS of zygote + workers",
+                     f"**{tree['total']['pss']} MiB PSS** / {tree['total']['rss']} MiB RSS (zygote "
+                     f"{tree['zygote']['pss']} / {tree['zygote']['rss']}, workers "
+                     + ", ".join(f"{w['pss']} / {w['rss']}" for w in tree["workers"]) + ")"])
+    markdown = (f"## Enrichment worker pool\n\n`{ENRICHMENT_VERSION}`, Python {platform.python_version()}, "
+                f"{os.cpu_count()} CPU cores\n\n" + markdown_table(["measure", "value"], rows))
     return {"markdown": markdown, "summary": summary}
 
 
@@ -143,8 +189,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_enrichment")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-pool", action="store_true", help="skip the process-pool measurements")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON after the table")
+    parser.add_argument("--pool-only", action="store_true", help="only the worker pool (models never loaded here)")
     args = parser.parse_args(argv)
-    print(run(rounds=args.rounds, pool=not args.no_pool)["markdown"])
+    result = run(rounds=args.rounds, pool=not args.no_pool, in_process=not args.pool_only)
+    print(result["markdown"])
+    if args.json:
+        import json
+
+        print(json.dumps(result["summary"]))
     return 0
 
 

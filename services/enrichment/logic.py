@@ -111,18 +111,35 @@ def enrich(article: ParsedArticleV1, models: Models) -> EnrichedArticleV1 | Reje
     return EnrichedArticleV1(**fields)
 
 
-def load_models() -> Models:
-    """Load every model once per process (a few seconds; nothing is downloaded)."""
-    from services.enrichment.language import default_detector
+# Lemma dictionaries loaded before the first article by default. Every other language the
+# detector knows loads its simplemma dictionary on its first article (up to 1.4 s, once
+# per worker). Preloading all 28 costs about 530 MiB more per process tree (shared by the
+# workers) and a minute of start-up: `NEWSFLOW_ENRICHMENT_PRELOAD_LANGUAGES=all`.
+DEFAULT_PRELOAD_LANGUAGES = ("ru", "en", "uk")
+
+
+def load_models(preload_languages: tuple[str, ...] | str = DEFAULT_PRELOAD_LANGUAGES) -> Models:
+    """Load every model once per process (a few seconds; nothing is downloaded).
+
+    What an article can need is loaded here, before the first one: the NER models, the
+    keyword stopword lists of every language the detector knows, and the lemma
+    dictionaries of `preload_languages` ("all": every language the detector knows that
+    has one). In the service this runs in the worker pool's zygote, so the workers, forked
+    from it, share all of it copy-on-write.
+    """
+    from services.enrichment.language import DEFAULT_LANGUAGES, default_detector
 
     from services.enrichment.gazetteer import Gazetteer
 
     lemmatizer = Lemmatizer()
-    lemmatizer.warm_up()
+    wanted = DEFAULT_LANGUAGES if preload_languages == "all" else tuple(preload_languages)
+    lemmatizer.warm_up(tuple(code for code in wanted if lemmatizer.supports(code)))
+    keywords = KeywordExtractor(lemmatizer)
+    keywords.warm_up(DEFAULT_LANGUAGES)
     return Models(
         language=default_detector(),
         lemmatizer=lemmatizer,
         russian=RussianNER(lemmatizer),
         english=EnglishNER(Gazetteer.load()),
-        keywords=KeywordExtractor(lemmatizer),
+        keywords=keywords,
     )

@@ -26,8 +26,10 @@ def nlp_logic(models) -> StageLogic:  # type: ignore[no-untyped-def, type-arg]
     )
 
 
-def prepare_worker() -> Callable[[bytes | None], Outcome]:
-    """Runs once in the zygote: load every model, return the handler every worker calls."""
-    from services.enrichment.logic import load_models
+def prepare_worker(preload_languages: tuple[str, ...] | str | None = None) -> Callable[[bytes | None], Outcome]:
+    """Runs once in the zygote: load every model (and the lemma dictionaries of
+    `preload_languages`, default `logic.DEFAULT_PRELOAD_LANGUAGES`), return the handler
+    every worker calls."""
+    from services.enrichment.logic import DEFAULT_PRELOAD_LANGUAGES, load_models
 
-    return nlp_logic(load_models()).handle
+    return nlp_logic(load_models(preload_languages if preload_languages is not None else DEFAULT_PRELOAD_LANGUAGES)).handle
