@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow
 SEED = 16
 
 
+@pytest.mark.timeout(1500)  # start-up, a 150 s fault window and up to 600 s to settle on a busy 2-core machine
 async def test_faults_lose_nothing_and_double_nothing(stack: Stack, stack_config: StackConfig, tmp_path: Path) -> None:
     options = ChaosOptions(articles=200, faults=8, seed=SEED, window=150.0, kinds=("kill-service", "kill-worker", "second-instance", "rollover"),
                            bad_events=5, settle_timeout=600.0)
