@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup stack-up stack-down stack-status demo down test test-fast eval bench bench-e2e schemas lint-deploy clean
+.PHONY: help setup stack-up stack-down stack-status demo down test test-fast eval bench bench-e2e chaos schemas lint-deploy clean
 
 help:
 	@echo "make demo     run the pipeline on the bundled sample site (leaves it running; 'make down' stops it)"
@@ -18,6 +18,7 @@ help:
 	@echo "make eval     score the parser and enrichment against the annotated corpus"
 	@echo "make bench    run the benchmarks (throughput, memory)"
 	@echo "make bench-e2e  the end-to-end benchmark (backlog drain, freshness, CPU and memory per process)"
+	@echo "make chaos    2,000 articles through the pipeline on three Kafka brokers under 20 random faults; 0 lost, 0 duplicated"
 	@echo "make down     stop the demo's services, Kafka and Elasticsearch"
 
 $(PY):
@@ -64,6 +65,12 @@ bench: setup
 # CPU and memory per process. ARGS="--pages 500 --instances 2" to change it.
 bench-e2e: setup
 	$(PY) -m bench.bench_e2e $(ARGS)
+
+# The pipeline under faults (kill -9 of services and workers, Elasticsearch down for 60 s, a broker
+# killed, second instances, a rollover) on its own three-broker stack; exits 1 on any loss or
+# duplicate. ARGS="--articles 300 --faults 8 --seed 7 --brokers 1" for a smaller run.
+chaos: setup
+	$(PY) -m bench.chaos $(ARGS)
 
 schemas: setup
 	$(PY) -m schemas.export

@@ -85,11 +85,19 @@ class ScraperSettings(ServiceSettings):
     )
     seen_retention_days: float = Field(default=30.0, gt=0, description="Crawl state untouched this long expires.")
     expire_interval: float = Field(default=3600.0, gt=0, description="Seconds between sweeps for expired state.")
+    rebalance_grace: float = Field(
+        default=5.0, ge=0, description="At a rebalance, requests under way get this long to finish before they are cancelled."
+    )
 
 
 def create_app(settings: ScraperSettings) -> faust.App:
     sources = load_sources(settings.sources_file)
     app = build_app("scraper", settings)
+    # faust would wait at every rebalance until every task read so far is acknowledged: with
+    # politeness delays that is minutes, the group expels the member meanwhile and the new
+    # owners redo the tasks it is still running. The crawler gives them up instead
+    # (`give_up_tasks` below).
+    app.conf.stream_wait_empty = False
     requests_topic = topic(app, CRAWL_REQUESTS, settings)
     frontier_topic = topic(app, FRONTIER, settings)
     raw_topic = topic(app, RAW_PAGES, settings)
@@ -243,10 +251,27 @@ def create_app(settings: ScraperSettings) -> faust.App:
         frontier_name = frontier_topic.get_topic_name()
         new = state.assign({tp.partition for tp in assigned if tp.topic == frontier_name})
         crawler.reindex_later()
+        crawler.resume()
         if new:
             task = asyncio.ensure_future(restore(new))
             restoring.add(task)
             task.add_done_callback(restoring.discard)
+
+    @app.on_partitions_revoked.connect  # type: ignore[misc]
+    async def give_up_tasks(app_, revoked, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # Every partition is taken away (eager rebalance) and restarts from its committed
+        # offset wherever it goes: tasks not done are given up unacknowledged, what finished
+        # has its state on the changelog and its offset committed before the group re-forms,
+        # so the next owner of a partition neither redoes a finished task nor misses one.
+        if not any(tp.topic == frontier_topic.get_topic_name() for tp in revoked):
+            return
+        dropped = await crawler.drop_tasks(settings.rebalance_grace)
+        try:
+            await state.flush()
+            await app.consumer.commit()
+        except Exception as exc:  # noqa: BLE001 - Kafka trouble: the next owner re-reads a little more
+            log.warning("committing before the rebalance failed", error=repr(exc))
+        log.info("rebalance: unfinished tasks given up", queued=dropped.queued, finished=dropped.finished, cancelled=dropped.cancelled)
 
     applied_changes: list[dict[str, Any] | None] = [None]
 

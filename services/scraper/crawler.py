@@ -10,6 +10,11 @@ to wait long, or already holds its share of queued tasks), or dead-lettered with
 reason. `on_done` is called then, and only then, so the wiring can commit the task's
 offset.
 
+At a rebalance (`drop_tasks`) every task that is not done is given up without calling
+`on_done`: queued ones are dropped, ones whose request is under way are cancelled after a
+grace period, ones already publishing what they fetched finish first. The partitions'
+owners after the rebalance read the unacknowledged tasks again from the committed offsets.
+
 Every request is one job on the host scheduler (services/scraper/politeness.py): a
 retry after a 5xx or a timeout, a redirect hop and robots.txt wait for the host's
 gap like a first request, and every one of them is counted in
@@ -76,6 +81,16 @@ MAX_URL_CHARS = 2048
 SourceState = Literal["active", "disabled", "removed"]
 
 
+@dataclass(frozen=True)
+class Dropped:
+    """What `Crawler.drop_tasks` did: tasks dropped before their first request, tasks finished
+    within the grace period, tasks cancelled with a request under way."""
+
+    queued: int
+    finished: int
+    cancelled: int
+
+
 @dataclass
 class CrawlerConfig:
     user_agent: str
@@ -107,6 +122,10 @@ class _Run:
     entry: SeenEntry | None = None
     key: str = ""
     inflight: str | None = None
+    epoch: int = 0
+    """The crawler's epoch when the task came in; a rebalance starts a new one and gives up older runs."""
+    settling: bool = False
+    """The request was answered: the run is publishing or recording what came back (never cancelled)."""
 
     @property
     def first_request(self) -> bool:
@@ -204,6 +223,9 @@ class Crawler:
         self._due_heap: list[tuple[int, str]] = []
         self._due_indexed = False
         self._hosts_for_labels = {d for s in self.sources.values() for d in s.allowed_domains}
+        self._epoch = 0
+        self._holding = False
+        self._running: dict[asyncio.Task[Any], _Run] = {}
 
     async def close(self) -> None:
         await self.scheduler.close()
@@ -316,6 +338,11 @@ class Crawler:
         parked) calls `on_done` before returning, without taking a politeness slot.
         """
         with bind_event(trace_id=task.trace_id, url=task.url, source=task.source):
+            if self._holding:
+                # A rebalance is under way: the task's partition may be someone else's by now.
+                # Not acknowledged, so its owner reads it again after the rebalance.
+                metrics.TASKS_DROPPED.labels("refused").inc()
+                return
             self._unpark(task)
             source = self.source_for(task)
             if source is None:
@@ -328,7 +355,7 @@ class Crawler:
                 await self.dead_letter(Rejected(refusal, f"{task.kind} URL refused before any request: {task.url[:500]}", url=task.url[:2048]), task)
                 await on_done()
                 return
-            run = _Run(task, on_done, fetch_url(task.url, source.keep_trailing_slash) if task.kind == "page" else task.url)
+            run = _Run(task, on_done, fetch_url(task.url, source.keep_trailing_slash) if task.kind == "page" else task.url, epoch=self._epoch)
             if task.kind == "page":
                 run.key, run.entry = self._entry_for(task, source, utcnow())
                 if not await self._wanted(run, source):
@@ -353,7 +380,7 @@ class Crawler:
                 run.inflight = run.key
                 self._inflight.add(run.key)
             await self.scheduler.submit(host, functools.partial(self._step, run), delay=self._delay(source, rules),
-                                        concurrency=self._concurrency(source))
+                                        concurrency=self._concurrency(source), tag=run)
 
     async def _wanted(self, run: _Run, source: Source) -> bool:
         """False (and the task finished) when a page need not be fetched: seen and not due, or in flight."""
@@ -381,6 +408,55 @@ class Crawler:
             run.inflight = None
         if run.on_done is not None:
             await run.on_done()
+
+    def _abandon(self, run: _Run) -> None:
+        """Give a run up without `on_done`: its task stays unacknowledged and is read again."""
+        if run.inflight is not None:
+            self._inflight.discard(run.inflight)
+            run.inflight = None
+        run.on_done = None
+
+    # ------------------------------------------------------------------ rebalances
+
+    async def drop_tasks(self, grace: float) -> Dropped:
+        """Give up every task not done yet, because the partitions are being reassigned.
+
+        Kafka's eager rebalance takes every partition away and its consumer restarts each one
+        it gets back from the committed offset, so a task that was read but not acknowledged
+        is read again by whoever owns its partition afterwards. Running it here as well would
+        fetch the page twice and could publish it twice. So: queued tasks are dropped at once;
+        tasks with a request under way get `grace` seconds to finish (each finished one is
+        acknowledged, and its page is not fetched again by anyone), then they are cancelled; a
+        task publishing what it fetched is never cancelled (a raw page out without its `seen`
+        record would be published again by the next owner) and is waited for. None of the
+        dropped tasks calls `on_done`. New tasks are refused until `resume()`.
+
+        Returns the counts; does not raise.
+        """
+        self._holding = True
+        self._epoch += 1
+        stale = self._epoch
+        queued = [run for run in self.scheduler.drop_queued(lambda tag: isinstance(tag, _Run) and tag.epoch < stale)
+                  if isinstance(run, _Run)]
+        for run in queued:
+            self._abandon(run)
+        running = dict(self._running)
+        if running and grace > 0:
+            await asyncio.wait(list(running), timeout=grace)
+        cancelled = 0
+        for task, run in running.items():
+            if not task.done() and not run.settling:
+                task.cancel()
+                cancelled += 1
+        if running:
+            await asyncio.wait(list(running))
+        metrics.TASKS_DROPPED.labels("queued").inc(len(queued))
+        metrics.TASKS_DROPPED.labels("cancelled").inc(cancelled)
+        return Dropped(queued=len(queued), finished=len(running) - cancelled, cancelled=cancelled)
+
+    def resume(self) -> None:
+        """The rebalance is over: take tasks again."""
+        self._holding = False
 
     # ------------------------------------------------------------------ parking and later tasks
 
@@ -502,6 +578,7 @@ class Crawler:
         result = await self.fetcher.fetch(run.url, allow_private=source.allow_private_addresses, conditional=run.conditional or None,
                                           expect=expect, timeout=max(0.5, min(limits.total_timeout, left)))  # type: ignore[arg-type]
         elapsed = time.perf_counter() - started
+        run.settling = True
         run.task = run.task.model_copy(update={"spent_seconds": round(run.task.spent_seconds + elapsed, 3)})
         outcome = str(result.status) if isinstance(result, Fetched) else result.reason
         metrics.FETCHES.labels(source.name, self._label_host(host_key(run.url)), kind, outcome).inc()
@@ -542,7 +619,7 @@ class Crawler:
             await self._park(run, source, wait, "retry-after" if throttled else "backoff")
         else:
             self.scheduler.requeue(host, functools.partial(self._step, run), delay=self._delay(source, self.robots.get(_origin(run.url))),
-                                   concurrency=self._concurrency(source))
+                                   concurrency=self._concurrency(source), tag=run)
         return True
 
     async def _follow(self, run: _Run, source: Source, result: Fetched) -> str | None:
@@ -560,7 +637,7 @@ class Crawler:
         run.conditional = {}
         host = host_key(target)
         self.scheduler.requeue(host, functools.partial(self._step, run), delay=self._delay(source, self.robots.get(_origin(target))),
-                               concurrency=self._concurrency(source))
+                               concurrency=self._concurrency(source), tag=run)
         origin = _origin(target)
         if self.robots.get(origin) is None and self._respects_robots(source) and origin not in self._robots_pending:
             self._robots_pending.add(origin)
@@ -569,6 +646,23 @@ class Crawler:
 
     async def _step(self, run: _Run) -> None:
         """One scheduled request of a task, and what follows from its answer."""
+        if run.epoch != self._epoch:
+            # Queued again (a retry, a redirect hop) after a rebalance gave the task up.
+            self._abandon(run)
+            return
+        current = asyncio.current_task()
+        assert current is not None
+        run.settling = False
+        self._running[current] = run
+        try:
+            await self._run_step(run)
+        except asyncio.CancelledError:
+            self._abandon(run)
+            raise
+        finally:
+            self._running.pop(current, None)
+
+    async def _run_step(self, run: _Run) -> None:
         with bind_event(trace_id=run.task.trace_id, url=run.url, source=run.task.source):
             try:
                 source = self.source_for(run.task)

@@ -44,3 +44,9 @@ PARKED = Counter(
 )
 RETRIES = Counter("newsflow_scraper_retries_total", "Requests scheduled again after a 429/5xx (throttled) or a timeout/5xx (failure).", ["source", "kind"])
 STATE_EXPIRED = Counter("newsflow_scraper_state_expired_total", "Crawl-state values deleted because they outlived the retention.")
+TASKS_DROPPED = Counter(
+    "newsflow_scraper_tasks_dropped_total",
+    "Frontier tasks given up at a rebalance without acknowledging them (the partition's owner redoes them): "
+    "queued (never started), cancelled (request under way) or refused (arrived while the rebalance ran).",
+    ["stage"],
+)

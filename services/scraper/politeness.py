@@ -37,7 +37,7 @@ Job = Callable[[], Awaitable[None]]
 class _Host:
     delay: float
     concurrency: int
-    queue: deque[tuple[Job, contextvars.Context, bool]] = field(default_factory=deque)
+    queue: deque[tuple[Job, contextvars.Context, bool, object]] = field(default_factory=deque)
     inflight: int = 0
     next_start: float = 0.0
     paused_until: float = 0.0
@@ -92,20 +92,22 @@ class HostScheduler:
 
     # -- control -------------------------------------------------------------
 
-    async def submit(self, host: str, job: Job, *, delay: float, concurrency: int, exclusive: bool = False) -> None:
+    async def submit(self, host: str, job: Job, *, delay: float, concurrency: int, exclusive: bool = False,
+                     tag: object = None) -> None:
         """Queue a new task's first job for `host`; waits while the scheduler is full. Never runs it inline.
 
         An `exclusive` job (robots.txt) runs alone: nothing else starts on the host
         until it finished, so what it learns (Crawl-delay) governs the next request.
+        `tag` is the caller's handle on the job for `drop_queued`.
         """
         async with self._room:
             await self._room.wait_for(lambda: self._pending < self._max_pending)
             self._pending += 1
         state = self._host(host, delay, concurrency)
         state.delay, state.concurrency = delay, max(1, concurrency)
-        self._enqueue(host, state, job, front=False, exclusive=exclusive)
+        self._enqueue(host, state, job, front=False, exclusive=exclusive, tag=tag)
 
-    def requeue(self, host: str, job: Job, *, delay: float, concurrency: int) -> None:
+    def requeue(self, host: str, job: Job, *, delay: float, concurrency: int, tag: object = None) -> None:
         """Queue the next request of a task that is under way (a retry, a redirect hop).
 
         It goes to the head of the host's queue — the task already waited its turn —
@@ -113,7 +115,31 @@ class HostScheduler:
         """
         state = self._host(host, delay, concurrency)
         self._pending += 1
-        self._enqueue(host, state, job, front=True, exclusive=False)
+        self._enqueue(host, state, job, front=True, exclusive=False, tag=tag)
+
+    def drop_queued(self, matches: Callable[[object], bool]) -> list[object]:
+        """Remove the queued (not yet started) jobs whose tag `matches`; returns their tags.
+
+        Their room is given back at once (a `submit` waiting for room goes on). Jobs already
+        running are not touched: the caller cancels or waits for those itself.
+        """
+        dropped: list[object] = []
+        for host, state in self._hosts.items():
+            kept = deque(entry for entry in state.queue if entry[3] is None or not matches(entry[3]))
+            if len(kept) == len(state.queue):
+                continue
+            dropped.extend(entry[3] for entry in state.queue if entry[3] is not None and matches(entry[3]))
+            state.queue = kept
+            self._on_depth(host, len(state.queue) + state.inflight)
+            state.changed.set()
+        if dropped:
+            self._pending -= len(dropped)
+            asyncio.ensure_future(self._notify_room())
+        return dropped
+
+    async def _notify_room(self) -> None:
+        async with self._room:
+            self._room.notify_all()
 
     async def before_request(self, host: str) -> None:
         """Called by a job right before it sends its request: waits until the host's gap since
@@ -188,8 +214,8 @@ class HostScheduler:
             state = self._hosts[host] = _Host(delay=delay, concurrency=max(1, concurrency))
         return state
 
-    def _enqueue(self, host: str, state: _Host, job: Job, *, front: bool, exclusive: bool) -> None:
-        entry = (job, contextvars.copy_context(), exclusive)
+    def _enqueue(self, host: str, state: _Host, job: Job, *, front: bool, exclusive: bool, tag: object = None) -> None:
+        entry = (job, contextvars.copy_context(), exclusive, tag)
         if front:
             state.queue.appendleft(entry)
         else:
@@ -220,7 +246,7 @@ class HostScheduler:
             if max(state.next_start, state.paused_until) > time.monotonic() or not state.queue:
                 self._global.release()
                 continue
-            job, ctx, exclusive = state.queue.popleft()
+            job, ctx, exclusive, _ = state.queue.popleft()
             state.inflight += 1
             start = time.monotonic()
             state.next_start = start + state.delay
