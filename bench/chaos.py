@@ -233,6 +233,8 @@ class ChaosRun:
         self.faults: list[FaultRecord] = []
         self.started = 0.0
         self.es_down = asyncio.Event()
+        self.in_fault: str | None = None
+        self.supervisor_restarts: list[str] = []
 
     # ---------------------------------------------------------------- clients
 
@@ -269,9 +271,13 @@ class ChaosRun:
         target, note = "", ""
         if kind == "kill-service":
             target = self.rng.choice(SERVICES)
-            self.pipeline.process(target).kill()
-            await asyncio.sleep(1.0)
-            self.restart(target)
+            self.in_fault = target
+            try:
+                self.pipeline.process(target).kill()
+                await asyncio.sleep(1.0)
+                self.restart(target)
+            finally:
+                self.in_fault = None
         elif kind == "kill-worker":
             target, note = "enrichment", await asyncio.to_thread(self._kill_worker)
         elif kind == "es-outage":
@@ -336,6 +342,20 @@ class ChaosRun:
             return f"failed: {type(exc).__name__}"
         finally:
             await es.close()
+
+    async def supervise(self) -> None:
+        """What Compose's `restart: unless-stopped` or a Kubernetes Deployment does: a service
+        that exited (a stop on purpose, exit 70, or a crash) is started again a few seconds
+        later. Without it a stage that stops itself would look like a loss."""
+        while True:
+            await asyncio.sleep(3.0)
+            for service in SERVICES:
+                process = self.pipeline.process(service)
+                if service != self.in_fault and process.pid() is None:
+                    at = time.monotonic() - self.started
+                    self.supervisor_restarts.append(f"{service} at {at:.0f} s")
+                    print(f"  supervisor: {service} had exited; started again at {at:.0f} s", flush=True)
+                    self.restart(service)
 
     async def drive(self) -> None:
         """Do the planned faults at their moments, one after the other (a slow one delays the next)."""
@@ -451,9 +471,13 @@ class ChaosRun:
         self.started = time.monotonic()
         # Fed over most of the fault window: the faults hit a pipeline that is working.
         feeding = asyncio.ensure_future(self.produce(events, over=self.options.window * 0.8))
-        await self.drive()
-        await feeding
-        await self.settle(expected)
+        supervisor = asyncio.ensure_future(self.supervise())
+        try:
+            await self.drive()
+            await feeding
+            await self.settle(expected)
+        finally:
+            supervisor.cancel()
         wall = time.monotonic() - self.started
         ids = sorted(expected.newest)
         hits, total = await self.index_hits(ids)
@@ -478,7 +502,8 @@ def _parent(pid: int) -> int | None:
 # --------------------------------------------------------------------------- the report
 
 
-def report(verdict: Verdict, faults: list[FaultRecord], wall: float, options: ChaosOptions, brokers: int, machine: str) -> str:
+def report(verdict: Verdict, faults: list[FaultRecord], wall: float, options: ChaosOptions, brokers: int, machine: str,
+           restarts: list[str] | tuple[str, ...] = ()) -> str:
     kinds = Counter(f.kind for f in faults)
     lines = [
         f"## Chaos run (`make chaos`), seed {options.seed}",
@@ -502,6 +527,8 @@ def report(verdict: Verdict, faults: list[FaultRecord], wall: float, options: Ch
         f"| dead letters written twice (at-least-once) | {verdict.dead_letter_copies} |",
         f"| unexpected dead letters | {len(verdict.unexpected_dead_letters)} |",
         f"| uncommitted input messages at the end | {sum(verdict.uncommitted.values())} |",
+        f"| services that exited on their own and were started again (supervisor) | {len(restarts)}"
+        f"{' (' + ', '.join(restarts) + ')' if restarts else ''} |",
         f"| wall time | {wall:.0f} s |",
         f"| verdict | {'PASS' if verdict.ok else 'FAIL'} |",
         "",
@@ -539,7 +566,7 @@ async def run_chaos(options: ChaosOptions, cfg: StackConfig, run_dir: Path) -> t
         stop_all(run_dir)
         if started_stack:
             await asyncio.to_thread(stack.stop)
-    return verdict, report(verdict, chaos.faults, wall, options, cfg.kafka_brokers, machine())
+    return verdict, report(verdict, chaos.faults, wall, options, cfg.kafka_brokers, machine(), chaos.supervisor_restarts)
 
 
 def main(argv: list[str] | None = None) -> int:
