@@ -41,11 +41,6 @@ def shingle_f1(predicted: str | None, expected: str | None, n: int = 4) -> PRF:
     return prf(overlap, sum(p.values()), sum(e.values()))
 
 
-def set_prf(predicted: set[str], expected: set[str]) -> tuple[int, int, int]:
-    """(true positives, predicted, expected) for micro-averaging."""
-    return len(predicted & expected), len(predicted), len(expected)
-
-
 def median(values: list[float]) -> float:
     ordered = sorted(values)
     if not ordered:

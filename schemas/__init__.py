@@ -1,9 +1,9 @@
 """Versioned event schemas of the newsflow pipeline, the topic catalogue and the index contract.
 
 One module per event type and major version. `EVENT_MODELS` maps each
-(event_type, schema_version) to its pydantic model; `decode_event` picks the model
-from the payload itself so a consumer can reject what it does not understand with a
-clear reason.
+(event_type, schema_version) to its pydantic model; a consumer decodes its input with
+`services.common.stage.decode_model`, which turns what it does not understand into a
+dead letter with a clear reason.
 """
 
 from __future__ import annotations

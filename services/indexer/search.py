@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-TEXT_FIELDS = ["title^3", "lead^2", "body", "quotes.text"]
-
 
 def build_search(
     text: str | None = None,

@@ -28,7 +28,6 @@ CREDIT_SPLIT = re.compile(
     r"\s*(?:(?<=[.!?»\"”)])\s*)?((?:фото|фотография|photo|photograph|image|credit|иллюстрация|кадр|источник фото)\s*:.*|©.*)$",
     re.I,
 )
-CREDIT_TAIL = re.compile(r"\s+([A-ZА-ЯЁ][\w.\-]+(?:\s[\w.\-]+){0,3}\s*/\s*[\w .\-/]+)$")
 
 
 @dataclass
