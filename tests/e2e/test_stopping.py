@@ -162,3 +162,45 @@ async def test_a_poisoned_input_stops_the_stage_instead_of_flooding_the_dead_let
     records = [r for r in await dead_letters(bootstrap, f"{pipeline.namespace}.news.deadletter.v1") if r["stage"] == service]
     # It stopped when the window filled up, not at the end of the topic (and it was not restarted).
     assert 10 <= len(records) < 60
+
+
+async def test_an_indexer_elasticsearch_refuses_stops_without_committing_and_indexes_after_the_fix(
+    stack: Stack, stack_config: StackConfig, tmp_path: Path
+) -> None:
+    """Elasticsearch answering 403 is a configuration fault, not an outage and not bad data:
+    the indexer stops (exit 70, one line naming the refusal) and commits nothing; with its own
+    credential back, the same event is indexed."""
+    from elasticsearch import AsyncElasticsearch
+
+    pipeline = new_pipeline(stack_config, tmp_path)
+    bootstrap = stack_config.kafka_bootstrap
+    await ensure_topics(KafkaSettings(bootstrap=bootstrap, topic_namespace=pipeline.namespace), CATALOGUE)
+    enriched = f"{pipeline.namespace}.{INPUT['indexer']}"
+    value = (EXAMPLES / "enriched_article.v1" / "seed-ru.json").read_bytes()
+    article_id = json.loads(value)["id"]
+    await produce(bootstrap, enriched, [(article_id.encode(), value)])
+
+    # The read-only credential a downstream application gets, in place of the indexer's own.
+    reader = pipeline.role_env("reader")
+    secret = tmp_path / "reader.es-password"
+    secret.write_text(reader["NEWSFLOW_ES_PASSWORD"] or "")
+    code, log = run_until_exit(pipeline, "indexer", {"NEWSFLOW_ES_USERNAME": reader["NEWSFLOW_ES_USERNAME"] or "",
+                                                      "NEWSFLOW_ES_PASSWORD_FILE": str(secret)})
+    assert code == EXIT_STOPPED, log[-3000:]
+    stops = [line for line in log.splitlines() if "stopping the service" in line]
+    assert len(stops) == 1 and "refused" in stops[0] and "403" in stops[0], stops
+    assert await committed(bootstrap, f"{pipeline.namespace}.newsflow-indexer", enriched) in ({}, {0: 0}, {1: 0}, {2: 0}, {3: 0})
+    assert await dead_letters(bootstrap, f"{pipeline.namespace}.news.deadletter.v1") == []
+
+    pipeline.start(("indexer",))
+    es = AsyncElasticsearch(**stack_config.admin_es_kwargs())
+    try:
+        async def indexed() -> bool:
+            await es.indices.refresh(index=pipeline.alias, ignore_unavailable=True)
+            found = await es.search(index=pipeline.alias, query={"ids": {"values": [article_id]}}, ignore_unavailable=True)
+            return found["hits"]["total"]["value"] == 1
+
+        assert await eventually(indexed, timeout=180, what="the article indexed after the fix")
+    finally:
+        await es.close()
+        pipeline.stop(("indexer",))
