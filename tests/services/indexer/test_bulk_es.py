@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 
 from elasticsearch import AsyncElasticsearch
 
-from services.indexer.bulk import BulkItem, BulkWriter
+from services.indexer import metrics
+from services.indexer.bulk import BulkItem, BulkWriter, RetryPolicy
 from services.indexer.documents import document_version, to_document
 from services.indexer.migrate import indices_behind, migrate
 from services.indexer.templates import IndexNames, rollover
@@ -106,3 +108,25 @@ async def test_a_rollover_between_lookup_and_bulk_leaves_one_copy_of_an_article(
     hit = await get(es, names, article(5).id)  # asserts exactly one copy behind the read alias
     assert hit["_source"]["title"] == "Правка во время ротации"
     assert (await get(es, names, article(6).id))["_index"] == f"{names.alias}-v1-000002"
+
+
+async def test_a_write_block_pauses_the_writer_and_the_pause_ends_when_writes_go_through(es_index) -> None:  # type: ignore[no-untyped-def]
+    """Elasticsearch answers 429 while an index refuses writes (read_only_allow_delete, what a full
+    disk sets): the writer waits and says it is paused; once writes go through the pause gauge
+    is back to 0, so the paused alert stops (it used to stay at 1 for good)."""
+    es, names = es_index
+    writer = BulkWriter(es, names, RetryPolicy(0.05, 0.2))
+    await writer.write([item(article(1))])  # the write index exists
+    block = {"index.blocks.read_only_allow_delete": True}
+    await es.indices.put_settings(index=f"{names.alias}-v*", settings=block)
+    try:
+        writing = asyncio.ensure_future(writer.write([item(article(2))]))
+        for _ in range(200):
+            if metrics.PAUSED._value.get() == 1:  # noqa: SLF001 - the gauge's own value
+                break
+            await asyncio.sleep(0.05)
+        assert metrics.PAUSED._value.get() == 1 and not writing.done()  # noqa: SLF001
+    finally:
+        await es.indices.put_settings(index=f"{names.alias}-v*", settings={"index.blocks.read_only_allow_delete": None})
+    assert [o.status for o in await asyncio.wait_for(writing, 60)] == ["indexed"]
+    assert metrics.PAUSED._value.get() == 0  # noqa: SLF001
