@@ -180,22 +180,9 @@ class Bench:
         return found
 
     async def read_dead_letters(self) -> list[dict[str, Any]]:
-        from aiokafka import AIOKafkaConsumer
+        from bench.stack import read_json_topic
 
-        consumer = AIOKafkaConsumer(f"{self.namespace}.news.deadletter.v1", **self.kafka_settings().aiokafka_kwargs(),
-                                    auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
-        await consumer.start()
-        letters: list[dict[str, Any]] = []
-        try:
-            while True:
-                batch = await consumer.getmany(timeout_ms=1000)
-                if not batch:
-                    break
-                for records in batch.values():
-                    letters.extend(json.loads(record.value) for record in records)
-        finally:
-            await consumer.stop()
-        return letters
+        return await read_json_topic(f"{self.namespace}.news.deadletter.v1", self.kafka_settings().aiokafka_kwargs())
 
     async def dead_letters(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import json
 import os
 import random
 import signal
@@ -405,22 +404,9 @@ class ChaosRun:
         return hits, total
 
     async def dead_letters(self) -> list[dict[str, Any]]:
-        from aiokafka import AIOKafkaConsumer
+        from bench.stack import read_json_topic
 
-        consumer = AIOKafkaConsumer(self.topic("news.deadletter.v1"), **self.kafka_kwargs(), auto_offset_reset="earliest",
-                                    enable_auto_commit=False, group_id=None)
-        await consumer.start()
-        letters: list[dict[str, Any]] = []
-        try:
-            while True:
-                batch = await consumer.getmany(timeout_ms=1500)
-                if not batch:
-                    break
-                for records in batch.values():
-                    letters.extend(json.loads(r.value) for r in records)
-        finally:
-            await consumer.stop()
-        return letters
+        return await read_json_topic(self.topic("news.deadletter.v1"), self.kafka_kwargs(), idle_ms=1500)
 
     async def lag(self) -> dict[str, int]:
         """Messages not yet committed, per `group topic`, on the stages' input topics."""

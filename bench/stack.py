@@ -9,9 +9,11 @@ running; one started here is stopped at the end.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from services.devstack.stack import Elasticsearch, Kafka, StackConfig
 
@@ -30,3 +32,19 @@ async def bench_component(kind: type[Kafka] | type[Elasticsearch]) -> AsyncItera
     finally:
         if not was_running:
             await asyncio.to_thread(component.stop)
+
+
+async def read_json_topic(topic: str, kafka_kwargs: dict[str, Any], idle_ms: int = 1000) -> list[dict[str, Any]]:
+    """Every record of `topic` from the start, decoded as JSON; stops after `idle_ms` without one."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(topic, **kafka_kwargs, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    records: list[dict[str, Any]] = []
+    try:
+        while batch := await consumer.getmany(timeout_ms=idle_ms):
+            for partition in batch.values():
+                records.extend(json.loads(record.value) for record in partition)
+    finally:
+        await consumer.stop()
+    return records

@@ -232,6 +232,10 @@ class _Worker:
                 signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
             except ProcessLookupError:
                 pass  # already gone
+        self._release()
+
+    def _release(self) -> None:
+        if self.pidfd >= 0:
             os.close(self.pidfd)
             self.pidfd = -1
         self.writer.close()
@@ -260,7 +264,7 @@ class _Worker:
                 pass  # uninterruptible sleep; the zygote reaps it whenever it goes
         finally:
             loop.remove_reader(pidfd)
-            self.kill()
+            self._release()
 
 
 @dataclass
