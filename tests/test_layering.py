@@ -71,3 +71,12 @@ def test_the_checker_sees_an_import_inside_a_function(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from services.scraper.fetch import Fetcher\n")
     assert (2, "services.scraper.fetch") in imported_modules(module)
+
+
+def test_operator_tools_import_no_stage_wiring() -> None:
+    """`newsflow init`, `status` and the access tools read settings and contracts, never a faust app."""
+
+    def allowed(module: str) -> bool:
+        return not any(module == f"services.{stage}.app" or module.startswith(f"services.{stage}.app.") for stage in STAGES)
+
+    assert violations(ROOT / "services" / "ops", allowed) == []

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import faust
 from elasticsearch import ApiError, AsyncElasticsearch
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 
 from schemas.common import utcnow
 from schemas.enriched_article_v1 import EnrichedArticleV1
@@ -28,49 +25,15 @@ from services.common.logs import get_logger
 from services.common.metrics import EVENTS_IN, EVENTS_OUT, LAST_EVENT_TIMESTAMP, PROCESSING_SECONDS
 from services.common.outcomes import Rejected
 from services.common.retry import is_transient_status
-from services.common.settings import ElasticsearchSettings, ServiceSettings
 from services.common.stage import decode_model
 from services.indexer import metrics
+from services.indexer.batch_outcomes import Pending, build_items, bulk_items, settle
 from services.indexer.batching import BatchLimits, Batcher
-from services.indexer.bulk import BulkItem, BulkWriter, RetryPolicy
-from services.indexer.documents import document_version, to_document
+from services.indexer.bulk import BulkWriter, RetryPolicy
+from services.indexer.settings import IndexerSettings
 from services.indexer.templates import IndexNames, install
 
 log = get_logger(__name__)
-
-
-class IndexerSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_INDEXER_", extra="ignore")
-
-    http_port: int = 8104
-    es: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
-    batch_max_items: int = Field(default=500, ge=1)
-    batch_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
-    batch_max_wait: float = Field(default=1.0, gt=0)
-    replicas: int = Field(default=0, ge=0, description="number_of_replicas for new indices.")
-    retry_base: float = Field(default=0.5, gt=0)
-    retry_cap: float = Field(default=30.0, gt=0)
-    refresh: bool = Field(default=False, description="Wait for a refresh after each bulk (tests, demos).")
-
-
-@dataclass
-class Pending:
-    event: Any
-    article: EnrichedArticleV1 | Rejected
-    raw_value: bytes | None
-    size: int
-
-
-def build_items(pending: list[Pending], indexed_at) -> list[tuple[Pending, BulkItem | Rejected]]:  # type: ignore[no-untyped-def]
-    """Pure: the bulk item for each decoded article, or its rejection."""
-    out: list[tuple[Pending, BulkItem | Rejected]] = []
-    for p in pending:
-        if isinstance(p.article, Rejected):
-            out.append((p, p.article))
-            continue
-        doc = to_document(p.article, indexed_at)
-        out.append((p, BulkItem(id=p.article.id, version=document_version(p.article), document=doc, size=p.size)))
-    return out
 
 
 def create_app(settings: IndexerSettings) -> faust.App:
@@ -121,30 +84,21 @@ def create_app(settings: IndexerSettings) -> faust.App:
         started = time.perf_counter()
         # Serialising hundreds of articles is CPU work: keep it off the event loop.
         planned = await asyncio.to_thread(build_items, batch, utcnow())
-        items = [item for _, item in planned if isinstance(item, BulkItem)]
-        outcomes = iter(await writer.write(items))
+        settled = settle(planned, await writer.write(bulk_items(planned)))
         now = time.time()
-        invalid: list[bool] = []
-        for p, item in planned:
-            if isinstance(item, Rejected):
-                await dead_letter(p, item)
-                invalid.append(True)
-                continue
-            outcome = next(outcomes)
-            if outcome.status == "rejected":
-                rejected = Rejected(outcome.reason or "elasticsearch-rejected", outcome.detail or "", article_id=item.id, url=item.document.get("url"))
-                await dead_letter(p, rejected, item.document.get("trace_id"))
-            elif outcome.status == "indexed":
-                metrics.FRESHNESS.observe(max(0.0, now - p.article.fetched_at.timestamp()))  # type: ignore[union-attr]
+        for outcome in settled:
+            if outcome.rejected is not None:
+                await dead_letter(outcome.pending, outcome.rejected, outcome.trace_id)
+            elif outcome.indexed:
+                metrics.FRESHNESS.observe(max(0.0, now - outcome.pending.article.fetched_at.timestamp()))  # type: ignore[union-attr]
                 EVENTS_OUT.labels("indexer", names.write_alias).inc()
-            invalid.append(outcome.status == "rejected")
         # Acknowledge only now: every item of the batch has its outcome.
         for p in batch:
             await state["stream"].ack(p.event)
         PROCESSING_SECONDS.labels("indexer").observe((time.perf_counter() - started) / max(1, len(batch)))
         LAST_EVENT_TIMESTAMP.labels("indexer").set(now)
-        for flag in invalid:
-            guard.record(flag)
+        for outcome in settled:
+            guard.record(outcome.invalid)
 
     async def guarded_flush(batch: list[Pending]) -> None:
         """`flush`, with the failures that must stop the indexer turned into a stop.

@@ -79,7 +79,7 @@ async def install_index_contract(es_settings, replicas: int, timeout: float) -> 
 
 async def initialise(*, topics: bool = True, index: bool = True, timeout: float = 300.0) -> dict[str, object]:
     """Both steps with the services' settings from the environment; a summary for the log."""
-    from services.indexer.app import IndexerSettings
+    from services.indexer.settings import IndexerSettings
 
     settings = IndexerSettings()
     summary: dict[str, object] = {"namespace": settings.kafka.topic_namespace or None, "alias": settings.es.alias}

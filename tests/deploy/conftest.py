@@ -30,7 +30,7 @@ def known_env_names() -> set[str]:
     """Every environment variable the settings classes read (NEWSFLOW_*), plus the image's own."""
     from services.common.settings import ElasticsearchSettings, KafkaSettings, RuntimeSettings
     from services.enrichment.app import EnrichmentSettings
-    from services.indexer.app import IndexerSettings
+    from services.indexer.settings import IndexerSettings
     from services.parser.app import ParserSettings
     from services.scraper.app import ScraperSettings
 

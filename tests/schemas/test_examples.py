@@ -17,7 +17,7 @@ from schemas.raw_page_v1 import RawPageV1
 from services.common.outcomes import Rejected
 from services.common.stage import decode_model
 from services.enrichment.logic import enrich
-from services.indexer.app import Pending, build_items
+from services.indexer.batch_outcomes import Pending, build_items
 from services.indexer.bulk import BulkItem
 from services.parser.logic import SiteRuleBook, parse_event
 from schemas.sources import parse_source

@@ -241,7 +241,7 @@ def test_consumed_topics_follow_the_catalogue() -> None:
 
 def test_default_ports_are_the_settings_defaults() -> None:
     from services.enrichment.app import EnrichmentSettings
-    from services.indexer.app import IndexerSettings
+    from services.indexer.settings import IndexerSettings
     from services.ops.healthcheck import DEFAULT_PORTS as HEALTHCHECK_PORTS
     from services.parser.app import ParserSettings
     from services.scraper.app import ScraperSettings
