@@ -49,8 +49,9 @@ from services.common.settings import KafkaSettings
 from services.devstack.pipeline import free_port
 from services.devstack.processes import ManagedProcess, stop_all
 from services.devstack.stack import REPO_ROOT
-from services.scraper.crawl import SeenEntry, dedup_key, record_fetch, seen_key
+from services.scraper.crawl import SeenEntry, dedup_key, record_fetch
 from services.scraper.state import encode_key, encode_value
+from services.scraper.state_keys import StateKeys
 
 NOW = datetime.now(timezone.utc)
 WINDOW = timedelta(hours=48)
@@ -64,7 +65,7 @@ def exact_entry(i: int) -> tuple[bytes, bytes, int]:
     """The changelog record the crawler writes for the i-th article (key, value, partition)."""
     entry, _ = record_fetch(None, url=dedup_key(article_url(i)), content_hash=f"{i:064x}", now=NOW - timedelta(seconds=i % 86400),
                             window=WINDOW, etag=f'"{i:x}-5f2a"', last_modified="Fri, 10 Oct 2025 11:35:00 GMT")
-    return encode_key(seen_key(entry.url)), encode_value(entry.encode()), i % FRONTIER.partitions
+    return encode_key(StateKeys.page(entry.url)), encode_value(entry.encode()), i % FRONTIER.partitions
 
 
 def fast_entry(i: int) -> tuple[bytes, bytes, int]:
@@ -74,7 +75,7 @@ def fast_entry(i: int) -> tuple[bytes, bytes, int]:
     template = _REFETCH[i % 86400]
     value = {"u": url, "f": first, "l": first, "h": f"{i:064x}"[:16], "n": 1,
              "r": template, "e": f'"{i:x}-5f2a"', "m": "Fri, 10 Oct 2025 11:35:00 GMT"}
-    return encode_key(seen_key(url)), encode_value(value), i % FRONTIER.partitions
+    return encode_key(StateKeys.page(url)), encode_value(value), i % FRONTIER.partitions
 
 
 class _Refetch(dict):  # type: ignore[type-arg]

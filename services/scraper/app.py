@@ -30,7 +30,7 @@ from pydantic_settings import SettingsConfigDict
 from schemas.common import utcnow
 from schemas.crawl_request_v1 import CrawlRequestV1
 from schemas.frontier_task_v1 import FrontierTaskV1
-from schemas.sources import SourcesError, load_sources, parse_source
+from schemas.sources import load_sources
 from schemas.topics import CRAWL_REQUESTS, DEAD_LETTERS, FRONTIER, RAW_PAGES
 from services.common.app import build_app, run_worker, stop_service, topic
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, TooManyInvalid, dead_letter_record
@@ -42,9 +42,11 @@ from services.common.retry import Backoff, is_infrastructure_error
 from services.common.settings import ServiceSettings
 from services.common.stage import decode_model
 from services.scraper.changelog import KafkaChangelogReader, ensure_state_changelogs
-from services.scraper.crawler import Crawler, CrawlerConfig, apply_source_changes, feed_tasks, page_task
+from services.scraper.crawler import Crawler, CrawlerConfig, feed_tasks, page_task
 from services.scraper.fetch import FetchLimits
 from services.scraper.safety import parse_pinned_hosts
+from services.scraper.schedule import PollSchedule
+from services.scraper.source_changes import apply_source_changes, source_change
 from services.scraper.state import TABLES as STATE_TABLES
 from services.scraper.state import CrawlState, KeyValueStore, MemoryStore, RocksResources, RocksStore
 
@@ -283,7 +285,7 @@ def create_app(settings: ScraperSettings) -> faust.App:
             crawler.set_sources(*apply_source_changes(sources, changes))
 
     # When each source was last polled (by this worker, the owner of the requests partition).
-    last_poll: dict[str, float] = {}
+    polls = PollSchedule(sources.defaults.poll_interval)
 
     @app.agent(frontier_topic)
     async def crawl_frontier(stream):  # type: ignore[no-untyped-def]
@@ -333,30 +335,18 @@ def create_app(settings: ScraperSettings) -> faust.App:
             # Without a source name the crawler picks the source whose domains cover the URL.
             await publish_task(page_task(request.url or "", request.source_name or "adhoc", force=request.force))
             return
-        if request.action == "add":
-            try:
-                source = parse_source(request.source)
-            except SourcesError as exc:
-                await reject_request(Rejected("invalid-source", str(exc)), event)
-                return
-            # Recorded only: the poll timer polls it on its next tick, once. A source that was not
-            # active (new, removed or disabled) is due at once; a changed active one keeps its turn.
-            if source.name not in crawler.sources:
-                last_poll.pop(source.name, None)
-            source_changes[source.name] = {"state": "active", "source": source.model_dump(mode="json"), "at": utcnow().isoformat()}
-            log.info("source added at run time", source=source.name, feeds=len(source.feeds), sitemaps=len(source.sitemaps))
+        change = source_change(request, active=crawler.sources, inactive=crawler.inactive, recorded=source_changes, at=utcnow())
+        if isinstance(change, Rejected):
+            await reject_request(change, event)
+            return
+        if change.poll_now:
+            polls.forget(change.name)
+        # Recorded only: the poll timer polls it on its next tick, once.
+        source_changes[change.name] = change.record
+        if change.added is not None:
+            log.info("source added at run time", source=change.name, feeds=len(change.added.feeds), sitemaps=len(change.added.sitemaps))
         else:
-            name = request.source_name or ""
-            if not (name in crawler.sources or name in crawler.inactive or name in source_changes):
-                await reject_request(Rejected("unknown-source", f"no source named {name!r} to {request.action}"), event)
-                return
-            previous = source_changes.get(name) or {}
-            new_state = {"remove": "removed", "disable": "disabled", "enable": "active"}[request.action]
-            definition = None if request.action == "remove" else previous.get("source")
-            if request.action == "enable" and name not in crawler.sources:
-                last_poll.pop(name, None)  # resumes with a poll now, not an interval later
-            source_changes[name] = {"state": new_state, "source": definition, "at": utcnow().isoformat()}
-            log.info("source changed at run time", source=name, state=new_state)
+            log.info("source changed at run time", source=change.name, state=change.state)
         sync_sources()
 
     @app.timer(settings.schedule_tick)
@@ -372,13 +362,9 @@ def create_app(settings: ScraperSettings) -> faust.App:
             return
         owned = {tp.topic for tp in consumer.assignment()}
         if requests_topic.get_topic_name() in owned:
-            now = time.monotonic()
-            for source in list(crawler.sources.values()):
-                interval = source.poll_interval or sources.defaults.poll_interval
-                if now - last_poll.get(source.name, -1e9) >= interval:
-                    last_poll[source.name] = now
-                    for task in feed_tasks(source):
-                        await publish_task(task)
+            for source in polls.take_due(list(crawler.sources.values()), time.monotonic()):
+                for task in feed_tasks(source):
+                    await publish_task(task)
 
     @app.timer(settings.refetch_scan_interval)
     async def release_later() -> None:

@@ -10,7 +10,7 @@
 The wiring in `app.py` keeps `SeenEntry` and `FeedState` values in faust tables
 (changelog-backed, the seen state on disk in RocksDB), so these decisions survive
 restarts and rebalances. Per article the state holds one compact entry under a
-16-character digest key, plus a pointer for another spelling or a feed GUID when
+16-character digest key (the key scheme: `state_keys.py`), plus a pointer for another spelling or a feed GUID when
 there is one; every value carries its last activity so that entries older than the
 retention expire.
 """
@@ -43,24 +43,6 @@ MAX_VALIDATOR_CHARS = 200
 
 def _epoch(when: datetime) -> int:
     return int(when.timestamp())
-
-
-def _short_digest(text: str) -> str:
-    """96 bits of SHA-256, URL-safe base64 (16 characters): a compact state key.
-
-    Collisions are negligible at the sizes the state holds (about 1e-17 for a million keys).
-    """
-    return base64.urlsafe_b64encode(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:12]).decode()
-
-
-def seen_key(canonical: str) -> str:
-    """The state key of a page: `u:` + a digest of its dedup key."""
-    return "u:" + _short_digest(canonical)
-
-
-def guid_key(source: str, guid: str) -> str:
-    """The state key of a feed GUID (stable across URL changes of one item)."""
-    return "g:" + _short_digest(f"{source}\0{guid}")
 
 
 class SeenEntry(BaseModel):

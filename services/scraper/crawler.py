@@ -34,11 +34,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import heapq
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable, Literal, MutableMapping
+from typing import Any, Awaitable, Callable, MutableMapping
 from urllib.parse import urlsplit
 
 from schemas.common import DiscoveredVia, utcnow
@@ -51,7 +50,6 @@ from services.scraper import metrics
 from services.scraper.crawl import (
     FeedState,
     SeenEntry,
-    _short_digest,
     alias_value,
     build_raw_page,
     choose_canonical,
@@ -59,16 +57,17 @@ from services.scraper.crawl import (
     dedup_key,
     fetch_url,
     find_canonical,
-    guid_key,
     is_expired,
     record_fetch,
-    seen_key,
 )
 from services.scraper.feeds import FeedError, looks_like_sitemap, parse_feed, parse_sitemap
 from services.scraper.fetch import Fetched, FetchFailed, Fetcher, FetchLimits
 from services.scraper.politeness import HostScheduler
 from services.scraper.robots import RobotsCache, RobotsRules, rules_from_response
 from services.scraper.safety import ForbiddenAddress
+from services.scraper.schedule import DueIndex, due_time
+from services.scraper.source_changes import SourceState
+from services.scraper.state_keys import StateKeys
 from services.scraper.urls import host_key, host_of
 
 log = get_logger(__name__)
@@ -78,7 +77,6 @@ DeadLetter = Callable[..., Awaitable[Any]]
 OnDone = Callable[[], Awaitable[Any]]
 LARGE_PAGE_BYTES = 256 * 1024
 MAX_URL_CHARS = 2048
-SourceState = Literal["active", "disabled", "removed"]
 
 
 @dataclass(frozen=True)
@@ -161,28 +159,6 @@ def admit_url(url: str, source: Source, *, check_address: Callable[[str, bool], 
     return None
 
 
-def apply_source_changes(file_sources: SourcesFile, changes: dict[str, dict[str, Any]]) -> tuple[dict[str, Source], dict[str, SourceState]]:
-    """The active sources, and the names that are disabled or removed, after run-time changes.
-
-    `changes` maps a source name to `{"state": active|disabled|removed, "source": {...} | None}`:
-    a run-time definition replaces the file's one; a disabled source keeps its definition.
-    """
-    active = file_sources.by_name()
-    inactive: dict[str, SourceState] = {}
-    for name, change in changes.items():
-        state = change.get("state", "active")
-        definition = change.get("source")
-        if definition:
-            try:
-                active[name] = Source.model_validate(definition)
-            except ValueError:
-                log.warning("ignoring an invalid run-time source definition", source=name)
-        if state in ("disabled", "removed"):
-            active.pop(name, None)
-            inactive[name] = state
-    return active, inactive
-
-
 class Crawler:
     def __init__(
         self,
@@ -219,9 +195,7 @@ class Crawler:
         self.robots = RobotsCache(ttl=config.robots_ttl)
         self._robots_pending: set[str] = set()
         self._inflight: set[str] = set()
-        self._due: dict[str, int] = {}
-        self._due_heap: list[tuple[int, str]] = []
-        self._due_indexed = False
+        self._due = DueIndex()
         self._hosts_for_labels = {d for s in self.sources.values() for d in s.allowed_domains}
         self._epoch = 0
         self._holding = False
@@ -319,15 +293,15 @@ class Crawler:
         return value
 
     def _entry_for(self, task: FrontierTaskV1, source: Source, now: datetime) -> tuple[str, SeenEntry | None]:
-        key = seen_key(dedup_key(task.url, source.keep_trailing_slash))
+        key = StateKeys.page(dedup_key(task.url, source.keep_trailing_slash))
         value = self._lookup(key, now)
         via = task.discovered_via
         if value is None and via is not None and via.guid:
-            value = self._lookup(guid_key(source.name, via.guid), now)
+            value = self._lookup(StateKeys.guid(source.name, via.guid), now)
         if value is None:
             return key, None
         entry = SeenEntry.model_validate(value)
-        return seen_key(entry.url), entry
+        return StateKeys.page(entry.url), entry
 
     # ------------------------------------------------------------------ entry point
 
@@ -461,7 +435,7 @@ class Crawler:
     # ------------------------------------------------------------------ parking and later tasks
 
     def _park_key(self, task: FrontierTaskV1) -> str:
-        return "p:" + _short_digest(f"{task.kind}\0{task.source}\0{task.url}")
+        return StateKeys.parked(task.kind, task.source, task.url)
 
     async def _park(self, run: _Run, source: Source, wait: float, reason: str) -> None:
         """Keep the task in the `later` state and finish it here: its offset moves on, and
@@ -487,30 +461,25 @@ class Crawler:
 
     def _later_put(self, key: str, value: dict[str, Any]) -> None:
         self.later[key] = value
-        self._index_due(key, value["at"])
+        self._due.put(key, value["at"])
 
     def _later_del(self, key: str) -> None:
         del self.later[key]
-        self._due.pop(key, None)
-
-    def _index_due(self, key: str, at: int) -> None:
-        self._due[key] = at
-        heapq.heappush(self._due_heap, (at, key))
+        self._due.discard(key)
 
     def reindex_later(self) -> None:
         """The `later` state changed under the crawler: rebuild the due index before the next release."""
-        self._due_indexed = False
+        self._due.mark_stale()
 
     async def _rebuild_due_index(self, batch: int) -> None:
-        self._due, self._due_heap = {}, []
+        due: dict[str, int] = {}
         for index, (key, value) in enumerate(self.later.items()):
             if index % batch == batch - 1:
                 await asyncio.sleep(0)
-            if isinstance(value, dict) and isinstance(value.get("at"), int):
-                self._due[key] = value["at"]
-        self._due_heap = [(at, key) for key, at in self._due.items()]
-        heapq.heapify(self._due_heap)
-        self._due_indexed = True
+            at = due_time(value)
+            if at is not None:
+                due[key] = at
+        self._due.rebuild(due)
 
     async def release_due(self, now: datetime | None = None, batch: int = 500) -> int:
         """Publish the `later` tasks that are due (parked tasks, article re-fetches).
@@ -518,26 +487,24 @@ class Crawler:
         Reads only what is due; the task's own run deletes or moves its entry. A task is
         published once per due time by this process (again only after a re-index).
         """
-        if not self._due_indexed:
+        if self._due.stale:
             await self._rebuild_due_index(batch)
         now = now or utcnow()
         stamp = int(now.timestamp())
         published = 0
-        while self._due_heap and self._due_heap[0][0] <= stamp:
-            at, key = heapq.heappop(self._due_heap)
-            if self._due.get(key) != at:
-                continue  # rewritten or deleted since it was indexed
-            del self._due[key]
+        while (due := self._due.pop_due(stamp)) is not None:
+            key, at = due
             value = self.later.get(key)
             if not isinstance(value, dict) or value.get("at") != at:
-                if isinstance(value, dict) and isinstance(value.get("at"), int):
-                    self._index_due(key, value["at"])  # changed by another writer: follow the store
+                current = due_time(value)
+                if current is not None:
+                    self._due.put(key, current)  # changed by another writer: follow the store
                 continue
             try:
                 task = FrontierTaskV1.model_validate(value["t"])
             except (ValueError, KeyError, TypeError):
                 continue
-            if key.startswith("r:"):
+            if StateKeys.kind(key) == "refetch":
                 task = task.model_copy(update={"enqueued_at": now})
             await self.publish_task(task)
             published += 1
@@ -770,7 +737,7 @@ class Crawler:
             declared = None
         canonical = choose_canonical(result.final_url, declared, source.allows_host)
         canonical_dedup = dedup_key(canonical, source.keep_trailing_slash)
-        canonical_key = seen_key(canonical_dedup)
+        canonical_key = StateKeys.page(canonical_dedup)
         if canonical_key != run.key and entry is None and not task.force:
             # Another spelling of a page we already have (rel=canonical points to it).
             other = self._lookup(canonical_key, now)
@@ -789,7 +756,7 @@ class Crawler:
         )
         raw, payload = await asyncio.to_thread(build) if len(result.body) > LARGE_PAGE_BYTES else build()
         updated, changed = record_fetch(
-            entry if entry is not None and seen_key(entry.url) == canonical_key else None, url=canonical_dedup,
+            entry if entry is not None and StateKeys.page(entry.url) == canonical_key else None, url=canonical_dedup,
             content_hash=raw.content_hash, now=now, window=self._window(source),
             etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
         )
@@ -811,13 +778,13 @@ class Crawler:
         """Store a page's entry under its canonical key, pointers from the requested spelling and
         the GUID, and its next re-fetch in `later`."""
         now = utcnow()
-        key = seen_key(entry.url)
+        key = StateKeys.page(entry.url)
         self.seen[key] = entry.encode()
         if requested and requested != key:
             self.seen[requested] = alias_value(key, now)
         if guid:
-            self.seen[guid_key(source.name, guid)] = alias_value(key, now)
-        due_key = "r:" + key
+            self.seen[StateKeys.guid(source.name, guid)] = alias_value(key, now)
+        due_key = StateKeys.refetch(key)
         if entry.next_refetch is not None:
             refetch = _task("page", entry.url, source.name, DiscoveredVia(kind="refetch"))
             self._later_put(due_key, {"t": refetch.model_dump(mode="json"), "at": entry.next_refetch, "l": int(now.timestamp())})
@@ -892,7 +859,7 @@ class Crawler:
                 metrics.DISCOVERED_REFUSED.labels(source.name, refusal).inc()
                 continue
             try:
-                key = seen_key(dedup_key(item.url, source.keep_trailing_slash))
+                key = StateKeys.page(dedup_key(item.url, source.keep_trailing_slash))
             except ValueError:
                 metrics.DISCOVERED_REFUSED.labels(source.name, "bad-url").inc()
                 continue

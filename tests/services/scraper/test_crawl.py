@@ -3,8 +3,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.scraper.crawl import (
-    SeenEntry, alias_value, choose_canonical, decide, find_canonical, guid_key, is_expired, next_refetch, record_fetch, seen_key,
+    SeenEntry, alias_value, choose_canonical, decide, find_canonical, is_expired, next_refetch, record_fetch,
 )
+from services.scraper.state_keys import StateKeys
 
 NOW = datetime(2025, 10, 10, 12, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -36,7 +37,7 @@ def test_the_seen_entry_is_one_small_value_under_a_short_key() -> None:
     url = "https://vestnik.example/news/2025/10/10/putin-aliev-dushanbe-peregovory/"
     entry, _ = record_fetch(None, url=url, content_hash="f" * 64, now=NOW, window=timedelta(hours=48),
                             etag='"5f2a-63ab9c1d"', last_modified="Fri, 10 Oct 2025 11:35:00 GMT")
-    key = seen_key(url)
+    key = StateKeys.page(url)
     encoded = entry.encode()
     import json
 
@@ -44,8 +45,7 @@ def test_the_seen_entry_is_one_small_value_under_a_short_key() -> None:
     assert len(json.dumps(key)) + len(json.dumps(encoded)) < len(url) + 200, encoded
     assert SeenEntry.model_validate(encoded) == entry
     assert entry.article_id and len(entry.article_id) == 16
-    assert guid_key("src", "g1") != guid_key("src2", "g1")
-
+    
 
 def test_hostile_validators_are_not_kept() -> None:
     entry, _ = record_fetch(None, url="u", content_hash="0" * 64, now=NOW, window=DAY, etag="x" * 5000)

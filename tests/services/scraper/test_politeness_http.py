@@ -9,7 +9,8 @@ import time
 from aiohttp import web
 from prometheus_client import REGISTRY
 
-from services.scraper.crawler import apply_source_changes, page_task
+from services.scraper.crawler import page_task
+from services.scraper.source_changes import apply_source_changes
 from services.scraper.fetch import FetchLimits, parse_retry_after
 from tests.services.scraper.conftest import CrawlHarness, LocalSite, make_harness
 from tests.services.scraper.test_crawler_http import article, harness, rss
