@@ -32,11 +32,11 @@ from schemas.parsed_article_v1 import ParsedArticleV1
 from schemas.raw_page_v1 import RawPageV1
 from services.common.outcomes import Rejected
 from services.parser.authors import clean_authors
-from services.parser.body import extract_body
+from services.parser.body import BodyResult, extract_body
 from services.parser.dates import TODAY, parse_iso, parse_text_date, strip_relative, zone
 from services.parser.document import Page, css, load_html, normalize_space, text_of
-from services.parser.structured import JsonLdArticle, read_jsonld, read_meta, read_microdata
-from services.parser.visible import PUBLISH_HINT, UPDATE_HINT, read_visible
+from services.parser.structured import JsonLdArticle, MetaTags, Microdata, read_jsonld, read_meta, read_microdata
+from services.parser.visible import PUBLISH_HINT, UPDATE_HINT, VisibleMeta, read_visible
 from services.parser.zones import SiteSignals, ZoneChoice, page_zone
 from schemas.sources import SiteRules
 
@@ -201,37 +201,101 @@ def parse_page(raw: RawPageV1, rules: SiteRules | None = None) -> ParsedArticleV
         return Rejected("unparseable-html", "the page is nested too deeply to read", aid, url)
 
 
+@dataclass
+class _Readings:
+    """What the page says about itself, read once and shared by the field choosers."""
+
+    raw: RawPageV1
+    url: str
+    root: Any
+    rules: SiteRules | None
+    ld: JsonLdArticle | None
+    meta: MetaTags
+    micro: Microdata
+    visible: VisibleMeta
+
+
+@dataclass
+class _Body:
+    """The chosen body: its paragraphs, live posts, and where it came from."""
+
+    extraction: BodyResult
+    paragraphs: list[str]
+    posts: list[tuple[int, str]]
+    source: str
+    confidence: float
+    detail: str
+
+
 def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedArticleV1 | Rejected:
+    """The field choosers in order (a later one may read what an earlier one chose), then the article."""
     aid, url = raw.article_id, raw.final_url or raw.url
     root = page.root
     jsonld = read_jsonld(root)
-    ld: JsonLdArticle | None = jsonld[0] if jsonld else None
-    meta = read_meta(root)
-    micro = read_microdata(root)
-    visible = read_visible(root)
-    tz_name = raw.timezone
+    r = _Readings(raw, url, root, rules, jsonld[0] if jsonld else None, read_meta(root), read_microdata(root), read_visible(root))
     f = Fields()
+    site_name = _choose_site_name_and_canonical(f, r)
+    lang = _choose_language(f, r)
+    html_title, site_title = _choose_title(f, r, site_name)
+    _choose_lead(f, r)
+    exclude = {site_name or "", r.meta.first("og:site_name") or ""}
+    _choose_authors(f, r, exclude)
+    glued = _names_glued_to_dates(r.visible.date_texts)
+    _choose_section(f, r)
+    _choose_tags(f, r)
+    _choose_images(f, r)
+    cards = _teaser_cards(root)
+    body = _choose_body(f, r, page, cards, site_title)
+    if isinstance(body, Rejected):
+        return body
+    paragraphs = body.paragraphs
+    text = "\n\n".join(paragraphs)
 
-    # --- site name, canonical URL, language -----------------------------------------
+    # Dates after the body: its dateline is one of the signals of the page's zone.
+    signals = SiteSignals(names=_site_name_texts(root, r.meta, r.ld, html_title, r.visible.h1),
+                          dateline=paragraphs[0] if paragraphs else None)
+    zone_choice = _choose_dates(f, raw, root, rules, r.ld, r.meta, r.micro, r.visible, raw.timezone, lang, signals)
+
+    rejection = _not_an_article(r.ld, r.meta, text, paragraphs, f, body.extraction.container, cards)
+    if rejection:
+        return Rejected("not-an-article", rejection, aid, url)
+    detail = f"{body.detail}; page bounded: {', '.join(page.notes)}" if page.notes else body.detail
+    f.set("body", text, body.source, body.confidence, detail)  # type: ignore[arg-type]
+    _choose_authors_from_text(f, body.extraction, glued, exclude)
+    if "title" not in f.values:
+        return Rejected("no-title", "no headline found in any source", aid, url)
+    return _article(raw, f, text, paragraphs, body.posts, lang, zone_choice)
+
+
+def _choose_site_name_and_canonical(f: Fields, r: _Readings) -> str | None:
+    """The site's name and the canonical URL; returns the site's name (titles are stripped of it)."""
+    meta, ld = r.meta, r.ld
     site_name = meta.first("og:site_name", "application-name") or (ld.publisher if ld else None)
     f.set("site_name", site_name, "meta" if meta.first("og:site_name", "application-name") else "jsonld", 0.8)
     canonical = meta.first("link:canonical") or meta.first("og:url") or (ld.url if ld else None)
     if canonical:
-        canonical = urljoin(url, canonical)
+        canonical = urljoin(r.url, canonical)
         f.set("canonical_url", canonical, "meta", 0.9)
     else:
-        f.set("canonical_url", url, "url", 0.5)
+        f.set("canonical_url", r.url, "url", 0.5)
+    return site_name
 
-    lang = None
+
+def _choose_language(f: Fields, r: _Readings) -> str | None:
+    """The first two-letter language code declared: JSON-LD, <html lang>, meta tags, HTTP."""
+    ld, meta = r.ld, r.meta
     for candidate, source in ((ld.language if ld else None, "jsonld"), (meta.first("html:lang"), "visible"),
-                              (meta.first("og:locale", "content-language", "language"), "meta"), (raw.language_hint, "http")):
+                              (meta.first("og:locale", "content-language", "language"), "meta"), (r.raw.language_hint, "http")):
         code = (candidate or "").strip().replace("_", "-").split("-")[0].lower()
         if re.fullmatch(r"[a-z]{2}", code):
-            lang = code
             f.set("language", code, source, 0.6)  # type: ignore[arg-type]
-            break
+            return code
+    return None
 
-    # --- title ---------------------------------------------------------------------
+
+def _choose_title(f: Fields, r: _Readings, site_name: str | None) -> tuple[str | None, str | None]:
+    """The headline; returns the page's <title> and the site's own title (last resorts for the body step)."""
+    root, ld, meta, micro, visible, rules = r.root, r.ld, r.meta, r.micro, r.visible, r.rules
     if rules:
         f.set("title", _rule_text(root, rules.title), "site-rule", 0.95, rules.title)
     candidates = [
@@ -258,17 +322,22 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
         stripped = _strip_site_suffix(html_title, site_name)
         if not _is_site_name(stripped, names) and not _is_site_name(_TITLE_SEPARATORS.split(stripped)[0], names):
             f.set("title", stripped, "visible", 0.6, "<title>")
+    raw = r.raw
     if raw.discovered_via and raw.discovered_via.title:
         f.set("title", raw.discovered_via.title, "feed", 0.6)
     site_title = next((t for t in (visible.h1, meta.first("og:title"), html_title) if t), None)
+    return html_title, site_title
 
-    # --- lead ----------------------------------------------------------------------
-    if rules:
-        f.set("lead", _rule_text(root, rules.lead), "site-rule", 0.95, rules.lead)
-    f.set("lead", visible.lead, "visible", 0.8, "standfirst element")
 
-    # --- authors -------------------------------------------------------------------
-    exclude = {site_name or "", meta.first("og:site_name") or ""}
+def _choose_lead(f: Fields, r: _Readings) -> None:
+    if r.rules:
+        f.set("lead", _rule_text(r.root, r.rules.lead), "site-rule", 0.95, r.rules.lead)
+    f.set("lead", r.visible.lead, "visible", 0.8, "standfirst element")
+
+
+def _choose_authors(f: Fields, r: _Readings, exclude: set[str]) -> None:
+    """Authors from declared sources and the byline (the text's signatures come later, if none)."""
+    root, ld, meta, micro, visible, rules = r.root, r.ld, r.meta, r.micro, r.visible, r.rules
     if rules and rules.authors:
         f.set("authors", clean_authors([text_of(e) for e in css(root, rules.authors)], exclude=exclude), "site-rule", 0.95)
     if ld and ld.authors:
@@ -281,36 +350,55 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
     if visible.byline:
         f.set("authors", clean_authors(visible.byline, exclude=exclude), "visible", 0.7, "byline")
 
-    glued = _names_glued_to_dates(visible.date_texts)
 
-    # --- section and tags ------------------------------------------------------------
+def _choose_authors_from_text(f: Fields, extraction: BodyResult, glued: list[str], exclude: set[str]) -> None:
+    """Last resorts for authors: a signature in the text, then a name printed before the date."""
+    if "authors" not in f.values:
+        f.set("authors", clean_authors(extraction.signatures, exclude=exclude), "visible", 0.6, "signature in the text")
+    if "authors" not in f.values:
+        f.set("authors", clean_authors(glued, exclude=exclude), "visible", 0.55, "name before the date")
+
+
+def _choose_section(f: Fields, r: _Readings) -> None:
+    """The section; breadcrumbs count only when they are not the headline itself (after the title)."""
+    ld, visible, rules = r.ld, r.visible, r.rules
     if rules:
-        f.set("section", _rule_text(root, rules.section), "site-rule", 0.95, rules.section)
+        f.set("section", _rule_text(r.root, rules.section), "site-rule", 0.95, rules.section)
     f.set("section", ld.section if ld else None, "jsonld", 0.85)
-    f.set("section", micro.section, "microdata", 0.8)
-    f.set("section", meta.first("article:section", "section", "parsely-section"), "meta", 0.8)
+    f.set("section", r.micro.section, "microdata", 0.8)
+    f.set("section", r.meta.first("article:section", "section", "parsely-section"), "meta", 0.8)
     crumbs = [c for c in visible.breadcrumbs if not _similar(c, f.values.get("title", ""))]
     if crumbs:
         f.set("section", crumbs[-1], "visible", 0.5, "breadcrumbs")
+
+
+def _choose_tags(f: Fields, r: _Readings) -> None:
+    ld, meta, rules = r.ld, r.meta, r.rules
     if rules and rules.tags:
-        f.set("tags", _unique([text_of(e) for e in css(root, rules.tags)]), "site-rule", 0.95, rules.tags)
+        f.set("tags", _unique([text_of(e) for e in css(r.root, rules.tags)]), "site-rule", 0.95, rules.tags)
     f.set("tags", _unique(ld.keywords) if ld else None, "jsonld", 0.8)
     f.set("tags", _unique(meta.all("article:tag") or _split_keywords(meta.first("news_keywords", "keywords"))), "meta", 0.7)
-    f.set("tags", _unique(micro.keywords), "microdata", 0.7)
-    f.set("tags", _unique(visible.tags), "visible", 0.6)
+    f.set("tags", _unique(r.micro.keywords), "microdata", 0.7)
+    f.set("tags", _unique(r.visible.tags), "visible", 0.6)
 
-    # --- images ----------------------------------------------------------------------
-    images = [Image(url=urljoin(url, i.url) if i.url else url, caption=i.caption, credit=i.credit) for i in visible.images[:MAX_IMAGES]]
+
+def _choose_images(f: Fields, r: _Readings) -> None:
+    """The images the article shows (at most MAX_IMAGES), else its og:image."""
+    url = r.url
+    images = [Image(url=urljoin(url, i.url) if i.url else url, caption=i.caption, credit=i.credit) for i in r.visible.images[:MAX_IMAGES]]
     if not images:
-        og_image = meta.first("og:image")
+        og_image = r.meta.first("og:image")
         if og_image:
-            images.append(Image(url=urljoin(url, og_image), caption=meta.first("og:image:alt")))
+            images.append(Image(url=urljoin(url, og_image), caption=r.meta.first("og:image:alt")))
     f.set("images", images, "visible", 0.8)
 
-    cards = _teaser_cards(root)
 
-    # --- body ------------------------------------------------------------------------
-    drop = set(visible.caption_texts)
+def _choose_body(f: Fields, r: _Readings, page: Page, cards: TeaserCards | None, site_title: str | None) -> _Body | Rejected:
+    """The body from the page's text, JSON-LD's articleBody when it is clearly longer, or a
+    second opinion when ours is weak; a listing page is refused. A post without a headline of
+    its own gets its first line as title (or, last, the site's title)."""
+    root, rules, ld = r.root, r.rules, r.ld
+    drop = set(r.visible.caption_texts)
     if f.values.get("lead"):
         drop.add(f.values["lead"])
     if f.values.get("title"):
@@ -319,21 +407,21 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
         root,
         rule=rules.body if rules else None,
         exclude=rules.exclude if rules else None,
-        microdata_body=micro.body,
+        microdata_body=r.micro.body,
         drop_texts=drop,
     )
     paragraphs = result.paragraphs
-    listing = _listing_page(ld, meta, "\n\n".join(paragraphs), result.container, cards)
+    listing = _listing_page(ld, r.meta, "\n\n".join(paragraphs), result.container, cards)
     if listing:
         # Decided on our own reading: a second opinion would happily return the teasers as text.
-        return Rejected("not-an-article", listing, aid, url)
+        return Rejected("not-an-article", listing, r.raw.article_id, r.url)
     body_source, body_conf, body_detail = ("site-rule" if result.method == "site-rule" else "microdata" if result.method == "microdata" else "visible"), result.confidence, result.method
     ld_body = _jsonld_body(ld)
     if ld_body and len(ld_body) > max(MIN_BODY_CHARS, 1.3 * len("\n\n".join(paragraphs))) and result.method != "site-rule":
         paragraphs = [normalize_space(p) for p in re.split(r"\n\s*\n|\n", ld_body) if normalize_space(p)]
         body_source, body_conf, body_detail = "jsonld", 0.85, "articleBody"
     elif result.confidence < 0.5:
-        second = _second_opinion(page.html, url)
+        second = _second_opinion(page.html, r.url)
         if second and len(second) > 1.2 * len("\n\n".join(paragraphs)):
             paragraphs = [p for p in second.split("\n") if p.strip()]
             body_source, body_conf, body_detail = "visible", 0.6, "trafilatura"
@@ -344,33 +432,17 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
         posts = [(i - 1, t) for i, t in posts if i > 0]
     if "title" not in f.values and site_title:
         f.set("title", site_title, "visible", 0.4, "the site's name: no headline of its own")
-    body = "\n\n".join(paragraphs)
+    return _Body(result, paragraphs, posts, body_source, body_conf, body_detail)
 
-    # --- dates (after the body: its dateline is one of the signals of the page's zone) ---
-    signals = SiteSignals(names=_site_name_texts(root, meta, ld, html_title, visible.h1),
-                          dateline=paragraphs[0] if paragraphs else None)
-    zone_choice = _choose_dates(f, raw, root, rules, ld, meta, micro, visible, tz_name, lang, signals)
 
-    # --- is it an article at all? ------------------------------------------------------
-    rejection = _not_an_article(ld, meta, body, paragraphs, f, result.container, cards)
-    if rejection:
-        return Rejected("not-an-article", rejection, aid, url)
-    if page.notes:
-        body_detail = f"{body_detail}; page bounded: {', '.join(page.notes)}"
-    f.set("body", body, body_source, body_conf, body_detail)  # type: ignore[arg-type]
-    if "authors" not in f.values:
-        f.set("authors", clean_authors(result.signatures, exclude=exclude), "visible", 0.6, "signature in the text")
-    if "authors" not in f.values:
-        f.set("authors", clean_authors(glued, exclude=exclude), "visible", 0.55, "name before the date")
-    if "title" not in f.values:
-        return Rejected("no-title", "no headline found in any source", aid, url)
-
-    canonical_url = f.values["canonical_url"]
+def _article(raw: RawPageV1, f: Fields, body: str, paragraphs: list[str], posts: list[tuple[int, str]], lang: str | None,
+             zone_choice: ZoneChoice) -> ParsedArticleV1:
+    """The event from the chosen fields, every text cleaned."""
     return ParsedArticleV1(
         trace_id=raw.trace_id,
-        id=aid,
+        id=raw.article_id,
         url=raw.url,
-        canonical_url=canonical_url,
+        canonical_url=f.values["canonical_url"],
         source=raw.source,
         site_name=clean_text(f.values.get("site_name")),
         title=clean_text(f.values["title"]),
