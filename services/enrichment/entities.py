@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Iterable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Iterable
 
 from schemas.common import Entities, Entity, Mention
+from services.enrichment.text import Tok, choose_parse, inflect_like, normalize_phrase, restore_case
 
 if TYPE_CHECKING:
     from services.enrichment.gazetteer import Gazetteer
@@ -50,30 +51,12 @@ LOCATION_ALIASES = {
 # of the article has that name.
 _PERSON_LIKE_ALIASES = {"питер"}
 _PATRONYMIC = re.compile(r"(?:ович|евич|ич|овна|евна|ична|инична)$", re.IGNORECASE)
-_UD_TO_PYMORPHY_CASE = {
-    "Nom": {"nomn"}, "Gen": {"gent", "gen2"}, "Dat": {"datv"}, "Acc": {"accs"}, "Ins": {"ablt"},
-    "Loc": {"loct", "loc2"}, "Voc": {"voct"},
-}
 _EN_DROP_PREFIX = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 _EN_POSSESSIVE = re.compile(r"[’']s?$")
 _EN_HONORIFIC = re.compile(
     r"^(?:(?:Cllr|Councillor|Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Sir|Dame|Lord|Lady|Rev|Reverend|Sen|Senator|Rep|"
     r"Supt|Insp|Sgt|PC|DCI|DI|"
     r"Gov|Governor|Judge|Justice|Mayor|President|Minister|Chancellor|Coach|Captain|Capt|Gen|General|Col)\.?\s+)+")
-
-
-@dataclass(frozen=True)
-class Tok:
-    """One token of an analysed text, language-neutral."""
-
-    text: str
-    start: int
-    end: int
-    pos: str
-    feats: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
-    dep: str | None = None
-    head_dep: str | None = None
-    head_start: int | None = None
 
 
 @dataclass
@@ -354,11 +337,11 @@ def _street_name(name: str, street: str, case: str | None, lemmatizer: Lemmatize
     stays («Ленина», «Славы»), an adjective agrees with the street word («Трёхсвятской» → «Трёхсвятская»)."""
     if " " in name or not re.search(r"(?:ой|ей|ий|ый|ая|яя|ое|ее|ого|его|ому|ему|ую|юю|ом|ем)$", name.lower()):
         return name
-    parse = _choose_parse(lemmatizer, name, case, {"ADJF"}) or _choose_parse(lemmatizer, name, None, {"ADJF"})
+    parse = choose_parse(lemmatizer, name, case, {"ADJF"}) or choose_parse(lemmatizer, name, None, {"ADJF"})
     if parse is None:
         return name
-    inflected = _inflect_like(parse, {"nomn", "sing", _STREET_GENDER.get(street, "femn")}, name)
-    return _restore_case(name, inflected) if inflected else name
+    inflected = inflect_like(parse, {"nomn", "sing", _STREET_GENDER.get(street, "femn")}, name)
+    return restore_case(name, inflected) if inflected else name
 
 
 _DATELINE = re.compile(r"(?m)^[ \t]*([А-ЯЁA-Z][А-ЯЁA-Z-]{2,}(?: [А-ЯЁA-Z][А-ЯЁA-Z-]+){0,2}),[ \t]")
@@ -443,17 +426,6 @@ def _balance_quotes(text: str, start: int, stop: int) -> tuple[int, int, str]:
     return start, stop, span
 
 
-def _restore_case(original: str, inflected: str) -> str:
-    if original.isupper() and len(original) > 1:
-        return inflected.upper()
-    parts, spelled = original.split("-"), inflected.split("-")
-    if len(parts) == len(spelled) > 1:
-        return "-".join(_restore_case(o, i) for o, i in zip(parts, spelled))
-    if original[:1].isupper():
-        return inflected[:1].upper() + inflected[1:]
-    return inflected
-
-
 def fix_person_case(name: str, lemmatizer: Lemmatizer) -> str:
     """Put a name part natasha left in an oblique case into the nominative ("Дарья Климову")."""
     words = name.split()
@@ -474,104 +446,8 @@ def fix_person_case(name: str, lemmatizer: Lemmatizer) -> str:
             continue
         parse = next((p for p in surnames if p.tag.gender == gender), surnames[0])
         inflected = parse.inflect({"nomn"})
-        out.append(_restore_case(word, inflected.word) if inflected is not None else word)
+        out.append(restore_case(word, inflected.word) if inflected is not None else word)
     return " ".join(out)
-
-
-def _choose_parse(lemmatizer: Lemmatizer, word: str, case: str | None, pos: set[str], place: bool = False) -> Any:
-    wanted_cases = _UD_TO_PYMORPHY_CASE.get(case or "", set())
-    parses = lemmatizer.parses(word.lower())
-    if place:  # «Кстова» is Кстово (a town), not Кстов (a surname)
-        parses = sorted(parses, key=lambda p: "Geox" not in p.tag.grammemes)
-    for parse in parses:
-        if parse.tag.POS in pos and (not wanted_cases or parse.tag.case in wanted_cases):
-            return parse
-    return None
-
-
-def _inflect_like(parse: Any, grammemes: set[str], original: str) -> str | None:
-    """`parse` inflected to `grammemes`, choosing among variant forms the one closest to the
-    word as written ("Высшей" → "Высшая", not the other superlative "высочайшая")."""
-    forms = [f for f in parse.lexeme if grammemes <= set(f.tag.grammemes)]
-    if not forms:
-        inflected = parse.inflect(grammemes)
-        return inflected.word if inflected is not None else None
-    lower = original.lower()
-
-    def shared(word: str) -> int:
-        n = 0
-        for a, b in zip(word, lower):
-            if a != b:
-                break
-            n += 1
-        return n
-
-    return max(forms, key=lambda f: (shared(f.word), -abs(len(f.word) - len(lower)))).word
-
-
-def normalize_phrase(tokens: list[Tok], lemmatizer: Lemmatizer, *, singular: bool = False, place: bool = False) -> str:
-    """A Russian noun phrase in the nominative, inflecting only its head and what agrees with it.
-
-    "Московского академического театра сатиры" → "Московский академический театр сатиры":
-    the adjectives and the first noun are put in the nominative, the genitive that follows
-    stays as written (natasha's own normaliser inflects every word). `singular` also puts
-    the head in the singular ("Кировском районах" after "Октябрьском и").
-    """
-    if not tokens:
-        return ""
-    text = _join(tokens)
-    head = next((i for i, t in enumerate(tokens) if t.pos in ("NOUN", "PROPN")), None)
-    if head is None:
-        return text
-    case = tokens[head].feats.get("Case")
-    head_parse = _choose_parse(lemmatizer, tokens[head].text, case, {"NOUN"}, place) if case not in (None, "Nom") else None
-    if head_parse is None:
-        # natasha's case can be wrong for rare names ("в районы Верхоянска" tagged Nom):
-        # when the word has no nominative reading at all, trust pymorphy's best one.
-        parses = [p for p in lemmatizer.parses(tokens[head].text.lower()) if p.tag.POS == "NOUN"]
-        if not parses or any(p.tag.case == "nomn" for p in parses):
-            if not singular:
-                return text
-            head_parse = parses[0] if parses else None
-            if head_parse is None:
-                return text
-        else:
-            geo = [p for p in parses if "Geox" in p.tag.grammemes]
-            head_parse = (geo or parses)[0]
-            case = {v2: k for k, v in _UD_TO_PYMORPHY_CASE.items() for v2 in v}.get(head_parse.tag.case or "", case)
-    plural = head_parse.tag.number == "plur" and not singular
-    head_word = _inflect_like(head_parse, {"nomn", "plur" if plural else "sing"}, tokens[head].text)
-    if head_word is None:
-        return text
-    words = [t.text for t in tokens]
-    words[head] = _restore_case(tokens[head].text, head_word)
-    head_gender = next((f.tag.gender for f in [head_parse] if f.tag.gender), None) or "masc"
-    agree = {"nomn", "plur"} if plural else {"nomn", "sing", head_gender}
-    for i in range(head):
-        tok = tokens[i]
-        if tok.pos not in ("ADJ", "DET", "NUM"):
-            continue
-        parse = _choose_parse(lemmatizer, tok.text, case, {"ADJF", "PRTF", "NUMR", "NPRO"})
-        if parse is None:
-            continue
-        word = _inflect_like(parse, agree, tok.text) or _inflect_like(parse, {"nomn"}, tok.text)
-        if word is not None:
-            words[i] = _restore_case(tok.text, word)
-    out = []
-    for i, t in enumerate(tokens):
-        if i:
-            out.append(" " if t.start > tokens[i - 1].end else "")
-        out.append(words[i])
-    return "".join(out)
-
-
-def _join(tokens: list[Tok]) -> str:
-    out = []
-    for i, t in enumerate(tokens):
-        if i:
-            out.append(" " if t.start > tokens[i - 1].end else "")
-        out.append(t.text)
-    return "".join(out)
 
 
 def _tidy(name: str) -> str:

@@ -25,7 +25,8 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from services.enrichment.entities import RawMention, Tok
+    from services.enrichment.entities import RawMention
+    from services.enrichment.text import Tok
 
 DEFAULT_MIN_POPULATION = 1000
 _CITY = re.compile(r'"name": "([^"]+)", "latitude"[^}]*?"population": (\d+)')

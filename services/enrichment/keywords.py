@@ -20,7 +20,7 @@ from services.enrichment.lemmas import WORD
 from services.enrichment.yake_rank import rank, stopwords
 
 if TYPE_CHECKING:
-    from services.enrichment.entities import Tok
+    from services.enrichment.text import Tok
     from services.enrichment.lemmas import Lemmatizer
 
 TOP = 10

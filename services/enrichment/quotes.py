@@ -49,8 +49,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from schemas.common import Quote
-from services.enrichment.entities import LOC, ORG, PER, Analysis, EntityMention, EntityResult, Tok, normalize_phrase
-from services.enrichment.text import QuoteMarks, find_quotes, inside, paragraphs, sentences
+from services.enrichment.entities import LOC, ORG, PER, Analysis, EntityMention, EntityResult
+from services.enrichment.text import QuoteMarks, Tok, find_quotes, inside, normalize_phrase, paragraphs, sentences
 
 if TYPE_CHECKING:
     from services.enrichment.lemmas import Lemmatizer

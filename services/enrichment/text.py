@@ -1,4 +1,5 @@
-"""Text helpers shared by the enrichment steps: quotation marks, paragraphs, sentences.
+"""Text helpers shared by the enrichment steps: quotation marks, paragraphs, sentences, tokens,
+and the nominative of a Russian noun phrase (`normalize_phrase`, used by entities and quotes).
 
 Offsets are character offsets into the string given, so every step can point back into
 the article's `body` (and `Quote.start`/`Mention.start` mean the same thing everywhere).
@@ -7,7 +8,11 @@ the article's `body` (and `Quote.start`/`Mention.start` mean the same thing ever
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from services.enrichment.lemmas import Lemmatizer
 
 # Opening mark → closing marks. „…“ is the inner Russian pair (also used alone), “…” the
 # English one; straight double quotes are paired by position.
@@ -172,3 +177,130 @@ def sentences(text: str, start: int, end: int, quotes: list[QuoteMarks]) -> list
         if stripped_end > a:
             out.append((a, stripped_end))
     return out
+
+
+@dataclass(frozen=True)
+class Tok:
+    """One token of an analysed text, language-neutral."""
+
+    text: str
+    start: int
+    end: int
+    pos: str
+    feats: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    dep: str | None = None
+    head_dep: str | None = None
+    head_start: int | None = None
+
+
+_UD_TO_PYMORPHY_CASE = {
+    "Nom": {"nomn"}, "Gen": {"gent", "gen2"}, "Dat": {"datv"}, "Acc": {"accs"}, "Ins": {"ablt"},
+    "Loc": {"loct", "loc2"}, "Voc": {"voct"},
+}
+
+
+def restore_case(original: str, inflected: str) -> str:
+    if original.isupper() and len(original) > 1:
+        return inflected.upper()
+    parts, spelled = original.split("-"), inflected.split("-")
+    if len(parts) == len(spelled) > 1:
+        return "-".join(restore_case(o, i) for o, i in zip(parts, spelled))
+    if original[:1].isupper():
+        return inflected[:1].upper() + inflected[1:]
+    return inflected
+
+
+def choose_parse(lemmatizer: Lemmatizer, word: str, case: str | None, pos: set[str], place: bool = False) -> Any:
+    wanted_cases = _UD_TO_PYMORPHY_CASE.get(case or "", set())
+    parses = lemmatizer.parses(word.lower())
+    if place:  # «Кстова» is Кстово (a town), not Кстов (a surname)
+        parses = sorted(parses, key=lambda p: "Geox" not in p.tag.grammemes)
+    for parse in parses:
+        if parse.tag.POS in pos and (not wanted_cases or parse.tag.case in wanted_cases):
+            return parse
+    return None
+
+
+def inflect_like(parse: Any, grammemes: set[str], original: str) -> str | None:
+    """`parse` inflected to `grammemes`, choosing among variant forms the one closest to the
+    word as written ("Высшей" → "Высшая", not the other superlative "высочайшая")."""
+    forms = [f for f in parse.lexeme if grammemes <= set(f.tag.grammemes)]
+    if not forms:
+        inflected = parse.inflect(grammemes)
+        return inflected.word if inflected is not None else None
+    lower = original.lower()
+
+    def shared(word: str) -> int:
+        n = 0
+        for a, b in zip(word, lower):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    return max(forms, key=lambda f: (shared(f.word), -abs(len(f.word) - len(lower)))).word
+
+
+def normalize_phrase(tokens: list[Tok], lemmatizer: Lemmatizer, *, singular: bool = False, place: bool = False) -> str:
+    """A Russian noun phrase in the nominative, inflecting only its head and what agrees with it.
+
+    "Московского академического театра сатиры" → "Московский академический театр сатиры":
+    the adjectives and the first noun are put in the nominative, the genitive that follows
+    stays as written (natasha's own normaliser inflects every word). `singular` also puts
+    the head in the singular ("Кировском районах" after "Октябрьском и").
+    """
+    if not tokens:
+        return ""
+    text = _join(tokens)
+    head = next((i for i, t in enumerate(tokens) if t.pos in ("NOUN", "PROPN")), None)
+    if head is None:
+        return text
+    case = tokens[head].feats.get("Case")
+    head_parse = choose_parse(lemmatizer, tokens[head].text, case, {"NOUN"}, place) if case not in (None, "Nom") else None
+    if head_parse is None:
+        # natasha's case can be wrong for rare names ("в районы Верхоянска" tagged Nom):
+        # when the word has no nominative reading at all, trust pymorphy's best one.
+        parses = [p for p in lemmatizer.parses(tokens[head].text.lower()) if p.tag.POS == "NOUN"]
+        if not parses or any(p.tag.case == "nomn" for p in parses):
+            if not singular:
+                return text
+            head_parse = parses[0] if parses else None
+            if head_parse is None:
+                return text
+        else:
+            geo = [p for p in parses if "Geox" in p.tag.grammemes]
+            head_parse = (geo or parses)[0]
+            case = {v2: k for k, v in _UD_TO_PYMORPHY_CASE.items() for v2 in v}.get(head_parse.tag.case or "", case)
+    plural = head_parse.tag.number == "plur" and not singular
+    head_word = inflect_like(head_parse, {"nomn", "plur" if plural else "sing"}, tokens[head].text)
+    if head_word is None:
+        return text
+    words = [t.text for t in tokens]
+    words[head] = restore_case(tokens[head].text, head_word)
+    head_gender = next((f.tag.gender for f in [head_parse] if f.tag.gender), None) or "masc"
+    agree = {"nomn", "plur"} if plural else {"nomn", "sing", head_gender}
+    for i in range(head):
+        tok = tokens[i]
+        if tok.pos not in ("ADJ", "DET", "NUM"):
+            continue
+        parse = choose_parse(lemmatizer, tok.text, case, {"ADJF", "PRTF", "NUMR", "NPRO"})
+        if parse is None:
+            continue
+        word = inflect_like(parse, agree, tok.text) or inflect_like(parse, {"nomn"}, tok.text)
+        if word is not None:
+            words[i] = restore_case(tok.text, word)
+    out = []
+    for i, t in enumerate(tokens):
+        if i:
+            out.append(" " if t.start > tokens[i - 1].end else "")
+        out.append(words[i])
+    return "".join(out)
+
+
+def _join(tokens: list[Tok]) -> str:
+    out = []
+    for i, t in enumerate(tokens):
+        if i:
+            out.append(" " if t.start > tokens[i - 1].end else "")
+        out.append(t.text)
+    return "".join(out)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import faust
 from elasticsearch import ApiError, AsyncElasticsearch
@@ -36,34 +36,45 @@ from services.indexer.templates import IndexNames, install
 log = get_logger(__name__)
 
 
-def create_app(settings: IndexerSettings) -> faust.App:
-    app = build_app("indexer", settings)
-    enriched_topic = topic(app, ENRICHED_ARTICLES, settings)
-    dlq_topic = topic(app, DEAD_LETTERS, settings)
-    names = IndexNames(settings.es.alias)
-    dead_letters = DeadLetterSink("indexer", Publisher.for_faust_topic(dlq_topic, "indexer").deliver)
-    guard = InvalidRatioGuard(settings.runtime.max_invalid_ratio, settings.runtime.invalid_window)
-    state: dict[str, Any] = {}
-    installed = asyncio.Event()
+class _Elasticsearch:
+    """One client for the service, made on first use (no I/O while the app is built)."""
 
-    def client() -> AsyncElasticsearch:
-        if "es" not in state:
-            state["es"] = AsyncElasticsearch(**settings.es.client_kwargs())  # type: ignore[arg-type]
-        return state["es"]
+    def __init__(self, settings: IndexerSettings) -> None:
+        self._settings = settings
+        self._client: AsyncElasticsearch | None = None
 
-    async def es_ready() -> bool:
-        health = await client().cluster.health(timeout="2s")
-        return health.get("status") in ("green", "yellow") and installed.is_set()
+    def __call__(self) -> AsyncElasticsearch:
+        if self._client is None:
+            self._client = AsyncElasticsearch(**self._settings.es.client_kwargs())  # type: ignore[arg-type]
+        return self._client
 
-    app.newsflow_health.extra_checks["elasticsearch"] = es_ready  # type: ignore[attr-defined]
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
 
-    async def ensure_installed() -> None:
+
+class _IndexContract:
+    """Installs the index templates and first index once; /readyz waits for it."""
+
+    def __init__(self, client: _Elasticsearch, names: IndexNames, replicas: int) -> None:
+        self.client = client
+        self.names = names
+        self.replicas = replicas
+        self.installed = asyncio.Event()
+
+    async def ready(self) -> bool:
+        health = await self.client().cluster.health(timeout="2s")
+        return health.get("status") in ("green", "yellow") and self.installed.is_set()
+
+    async def ensure(self) -> None:
+        """Returns once installed: an outage is retried with backoff, a refusal stops the service."""
+        names = self.names
         delay = 0.5
-        while not installed.is_set():
+        while not self.installed.is_set():
             try:
-                created = await install(client(), names, replicas=settings.replicas)
+                created = await install(self.client(), names, replicas=self.replicas)
                 log.info("index contract installed", alias=names.alias, write_alias=names.write_alias, created_first_index=created)
-                installed.set()
+                self.installed.set()
             except Exception as exc:  # noqa: BLE001 - classified below
                 if isinstance(exc, ApiError) and not is_transient_status(exc.meta.status):
                     # The cluster refused our templates: a bug, missing privileges or an
@@ -73,13 +84,27 @@ def create_app(settings: IndexerSettings) -> faust.App:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)
 
+
+Acknowledge = Callable[[Any], Awaitable[Any]]
+
+
+def _batch_flusher(settings: IndexerSettings, client: _Elasticsearch, contract: _IndexContract,
+                   dead_letters: DeadLetterSink, acknowledge: Acknowledge) -> Callable[[list[Pending]], Awaitable[None]]:
+    """The batcher's flush: write, act on every outcome, then acknowledge the whole batch.
+
+    Failures that must stop the indexer become a stop; the batch is then not acknowledged
+    and Kafka redelivers it after the restart.
+    """
+    names = contract.names
+    guard = InvalidRatioGuard(settings.runtime.max_invalid_ratio, settings.runtime.invalid_window)
+
     async def dead_letter(p: Pending, rejected: Rejected, trace_id: str | None = None) -> None:
         message = p.event.message
         await dead_letters.reject(rejected, original_value=p.raw_value, original_key=message.key, topic=message.topic,
                                   partition=message.partition, offset=message.offset, trace_id=trace_id)
 
     async def flush(batch: list[Pending]) -> None:
-        await ensure_installed()
+        await contract.ensure()
         writer = BulkWriter(client(), names, RetryPolicy(settings.retry_base, settings.retry_cap), refresh=settings.refresh)
         started = time.perf_counter()
         # Serialising hundreds of articles is CPU work: keep it off the event loop.
@@ -94,17 +119,13 @@ def create_app(settings: IndexerSettings) -> faust.App:
                 EVENTS_OUT.labels("indexer", names.write_alias).inc()
         # Acknowledge only now: every item of the batch has its outcome.
         for p in batch:
-            await state["stream"].ack(p.event)
+            await acknowledge(p.event)
         PROCESSING_SECONDS.labels("indexer").observe((time.perf_counter() - started) / max(1, len(batch)))
         LAST_EVENT_TIMESTAMP.labels("indexer").set(now)
         for outcome in settled:
             guard.record(outcome.invalid)
 
     async def guarded_flush(batch: list[Pending]) -> None:
-        """`flush`, with the failures that must stop the indexer turned into a stop.
-
-        The batch is then not acknowledged: Kafka redelivers it after the restart.
-        """
         try:
             await flush(batch)
         except TooManyInvalid as exc:
@@ -118,8 +139,24 @@ def create_app(settings: IndexerSettings) -> faust.App:
             await stop_service(f"indexer: Elasticsearch refused a bulk request with {exc.meta.status} "
                                f"({str(exc)[:300]}); the batch is not acknowledged")
 
+    return guarded_flush
+
+
+def create_app(settings: IndexerSettings) -> faust.App:
+    app = build_app("indexer", settings)
+    enriched_topic = topic(app, ENRICHED_ARTICLES, settings)
+    dlq_topic = topic(app, DEAD_LETTERS, settings)
+    client = _Elasticsearch(settings)
+    contract = _IndexContract(client, IndexNames(settings.es.alias), settings.replicas)
+    app.newsflow_health.extra_checks["elasticsearch"] = contract.ready  # type: ignore[attr-defined]
+    dead_letters = DeadLetterSink("indexer", Publisher.for_faust_topic(dlq_topic, "indexer").deliver)
+    streams: list[Any] = []  # the agent's manual-ack stream, once it runs
+
+    async def acknowledge(event: Any) -> None:
+        await streams[0].ack(event)
+
     batcher: Batcher[Pending] = Batcher(
-        guarded_flush,
+        _batch_flusher(settings, client, contract, dead_letters, acknowledge),
         BatchLimits(settings.batch_max_items, settings.batch_max_bytes, settings.batch_max_wait),
         size_of=lambda p: p.size,
     )
@@ -127,7 +164,7 @@ def create_app(settings: IndexerSettings) -> faust.App:
     @app.agent(enriched_topic)
     async def index_articles(stream):  # type: ignore[no-untyped-def]
         manual = stream.noack()
-        state["stream"] = manual
+        streams[:] = [manual]
         async for event in manual.events():
             EVENTS_IN.labels("indexer", event.message.topic).inc()
             value = event.message.value
@@ -143,12 +180,11 @@ def create_app(settings: IndexerSettings) -> faust.App:
 
     @app.task
     async def install_templates() -> None:
-        await ensure_installed()
+        await contract.ensure()
 
     @app.on_before_shutdown.connect  # type: ignore[misc]
     async def close_client(app_, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        if "es" in state:
-            await state["es"].close()
+        await client.close()
 
     return app
 

@@ -21,7 +21,7 @@ import asyncio
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import faust
 from pydantic import Field
@@ -30,7 +30,7 @@ from pydantic_settings import SettingsConfigDict
 from schemas.common import utcnow
 from schemas.crawl_request_v1 import CrawlRequestV1
 from schemas.frontier_task_v1 import FrontierTaskV1
-from schemas.sources import load_sources
+from schemas.sources import SourcesFile, load_sources
 from schemas.topics import CRAWL_REQUESTS, DEAD_LETTERS, FRONTIER, RAW_PAGES
 from services.common.app import build_app, run_worker, stop_service, topic
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, TooManyInvalid, dead_letter_record
@@ -92,40 +92,54 @@ class ScraperSettings(ServiceSettings):
     )
 
 
-def create_app(settings: ScraperSettings) -> faust.App:
-    sources = load_sources(settings.sources_file)
-    app = build_app("scraper", settings)
-    # faust would wait at every rebalance until every task read so far is acknowledged: with
-    # politeness delays that is minutes, the group expels the member meanwhile and the new
-    # owners redo the tasks it is still running. The crawler gives them up instead
-    # (`give_up_tasks` below).
-    app.conf.stream_wait_empty = False
-    requests_topic = topic(app, CRAWL_REQUESTS, settings)
-    frontier_topic = topic(app, FRONTIER, settings)
-    raw_topic = topic(app, RAW_PAGES, settings)
-    dlq_topic = topic(app, DEAD_LETTERS, settings)
+class _Outputs:
+    """The scraper's confirmed writes: raw pages, frontier tasks, dead letters.
 
-    # Run-time source changes: a global table, so every worker applies them to its tasks. JSON
-    # keys and values: str keys must come back as str when it is rebuilt from its changelog.
-    schema = faust.Schema(key_serializer="json", value_serializer="json")
-    source_changes = app.GlobalTable("sources", partitions=CRAWL_REQUESTS.partitions, schema=schema, recovery_buffer_size=1)
+    Every write waits for the broker's confirmation; one it refuses for good stops the
+    scraper without acknowledging the frontier task, which is then redone after the restart.
+    """
 
-    # Every write waits for the broker's confirmation; one it refuses for good stops the
-    # scraper without acknowledging the frontier task, which is then redone after the restart.
-    raw_out = Publisher.for_faust_topic(raw_topic, "scraper")
-    frontier_out = Publisher.for_faust_topic(frontier_topic, "scraper")
-    dlq_out = Publisher.for_faust_topic(dlq_topic, "scraper")
+    def __init__(self, raw_topic: faust.TopicT, frontier_topic: faust.TopicT, dlq_topic: faust.TopicT) -> None:
+        self.raw_name = raw_topic.get_topic_name()
+        self.frontier_name = frontier_topic.get_topic_name()
+        self.raw = Publisher.for_faust_topic(raw_topic, "scraper")
+        self.frontier = Publisher.for_faust_topic(frontier_topic, "scraper")
+        dlq = Publisher.for_faust_topic(dlq_topic, "scraper")
+        self.dead_letters = DeadLetterSink("scraper", lambda k, v: self.confirmed(dlq, k, v))
 
+    @staticmethod
     async def confirmed(publisher: Publisher, key: bytes | None, value: bytes) -> None:
         try:
             await publisher.deliver(key, value)
         except DeliveryFailed as exc:
             await stop_service(f"scraper: {exc}; the task is not acknowledged")
 
-    dead_letters = DeadLetterSink("scraper", lambda k, v: confirmed(dlq_out, k, v))
+    async def publish_raw(self, key: bytes, value: bytes) -> None:
+        await self.confirmed(self.raw, key, value)
+        EVENTS_OUT.labels("scraper", self.raw_name).inc()
 
-    # The crawl state lives in the frontier's partitions (the worker that owns a host owns its
-    # pages' state), on disk, restored in bulk from its changelogs (services/scraper/state.py).
+    async def publish_task(self, task: FrontierTaskV1) -> None:
+        await self.confirmed(self.frontier, task.host.encode(), task.model_dump_json().encode())
+
+    async def dead_letter(self, rejected: Rejected, task: FrontierTaskV1, original: bytes | None = None) -> None:
+        record = dead_letter_record(
+            "scraper", rejected, original_value=original if original is not None else task.model_dump_json().encode(),
+            original_key=task.host.encode(), topic=self.frontier_name, trace_id=task.trace_id,
+        )
+        await self.dead_letters.publish(record)
+
+    async def reject_event(self, rejected: Rejected, event) -> None:  # type: ignore[no-untyped-def]
+        """Dead-letter an input event that is bad data, with its topic, partition and offset."""
+        await self.dead_letters.reject(rejected, original_value=event.message.value, original_key=event.message.key,
+                                       topic=event.message.topic, partition=event.message.partition, offset=event.message.offset)
+
+
+def open_crawl_state(app: faust.App, settings: ScraperSettings) -> tuple[CrawlState, dict[str, str]]:
+    """The crawl state and its changelog topic per table.
+
+    The state lives in the frontier's partitions (the worker that owns a host owns its
+    pages' state), on disk, restored in bulk from its changelogs (services/scraper/state.py).
+    """
     changelog_topics = {name: f"{app.conf.id}-{name}-changelog" for name in STATE_TABLES}
     state_dir = Path(app.conf.datadir) / "crawl-state"
     rocks = RocksResources(cache_bytes=settings.state_cache_mb * 1024 * 1024, write_buffer_bytes=settings.state_write_buffer_mb * 1024 * 1024)
@@ -152,34 +166,10 @@ def create_app(settings: ScraperSettings) -> faust.App:
             await stop_service(f"scraper: crawl state: {exc}; the task is not acknowledged")
             return None
 
-    state = CrawlState(open_store, deliver_changelog)
-    reader = KafkaChangelogReader(settings.kafka.aiokafka_kwargs(), changelog_topics.__getitem__)
-    app.newsflow_state = state  # type: ignore[attr-defined]
-    # The stop rule counts the scraper's input messages that are not valid (frontier tasks and
-    # crawl requests that do not decode): a bad deploy upstream. Fetch failures are the web's
-    # state, not bad input, and have their own per-source alerts.
-    stop_rule = InvalidRatioGuard(settings.runtime.max_invalid_ratio, settings.runtime.invalid_window)
+    return CrawlState(open_store, deliver_changelog), changelog_topics
 
-    async def check_input(valid: bool) -> None:
-        try:
-            stop_rule.record(not valid)
-        except TooManyInvalid as exc:
-            await stop_service(f"scraper: {exc}")
 
-    async def publish_raw(key: bytes, value: bytes) -> None:
-        await confirmed(raw_out, key, value)
-        EVENTS_OUT.labels("scraper", raw_topic.get_topic_name()).inc()
-
-    async def publish_task(task: FrontierTaskV1) -> None:
-        await confirmed(frontier_out, task.host.encode(), task.model_dump_json().encode())
-
-    async def dead_letter(rejected: Rejected, task: FrontierTaskV1, original: bytes | None = None) -> None:
-        record = dead_letter_record(
-            "scraper", rejected, original_value=original if original is not None else task.model_dump_json().encode(),
-            original_key=task.host.encode(), topic=frontier_topic.get_topic_name(), trace_id=task.trace_id,
-        )
-        await dead_letters.publish(record)
-
+def _crawler_config(settings: ScraperSettings, sources: SourcesFile) -> CrawlerConfig:
     limits = FetchLimits(
         connect_timeout=settings.connect_timeout,
         total_timeout=settings.total_timeout,
@@ -191,38 +181,25 @@ def create_app(settings: ScraperSettings) -> faust.App:
         backoff_cap=settings.backoff_cap,
         max_retry_after=settings.max_retry_after,
     )
-    crawler = Crawler(
-        CrawlerConfig(
-            user_agent=settings.user_agent or sources.user_agent,
-            limits=limits,
-            global_concurrency=settings.global_concurrency,
-            max_pending=settings.max_pending,
-            max_pending_per_host=settings.max_pending_per_host,
-            park_after=settings.park_after,
-            max_raw_event_bytes=RAW_PAGES.max_message_bytes - 256 * 1024,
-            pinned_hosts=parse_pinned_hosts(settings.pinned_hosts),
-            seen_retention=timedelta(days=settings.seen_retention_days),
-        ),
-        sources,
-        seen=state.table("seen"),
-        later=state.table("later"),
-        feeds=state.table("feeds"),
-        publish_raw=publish_raw,
-        publish_task=publish_task,
-        dead_letter=dead_letter,
+    return CrawlerConfig(
+        user_agent=settings.user_agent or sources.user_agent,
+        limits=limits,
+        global_concurrency=settings.global_concurrency,
+        max_pending=settings.max_pending,
+        max_pending_per_host=settings.max_pending_per_host,
+        park_after=settings.park_after,
+        max_raw_event_bytes=RAW_PAGES.max_message_bytes - 256 * 1024,
+        pinned_hosts=parse_pinned_hosts(settings.pinned_hosts),
+        seen_retention=timedelta(days=settings.seen_retention_days),
     )
-    app.newsflow_crawler = crawler  # type: ignore[attr-defined]
 
-    async def state_restored() -> bool:
-        return bool(app.tables.recovery.completed.is_set()) and state.ready
 
-    app.newsflow_health.extra_checks["state_restored"] = state_restored  # type: ignore[attr-defined]
-
-    restoring: set[asyncio.Task[None]] = set()
+def _restorer(settings: ScraperSettings, state: CrawlState, crawler: Crawler, changelog_topics: dict[str, str]) -> Callable[[set[int]], Awaitable[None]]:
+    """Restores newly assigned partitions of the crawl state; Kafka trouble is retried with backoff."""
+    reader = KafkaChangelogReader(settings.kafka.aiokafka_kwargs(), changelog_topics.__getitem__)
     changelogs_ready: list[bool] = []
 
     async def restore(partitions: set[int]) -> None:
-        """Restore newly assigned partitions; Kafka trouble is retried with backoff."""
         attempt = 0
         while True:
             try:
@@ -245,6 +222,17 @@ def create_app(settings: ScraperSettings) -> faust.App:
                 attempt += 1
                 log.warning("restoring the crawl state failed; retrying", error=repr(exc), retry_in=round(delay, 1))
                 await asyncio.sleep(delay)
+
+    return restore
+
+
+def _install_rebalance_handlers(app: faust.App, settings: ScraperSettings, frontier_topic: faust.TopicT, state: CrawlState,
+                                crawler: Crawler, restore: Callable[[set[int]], Awaitable[None]]) -> set[asyncio.Task[None]]:
+    """Restore the state of assigned partitions; give up unfinished tasks of revoked ones.
+
+    Returns the restores under way (cancelled at shutdown).
+    """
+    restoring: set[asyncio.Task[None]] = set()
 
     @app.on_partitions_assigned.connect  # type: ignore[misc]
     async def restore_state(app_, assigned, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -275,6 +263,58 @@ def create_app(settings: ScraperSettings) -> faust.App:
             log.warning("committing before the rebalance failed", error=repr(exc))
         log.info("rebalance: unfinished tasks given up", queued=dropped.queued, finished=dropped.finished, cancelled=dropped.cancelled)
 
+    return restoring
+
+
+def create_app(settings: ScraperSettings) -> faust.App:
+    sources = load_sources(settings.sources_file)
+    app = build_app("scraper", settings)
+    # faust would wait at every rebalance until every task read so far is acknowledged: with
+    # politeness delays that is minutes, the group expels the member meanwhile and the new
+    # owners redo the tasks it is still running. The crawler gives them up instead
+    # (`give_up_tasks` below).
+    app.conf.stream_wait_empty = False
+    requests_topic = topic(app, CRAWL_REQUESTS, settings)
+    frontier_topic = topic(app, FRONTIER, settings)
+    out = _Outputs(topic(app, RAW_PAGES, settings), frontier_topic, topic(app, DEAD_LETTERS, settings))
+
+    # Run-time source changes: a global table, so every worker applies them to its tasks. JSON
+    # keys and values: str keys must come back as str when it is rebuilt from its changelog.
+    schema = faust.Schema(key_serializer="json", value_serializer="json")
+    source_changes = app.GlobalTable("sources", partitions=CRAWL_REQUESTS.partitions, schema=schema, recovery_buffer_size=1)
+
+    state, changelog_topics = open_crawl_state(app, settings)
+    app.newsflow_state = state  # type: ignore[attr-defined]
+    # The stop rule counts the scraper's input messages that are not valid (frontier tasks and
+    # crawl requests that do not decode): a bad deploy upstream. Fetch failures are the web's
+    # state, not bad input, and have their own per-source alerts.
+    stop_rule = InvalidRatioGuard(settings.runtime.max_invalid_ratio, settings.runtime.invalid_window)
+
+    async def check_input(valid: bool) -> None:
+        try:
+            stop_rule.record(not valid)
+        except TooManyInvalid as exc:
+            await stop_service(f"scraper: {exc}")
+
+    crawler = Crawler(
+        _crawler_config(settings, sources),
+        sources,
+        seen=state.table("seen"),
+        later=state.table("later"),
+        feeds=state.table("feeds"),
+        publish_raw=out.publish_raw,
+        publish_task=out.publish_task,
+        dead_letter=out.dead_letter,
+    )
+    app.newsflow_crawler = crawler  # type: ignore[attr-defined]
+
+    async def state_restored() -> bool:
+        return bool(app.tables.recovery.completed.is_set()) and state.ready
+
+    app.newsflow_health.extra_checks["state_restored"] = state_restored  # type: ignore[attr-defined]
+    restoring = _install_rebalance_handlers(app, settings, frontier_topic, state, crawler,
+                                            _restorer(settings, state, crawler, changelog_topics))
+
     applied_changes: list[dict[str, Any] | None] = [None]
 
     def sync_sources() -> None:
@@ -294,8 +334,7 @@ def create_app(settings: ScraperSettings) -> faust.App:
             EVENTS_IN.labels("scraper", event.message.topic).inc()
             task = decode_model(FrontierTaskV1, event.message.value)
             if isinstance(task, Rejected):
-                await dead_letters.reject(task, original_value=event.message.value, original_key=event.message.key,
-                                          topic=event.message.topic, partition=event.message.partition, offset=event.message.offset)
+                await out.reject_event(task, event)
                 await manual.ack(event)
                 await check_input(False)
                 continue
@@ -321,23 +360,19 @@ def create_app(settings: ScraperSettings) -> faust.App:
             await handle_crawl_request(event)
             await manual.ack(event)
 
-    async def reject_request(rejected: Rejected, event) -> None:  # type: ignore[no-untyped-def]
-        await dead_letters.reject(rejected, original_value=event.message.value, original_key=event.message.key,
-                                  topic=event.message.topic, partition=event.message.partition, offset=event.message.offset)
-
     async def handle_crawl_request(event) -> None:  # type: ignore[no-untyped-def]
         request = decode_model(CrawlRequestV1, event.message.value)
         await check_input(not isinstance(request, Rejected))
         if isinstance(request, Rejected):
-            await reject_request(request, event)
+            await out.reject_event(request, event)
             return
         if request.kind == "url":
             # Without a source name the crawler picks the source whose domains cover the URL.
-            await publish_task(page_task(request.url or "", request.source_name or "adhoc", force=request.force))
+            await out.publish_task(page_task(request.url or "", request.source_name or "adhoc", force=request.force))
             return
         change = source_change(request, active=crawler.sources, inactive=crawler.inactive, recorded=source_changes, at=utcnow())
         if isinstance(change, Rejected):
-            await reject_request(change, event)
+            await out.reject_event(change, event)
             return
         if change.poll_now:
             polls.forget(change.name)
@@ -364,7 +399,7 @@ def create_app(settings: ScraperSettings) -> faust.App:
         if requests_topic.get_topic_name() in owned:
             for source in polls.take_due(list(crawler.sources.values()), time.monotonic()):
                 for task in feed_tasks(source):
-                    await publish_task(task)
+                    await out.publish_task(task)
 
     @app.timer(settings.refetch_scan_interval)
     async def release_later() -> None:

@@ -695,70 +695,102 @@ class Crawler:
     # ------------------------------------------------------------------ pages
 
     async def _page_step(self, run: _Run, source: Source) -> None:
-        task = run.task
+        """One request of a page task: still wanted? fetch, then record and publish what changed."""
         now = utcnow()
-        if run.first_request:
-            # Another spelling may have been fetched while this task waited for its turn.
-            run.key, run.entry = self._entry_for(task, source, now)
-            refetch = task.discovered_via is not None and task.discovered_via.kind == "refetch"
-            decision = decide(run.entry, now, force=task.force, refetch=refetch)
-            if not decision.fetch:
-                metrics.DEDUP_HITS.labels(source.name, decision.reason).inc()
-                await self._finish(run)
-                return
+        if run.first_request and not await self._page_wanted(run, source, now):
+            return
         result = await self._request(run, source, "page", expect="html")
+        fetched = await self._page_answered(run, source, result)
+        if fetched is None:
+            return
+        if fetched.status == 304 and run.entry is not None:
+            await self._page_not_modified(run, source, run.entry, now)
+            return
+        if fetched.status != 200:
+            await self._reject(run, Rejected(f"http-{fetched.status}", f"server answered {fetched.status} for {run.url}", url=run.url))
+            return
+        metrics.LAST_SUCCESS.labels(source.name).set(time.time())
+        canonical = self._canonical_url(fetched, source)
+        canonical_dedup = dedup_key(canonical, source.keep_trailing_slash)
+        canonical_key = StateKeys.page(canonical_dedup)
+        if await self._known_by_canonical(run, source, canonical_key, now):
+            return
+        await self._publish_page(run, source, fetched, canonical, canonical_dedup, canonical_key, now)
+
+    async def _page_wanted(self, run: _Run, source: Source, now: datetime) -> bool:
+        """Before the first request: fetch it (new, forced, re-fetch due) or finish it as a duplicate."""
+        task = run.task
+        # Another spelling may have been fetched while this task waited for its turn.
+        run.key, run.entry = self._entry_for(task, source, now)
+        refetch = task.discovered_via is not None and task.discovered_via.kind == "refetch"
+        decision = decide(run.entry, now, force=task.force, refetch=refetch)
+        if not decision.fetch:
+            metrics.DEDUP_HITS.labels(source.name, decision.reason).inc()
+            await self._finish(run)
+        return decision.fetch
+
+    async def _page_answered(self, run: _Run, source: Source, result: Fetched | FetchFailed) -> Fetched | None:
+        """The answer to read on, or None when the run went elsewhere: a redirect followed (or
+        refused), a retry queued (or given up), a failure dead-lettered."""
         if isinstance(result, Fetched) and result.location is not None:
             refusal = await self._follow(run, source, result)
             if refusal is not None:
                 await self._reject(run, Rejected(refusal, f"redirect from {run.url} to {str(result.location)[:500]} refused", url=run.url))
-            return
+            return None
         if _retryable(result):
             if not await self._retry_or_give_up(run, source, result):
                 await self._reject(run, _gave_up(run, result))
-            return
+            return None
         self.scheduler.succeeded(host_key(run.url))
         if isinstance(result, FetchFailed):
             await self._reject(run, Rejected(result.reason, result.detail, url=run.url), original=result.partial_body)
-            return
-        entry = run.entry
-        if result.status == 304 and entry is not None:
-            metrics.LAST_SUCCESS.labels(source.name).set(time.time())
-            updated, _ = record_fetch(entry, url=entry.url, content_hash=entry.content_hash or "", now=now, window=self._window(source), keep_validators=True)
-            self._remember(updated, source, run, requested=None)
-            metrics.DEDUP_HITS.labels(source.name, "not-modified").inc()
-            await self._finish(run)
-            return
-        if result.status != 200:
-            await self._reject(run, Rejected(f"http-{result.status}", f"server answered {result.status} for {run.url}", url=run.url))
-            return
+            return None
+        return result
+
+    async def _page_not_modified(self, run: _Run, source: Source, entry: SeenEntry, now: datetime) -> None:
+        """304: the page is as we have it; only its schedule moves on."""
         metrics.LAST_SUCCESS.labels(source.name).set(time.time())
-        declared = find_canonical(result.body, result.final_url)
+        updated, _ = record_fetch(entry, url=entry.url, content_hash=entry.content_hash or "", now=now, window=self._window(source), keep_validators=True)
+        self._remember(updated, source, run, requested=None)
+        metrics.DEDUP_HITS.labels(source.name, "not-modified").inc()
+        await self._finish(run)
+
+    def _canonical_url(self, fetched: Fetched, source: Source) -> str:
+        """The page's canonical URL: its declared rel=canonical when admissible, else where it was fetched."""
+        declared = find_canonical(fetched.body, fetched.final_url)
         if declared is not None and self.admit(declared, source) is not None:
             declared = None
-        canonical = choose_canonical(result.final_url, declared, source.allows_host)
-        canonical_dedup = dedup_key(canonical, source.keep_trailing_slash)
-        canonical_key = StateKeys.page(canonical_dedup)
-        if canonical_key != run.key and entry is None and not task.force:
-            # Another spelling of a page we already have (rel=canonical points to it).
-            other = self._lookup(canonical_key, now)
-            if other is not None:
-                self.seen[run.key] = alias_value(canonical_key, now)
-                metrics.DEDUP_HITS.labels(source.name, "canonical").inc()
-                await self._finish(run)
-                return
+        return choose_canonical(fetched.final_url, declared, source.allows_host)
+
+    async def _known_by_canonical(self, run: _Run, source: Source, canonical_key: str, now: datetime) -> bool:
+        """Another spelling of a page we already have (rel=canonical points to it): remember the
+        spelling, finish the run, return True."""
+        if canonical_key == run.key or run.entry is not None or run.task.force:
+            return False
+        if self._lookup(canonical_key, now) is None:
+            return False
+        self.seen[run.key] = alias_value(canonical_key, now)
+        metrics.DEDUP_HITS.labels(source.name, "canonical").inc()
+        await self._finish(run)
+        return True
+
+    async def _publish_page(self, run: _Run, source: Source, fetched: Fetched, canonical: str, canonical_dedup: str,
+                            canonical_key: str, now: datetime) -> None:
+        """Build the raw page event; publish it when the content changed (and fits), then remember it."""
+        task, entry = run.task, run.entry
         # Charset detection, hashing and serialising a large page take real CPU time: off the
         # event loop, so heartbeats and the other hosts' requests are not held up.
         via = task.discovered_via
         build = functools.partial(
-            _raw_event, source=source.name, requested_url=fetch_url(task.url, source.keep_trailing_slash), final_url=result.final_url,
-            canonical_url=canonical, status=result.status, headers=result.headers, body=result.body, fetched_at=now,
-            fetch_ms=result.elapsed_ms, discovered_via=via, trace_id=task.trace_id, language_hint=source.language, timezone=source.timezone,
+            _raw_event, source=source.name, requested_url=fetch_url(task.url, source.keep_trailing_slash), final_url=fetched.final_url,
+            canonical_url=canonical, status=fetched.status, headers=fetched.headers, body=fetched.body, fetched_at=now,
+            fetch_ms=fetched.elapsed_ms, discovered_via=via, trace_id=task.trace_id, language_hint=source.language, timezone=source.timezone,
         )
-        raw, payload = await asyncio.to_thread(build) if len(result.body) > LARGE_PAGE_BYTES else build()
+        raw, payload = await asyncio.to_thread(build) if len(fetched.body) > LARGE_PAGE_BYTES else build()
         updated, changed = record_fetch(
             entry if entry is not None and StateKeys.page(entry.url) == canonical_key else None, url=canonical_dedup,
             content_hash=raw.content_hash, now=now, window=self._window(source),
-            etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
+            etag=fetched.headers.get("etag"), last_modified=fetched.headers.get("last-modified"),
         )
         if not changed:
             self._remember(updated, source, run, requested=run.key)
@@ -767,7 +799,7 @@ class Crawler:
             return
         if len(payload) > self.config.max_raw_event_bytes:
             await self._reject(run, Rejected("too-large", f"raw page event of {len(payload)} bytes exceeds {self.config.max_raw_event_bytes}",
-                                             article_id=raw.article_id, url=run.url), original=result.body[: self.config.max_raw_event_bytes])
+                                             article_id=raw.article_id, url=run.url), original=fetched.body[: self.config.max_raw_event_bytes])
             return
         await self.publish_raw(raw.article_id.encode(), payload)
         metrics.LAST_ARTICLE.labels(source.name).set(time.time())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.enrichment.entities import LOC, ORG, PER, RawMention, Tok
+from services.enrichment.entities import LOC, ORG, PER, RawMention
+from services.enrichment.text import Tok
 from services.enrichment.gazetteer import Gazetteer
 
 
