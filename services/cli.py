@@ -37,7 +37,9 @@ def _print_json(data: Any) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     import importlib
 
-    module = importlib.import_module(f"services.{args.service}.app")
+    from services.common.service_catalogue import BY_NAME
+
+    module = importlib.import_module(BY_NAME[args.service].module)
     module.main()
     return 0
 
@@ -311,11 +313,13 @@ def _positive_float(value: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from services.common.service_catalogue import SERVICE_NAMES
+
     parser = argparse.ArgumentParser(prog="newsflow", description="newsflow: event-driven news ingestion")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run one service")
-    run.add_argument("service", choices=["scraper", "parser", "enrichment", "indexer"])
+    run.add_argument("service", choices=SERVICE_NAMES)
     run.set_defaults(func=cmd_run)
 
     stack = sub.add_parser("stack", help="the local Kafka + Elasticsearch: start, stop, status, env (credentials), rotate-keys, broker")
@@ -410,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     dlq = sub.add_parser("dlq", help="inspect or replay dead letters")
     dlq.add_argument("action", choices=["list", "replay"])
-    dlq.add_argument("--stage", choices=["scraper", "parser", "enrichment", "indexer"])
+    dlq.add_argument("--stage", choices=SERVICE_NAMES)
     dlq.add_argument("--reason")
     dlq.set_defaults(func=cmd_dlq)
     from services.ops.status import add_status_command

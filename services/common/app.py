@@ -26,6 +26,7 @@ from schemas.topics import TopicSpec, topic_name, used_by
 from services.common.admin import ensure_changelogs, ensure_topics
 from services.common.logs import configure_logging, get_logger
 from services.common.metrics import CONSUMER_LAG, EVENT_LOOP_LAG, READY
+from services.common.service_catalogue import group_id
 from services.common.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -81,9 +82,8 @@ class ServiceHealth:
 
 
 def app_id(service: str, settings: ServiceSettings) -> str:
-    ns = settings.kafka.topic_namespace
-    name = settings.group_id or f"newsflow-{service}"
-    return f"{ns}.{name}" if ns else name
+    """The faust app id, which is also the service's consumer group."""
+    return group_id(service, settings.kafka.topic_namespace, settings.group_id)
 
 
 class IdempotentProducer(AIOKafkaProducerDriver):
@@ -95,7 +95,15 @@ class IdempotentProducer(AIOKafkaProducerDriver):
 
 class NewsflowApp(faust.App):
     """A faust app whose producer is idempotent with acks=all (faust only turns that on
-    inside transactions)."""
+    inside transactions), with the service's health beside it.
+
+    `health` is what /livez and /readyz report; a service adds its own readiness checks to
+    `health.extra_checks` (Elasticsearch reachable, crawl state restored, worker pool up).
+    """
+
+    def __init__(self, id: str, *, health: ServiceHealth, **options: Any) -> None:
+        super().__init__(id, **options)
+        self.health = health
 
     def _new_transport(self):  # type: ignore[no-untyped-def]
         transport = super()._new_transport()
@@ -108,7 +116,7 @@ class NewsflowApp(faust.App):
         return transport
 
 
-def build_app(service: str, settings: ServiceSettings, *, stage: str | None = None) -> faust.App:
+def build_app(service: str, settings: ServiceSettings, *, stage: str | None = None) -> NewsflowApp:
     """A faust app wired the way every newsflow service needs it.
 
     Values are raw bytes: each stage decodes with its pydantic schema so that a
@@ -127,8 +135,10 @@ def build_app(service: str, settings: ServiceSettings, *, stage: str | None = No
         )
     elif kafka.security_protocol == "SSL":
         credentials = faust.SSLCredentials(kafka.aiokafka_kwargs()["ssl_context"])
+    health = ServiceHealth(stage)
     app = NewsflowApp(
         identifier,
+        health=health,
         broker=kafka.broker_url,
         broker_credentials=credentials,
         store=settings.runtime.table_store,
@@ -156,8 +166,6 @@ def build_app(service: str, settings: ServiceSettings, *, stage: str | None = No
         table_standby_replicas=0,
         worker_redirect_stdouts=False,
     )
-    health = ServiceHealth(stage)
-    app.newsflow_health = health  # type: ignore[attr-defined]
     _install_http_endpoints(app, health)
     _install_monitors(app, health, stage, settings)
     return app
@@ -211,7 +219,7 @@ def _install_monitors(app: faust.App, health: ServiceHealth, stage: str, setting
                     health.extra_state[name] = await asyncio.wait_for(check(), timeout=10)
                 except Exception:  # noqa: BLE001
                     health.extra_state[name] = False
-            consumer = getattr(app, "_consumer", None)
+            consumer = running_consumer(app)
             health.assigned = health.assigned or bool(consumer and consumer.assignment())
             READY.labels(stage).set(1 if health.ready() else 0)
             # Every 5 s once ready; while starting, every 0.5 s, so /readyz turns green when the
@@ -222,7 +230,7 @@ def _install_monitors(app: faust.App, health: ServiceHealth, stage: str, setting
 
     @app.timer(5.0)
     async def export_consumer_lag() -> None:
-        consumer = getattr(app, "_consumer", None)
+        consumer = running_consumer(app)
         if consumer is None:
             return
         for tp in consumer.assignment():
@@ -248,6 +256,16 @@ def _install_monitors(app: faust.App, health: ServiceHealth, stage: str, setting
                 CONSUMER_LAG.remove(stage, tp.topic, str(tp.partition))
             except KeyError:
                 pass
+
+
+def running_consumer(app: faust.App) -> Any | None:
+    """The app's Kafka consumer once the worker has made it; None before (and after a stop).
+
+    faust's public `app.consumer` makes a consumer on first access: a timer or health check
+    that runs before the worker started would create a second one, outside the group. So this
+    reads faust's private `app._consumer`, here only, for every caller.
+    """
+    return getattr(app, "_consumer", None)
 
 
 def topic(app: faust.App, spec: TopicSpec, settings: ServiceSettings) -> faust.TopicT:
@@ -294,14 +312,14 @@ async def run_stage_agent(runner: Any, stream: Any) -> None:
         await stop_service(f"{runner.name}: the stage loop failed: {type(exc).__name__}: {exc}")
 
 
-async def start_pool(pool: Any, app: faust.App) -> None:
+async def start_pool(pool: Any, app: NewsflowApp) -> None:
     """Start a stage's WorkerPool; /readyz waits for it; a pool that cannot start stops the service."""
     from services.common.workers import PoolUnavailable
 
     async def workers_ready() -> bool:
         return bool(pool.ready)
 
-    app.newsflow_health.extra_checks["workers"] = workers_ready  # type: ignore[attr-defined]
+    app.health.extra_checks["workers"] = workers_ready
     try:
         await pool.start()
     except PoolUnavailable as exc:

@@ -28,10 +28,10 @@ from services.devstack import security
 from services.devstack.processes import ManagedProcess, default_run_dir, wait_http_ok
 from services.devstack.security import KAFKA_SASL_MECHANISM, KAFKA_SECURITY_PROTOCOL, RoleCredentials
 from services.devstack.stack import StackConfig, StackError, kafka_admin, run_sync
+from services.common.service_catalogue import DEFAULT_PORTS
+from services.common.service_catalogue import SERVICE_NAMES as SERVICES
 from services.ops.access import ES_ROLES, KAFKA_ROLES, ROLES, kafka_acls, kafka_username
 
-SERVICES = ("scraper", "parser", "enrichment", "indexer")
-DEFAULT_PORTS = {"scraper": 8101, "parser": 8102, "enrichment": 8103, "indexer": 8104}
 
 
 def free_port() -> int:

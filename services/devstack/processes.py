@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.devstack.security import CREDENTIAL_VARIABLES
-from services.devstack.stack import REPO_ROOT, _pid_alive, _read_pid, _terminate
+from services.devstack.pids import pid_alive, read_pid, terminate
+from services.devstack.stack import REPO_ROOT
 
 SERVICE_MODULES = {
     "scraper": "services.scraper",
@@ -44,8 +45,8 @@ class ManagedProcess:
         return self.run_dir / "logs" / f"{self.name}.log"
 
     def pid(self) -> int | None:
-        pid = _read_pid(self.pidfile)
-        return pid if _pid_alive(pid) else None
+        pid = read_pid(self.pidfile)
+        return pid if pid_alive(pid) else None
 
     def start(self, env: dict[str, str], args: list[str] | None = None) -> int:
         """Start the process with this environment on top of ours, minus our credentials.
@@ -73,7 +74,7 @@ class ManagedProcess:
     def stop(self, grace: float = 25.0) -> None:
         pid = self.pid()
         if pid:
-            _terminate(pid, grace)
+            terminate(pid, grace)
         self.pidfile.unlink(missing_ok=True)
 
     def kill(self) -> None:
@@ -82,7 +83,7 @@ class ManagedProcess:
         if pid:
             os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 10
-            while _pid_alive(pid) and time.monotonic() < deadline:
+            while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
             try:
                 os.waitpid(pid, os.WNOHANG)

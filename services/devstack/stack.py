@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from services.devstack import security
+from services.devstack.pids import pid_alive, read_pid, terminate, terminate_all
 from services.devstack.java import JavaHome, find_java
 from services.devstack.security import (
     ES_ADMIN,
@@ -255,57 +256,6 @@ def _port_free(port: int) -> bool:
                 return False
             raise
     return True
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie is not alive for our purposes.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-        return state != "Z"
-    except OSError:
-        return True
-
-
-def _read_pid(pidfile: Path) -> int | None:
-    try:
-        return int(pidfile.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _terminate(pid: int, grace: float) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if not _pid_alive(pid):
-                return
-            time.sleep(0.2)
-
-
-def _terminate_all(pids: list[int], grace: float) -> None:
-    """SIGTERM to every process, SIGKILL to those still alive after `grace` seconds."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        alive = [pid for pid in pids if _pid_alive(pid)]
-        for pid in alive:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + grace
-        while any(_pid_alive(pid) for pid in alive) and time.monotonic() < deadline:
-            time.sleep(0.2)
 
 
 def _require_port(port: int, what: str, env: str, wait: float = 15.0) -> None:
@@ -517,8 +467,8 @@ class KafkaNode:
         return "".join(f"{k}={v}\n" for k, v in props.items())
 
     def running_pid(self) -> int | None:
-        pid = _read_pid(self.pidfile)
-        return pid if _pid_alive(pid) else None
+        pid = read_pid(self.pidfile)
+        return pid if pid_alive(pid) else None
 
     def start(self) -> None:
         """Start the node (format its storage on first use); returns at once (see `wait`)."""
@@ -608,7 +558,7 @@ class KafkaNode:
     def stop(self) -> None:
         pid = self.running_pid()
         if pid:
-            _terminate(pid, grace=30)
+            terminate(pid, grace=30)
         self.pidfile.unlink(missing_ok=True)
 
     def kill(self) -> None:
@@ -617,7 +567,7 @@ class KafkaNode:
         if pid:
             os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 10
-            while _pid_alive(pid) and time.monotonic() < deadline:
+            while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
         self.pidfile.unlink(missing_ok=True)
 
@@ -702,9 +652,9 @@ class Kafka:
         # Every node folder of the instance, also those of a layout started with another broker count.
         base = self.nodes[0].home.parent  # the instance folder, or its relocated copy (root, private checkout)
         homes = {h for h in base.glob("kafka*") if h.is_dir()} | {n.home for n in self.nodes}
-        pids = [pid for pid in (_read_pid(h / "kafka.pid") for h in homes) if _pid_alive(pid)]
+        pids = [pid for pid in (read_pid(h / "kafka.pid") for h in homes) if pid_alive(pid)]
         # All at once: a node left alone without a quorum cannot finish a clean shutdown anyway.
-        _terminate_all(pids, grace=30)  # type: ignore[arg-type]
+        terminate_all(pids, grace=30)  # type: ignore[arg-type]
         for home in homes:
             (home / "kafka.pid").unlink(missing_ok=True)
 
@@ -880,8 +830,8 @@ class Elasticsearch:
         self._install_hunspell()
 
     def running_pid(self) -> int | None:
-        pid = _read_pid(self.pidfile)
-        return pid if _pid_alive(pid) else None
+        pid = read_pid(self.pidfile)
+        return pid if pid_alive(pid) else None
 
     def start(self) -> None:
         if self.running_pid():
@@ -958,7 +908,7 @@ class Elasticsearch:
     def stop(self) -> None:
         pid = self.running_pid()
         if pid:
-            _terminate(pid, grace=45)
+            terminate(pid, grace=45)
         self.pidfile.unlink(missing_ok=True)
 
     def status(self) -> dict[str, object]:

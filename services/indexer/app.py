@@ -148,7 +148,7 @@ def create_app(settings: IndexerSettings) -> faust.App:
     dlq_topic = topic(app, DEAD_LETTERS, settings)
     client = _Elasticsearch(settings)
     contract = _IndexContract(client, IndexNames(settings.es.alias), settings.replicas)
-    app.newsflow_health.extra_checks["elasticsearch"] = contract.ready  # type: ignore[attr-defined]
+    app.health.extra_checks["elasticsearch"] = contract.ready
     dead_letters = DeadLetterSink("indexer", Publisher.for_faust_topic(dlq_topic, "indexer").deliver)
     streams: list[Any] = []  # the agent's manual-ack stream, once it runs
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.common.service_catalogue import BY_NAME
 from services.common.settings import ElasticsearchSettings, ServiceSettings
 
 
 class IndexerSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSFLOW_INDEXER_", extra="ignore")
 
-    http_port: int = 8104
+    http_port: int = BY_NAME["indexer"].http_port
     es: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
     batch_max_items: int = Field(default=500, ge=1)
     batch_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)

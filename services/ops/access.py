@@ -33,9 +33,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from services.common.service_catalogue import SERVICE_NAMES, group_id
 from schemas.topics import CATALOGUE, CRAWL_REQUESTS, DEAD_LETTERS, TopicSpec, consumed_by, produced_by, topic_name, used_by
 
-SERVICE_ROLES: tuple[str, ...] = ("scraper", "parser", "enrichment", "indexer")
+SERVICE_ROLES: tuple[str, ...] = SERVICE_NAMES
 KAFKA_ROLES: tuple[str, ...] = (*SERVICE_ROLES, "operator")
 ES_ROLES: tuple[str, ...] = ("reader", "indexer", "operator")
 ROLES: tuple[str, ...] = ("reader", "operator", *SERVICE_ROLES)
@@ -88,12 +89,6 @@ class KafkaAcl:
             f"--allow-principal '{self.principal}' --operation {self.operation.name.title()} {target} "
             f"--resource-pattern-type {self.pattern_type.name.lower()}"
         )
-
-
-def group_id(service: str, namespace: str = "", override: str | None = None) -> str:
-    """A service's consumer group (= faust app id; services.common.app.app_id spells it the same)."""
-    name = override or f"newsflow-{service}"
-    return f"{namespace}.{name}" if namespace else name
 
 
 def kafka_username(role: str, namespace: str = "") -> str:

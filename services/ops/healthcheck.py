@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Mapping
 
-DEFAULT_PORTS = {"scraper": 8101, "parser": 8102, "enrichment": 8103, "indexer": 8104}
+from services.common.service_catalogue import DEFAULT_PORTS
 
 
 def livez_url(service: str, environ: Mapping[str, str] = os.environ) -> str:

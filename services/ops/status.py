@@ -38,8 +38,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
-SERVICES: tuple[str, ...] = ("scraper", "parser", "enrichment", "indexer")
-DEFAULT_PORTS: dict[str, int] = {"scraper": 8101, "parser": 8102, "enrichment": 8103, "indexer": 8104}
+from services.common.service_catalogue import DEFAULT_PORTS, group_id
+from services.common.service_catalogue import SERVICE_NAMES as SERVICES
+
 DEFAULT_WINDOW = 3.0
 CLEAR_SCREEN = "\x1b[2J\x1b[H"
 
@@ -120,12 +121,6 @@ def parse_metrics(text: str) -> list[Sample]:
                 continue
             samples.append(Sample(s.name, tuple(sorted(s.labels.items())), float(s.value)))
     return samples
-
-
-def group_id(service: str, namespace: str = "", override: str | None = None) -> str:
-    """The consumer group (= faust app id) of a service; mirrors services.common.app.app_id."""
-    name = override or f"newsflow-{service}"
-    return f"{namespace}.{name}" if namespace else name
 
 
 def consumed_topics(service: str, namespace: str = "") -> list[str]:

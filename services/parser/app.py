@@ -12,6 +12,7 @@ from schemas.topics import DEAD_LETTERS, PARSED_ARTICLES, RAW_PAGES
 from services.common.app import build_app, run_stage_agent, run_worker, start_pool, topic
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard
 from services.common.delivery import Publisher
+from services.common.service_catalogue import BY_NAME
 from services.common.settings import ServiceSettings
 from services.common.stage import StageRunner, pooled
 from services.common.workers import WorkerPool
@@ -22,7 +23,7 @@ from services.parser.metrics import record_quality
 class ParserSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSFLOW_PARSER_", extra="ignore")
 
-    http_port: int = 8102
+    http_port: int = BY_NAME["parser"].http_port
     sources_file: Path | None = Field(default=Path("deploy/local/sources.yaml"), description="For per-site rules.")
     workers: int = Field(default=1, ge=1, le=64, description="Parser worker processes.")
     time_limit: float = Field(default=10.0, gt=0, description="Seconds one page may take before it is dead-lettered as `timeout`.")

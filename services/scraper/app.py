@@ -32,13 +32,14 @@ from schemas.crawl_request_v1 import CrawlRequestV1
 from schemas.frontier_task_v1 import FrontierTaskV1
 from schemas.sources import SourcesFile, load_sources
 from schemas.topics import CRAWL_REQUESTS, DEAD_LETTERS, FRONTIER, RAW_PAGES
-from services.common.app import build_app, run_worker, stop_service, topic
+from services.common.app import build_app, run_worker, running_consumer, stop_service, topic
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, TooManyInvalid, dead_letter_record
 from services.common.delivery import DeliveryFailed, Publisher
 from services.common.logs import get_logger
 from services.common.metrics import EVENTS_IN, EVENTS_OUT, LAST_EVENT_TIMESTAMP
 from services.common.outcomes import Rejected
 from services.common.retry import Backoff, is_infrastructure_error
+from services.common.service_catalogue import BY_NAME
 from services.common.settings import ServiceSettings
 from services.common.stage import decode_model
 from services.scraper.changelog import KafkaChangelogReader, ensure_state_changelogs
@@ -57,7 +58,7 @@ RESTORE_BACKOFF = Backoff(1.0, 30.0)
 class ScraperSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSFLOW_SCRAPER_", extra="ignore")
 
-    http_port: int = 8101
+    http_port: int = BY_NAME["scraper"].http_port
     sources_file: Path = Field(default=Path("deploy/local/sources.yaml"))
     user_agent: str | None = Field(default=None, description="Overrides the sources file's user_agent.")
     global_concurrency: int = Field(default=16, ge=1)
@@ -284,7 +285,6 @@ def create_app(settings: ScraperSettings) -> faust.App:
     source_changes = app.GlobalTable("sources", partitions=CRAWL_REQUESTS.partitions, schema=schema, recovery_buffer_size=1)
 
     state, changelog_topics = open_crawl_state(app, settings)
-    app.newsflow_state = state  # type: ignore[attr-defined]
     # The stop rule counts the scraper's input messages that are not valid (frontier tasks and
     # crawl requests that do not decode): a bad deploy upstream. Fetch failures are the web's
     # state, not bad input, and have their own per-source alerts.
@@ -306,12 +306,11 @@ def create_app(settings: ScraperSettings) -> faust.App:
         publish_task=out.publish_task,
         dead_letter=out.dead_letter,
     )
-    app.newsflow_crawler = crawler  # type: ignore[attr-defined]
 
     async def state_restored() -> bool:
         return bool(app.tables.recovery.completed.is_set()) and state.ready
 
-    app.newsflow_health.extra_checks["state_restored"] = state_restored  # type: ignore[attr-defined]
+    app.health.extra_checks["state_restored"] = state_restored
     restoring = _install_rebalance_handlers(app, settings, frontier_topic, state, crawler,
                                             _restorer(settings, state, crawler, changelog_topics))
 
@@ -392,7 +391,7 @@ def create_app(settings: ScraperSettings) -> faust.App:
         of scrapers polls each feed once per interval.
         """
         sync_sources()
-        consumer = getattr(app, "_consumer", None)
+        consumer = running_consumer(app)
         if consumer is None:
             return
         owned = {tp.topic for tp in consumer.assignment()}

@@ -7,10 +7,11 @@ import re
 import pytest
 import yaml
 
+from services.common.service_catalogue import DEFAULT_PORTS
 from tests.deploy.conftest import DEPLOY, known_env_names, run, tool
 
 COMPOSE = DEPLOY / "compose" / "docker-compose.yml"
-STAGES = {"scraper": 8101, "parser": 8102, "enrichment": 8103, "indexer": 8104}
+STAGES = DEFAULT_PORTS  # name → HTTP port, from the service catalogue
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,13 @@ import copy
 import pytest
 import yaml
 
+from services.common.service_catalogue import DEFAULT_PORTS
 from tests.deploy.conftest import DEPLOY, known_env_names, run, tool
 
 OVERLAYS = ("dev", "prod")
 # kubernetes-validate ships schemas up to 1.37; 1.32 is the oldest release still commonly run.
 KUBERNETES_VERSIONS = ("1.32.0", "1.37.0")
-STAGES = {"scraper": 8101, "parser": 8102, "enrichment": 8103, "indexer": 8104}
+STAGES = DEFAULT_PORTS  # name → HTTP port, from the service catalogue
 
 
 def render(overlay: str) -> list[dict]:  # type: ignore[type-arg]

@@ -239,17 +239,6 @@ def test_consumed_topics_follow_the_catalogue() -> None:
     assert consumed_topics("indexer") == ["news.articles.enriched.v1"]
 
 
-def test_default_ports_are_the_settings_defaults() -> None:
-    from services.enrichment.app import EnrichmentSettings
-    from services.indexer.settings import IndexerSettings
-    from services.ops.healthcheck import DEFAULT_PORTS as HEALTHCHECK_PORTS
-    from services.parser.app import ParserSettings
-    from services.scraper.app import ScraperSettings
-
-    settings = {"scraper": ScraperSettings, "parser": ParserSettings, "enrichment": EnrichmentSettings, "indexer": IndexerSettings}
-    assert DEFAULT_PORTS == HEALTHCHECK_PORTS == {s: cls.model_fields["http_port"].default for s, cls in settings.items()}
-
-
 def test_service_urls_precedence() -> None:
     env = {"NEWSFLOW_PARSER_HTTP_PORT": "9102", "NEWSFLOW_STATUS_INDEXER_URL": "http://a:1, http://b:1/"}
     urls = service_urls({"scraper": "http://s:8101"}, env)

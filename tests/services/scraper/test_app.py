@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from services.scraper.app import ScraperSettings, create_app
+from services.common.app import build_app
+from services.scraper.app import ScraperSettings, create_app, open_crawl_state
 from services.scraper.state import MemoryStore, RocksStore
 
 
@@ -20,9 +21,21 @@ def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> Scr
     return ScraperSettings()
 
 
-async def test_the_crawl_state_is_on_disk_in_rocksdb_by_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_app_builds_without_io(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     app = create_app(settings(monkeypatch, tmp_path))
-    state = app.newsflow_state  # type: ignore[attr-defined]
+    assert {"crawl_frontier", "handle_crawl_requests"} <= {agent.split(".")[-1] for agent in app.agents}
+    assert "state_restored" in app.health.extra_checks
+    assert not (tmp_path / "data").exists() or not list((tmp_path / "data").rglob("CURRENT")), "no store opened yet"
+
+
+def crawl_state(s: ScraperSettings):  # type: ignore[no-untyped-def]
+    state, changelogs = open_crawl_state(build_app("scraper", s), s)
+    assert set(changelogs) == {"seen", "later", "feeds"}
+    return state
+
+
+async def test_the_crawl_state_is_on_disk_in_rocksdb_by_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    state = crawl_state(settings(monkeypatch, tmp_path))
     state.assign({0, 3})
     try:
         stores = {p: state.store(p) for p in (0, 3)}
@@ -34,8 +47,7 @@ async def test_the_crawl_state_is_on_disk_in_rocksdb_by_default(monkeypatch: pyt
 
 
 async def test_memory_store_on_request(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    app = create_app(settings(monkeypatch, tmp_path, NEWSFLOW_SCRAPER_STATE_STORE="memory://"))
-    state = app.newsflow_state  # type: ignore[attr-defined]
+    state = crawl_state(settings(monkeypatch, tmp_path, NEWSFLOW_SCRAPER_STATE_STORE="memory://"))
     state.assign({1})
     assert isinstance(state.store(1), MemoryStore)
     assert not (tmp_path / "data").exists() or not list((tmp_path / "data").rglob("CURRENT"))
