@@ -29,7 +29,6 @@ from schemas.topics import DEAD_LETTERS, ENRICHED_ARTICLES, PARSED_ARTICLES, STO
 from services.common.app import build_app, run_stage_agent, run_worker, start_pool, topic
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard
 from services.common.delivery import Publisher
-from services.common.service_catalogue import BY_NAME
 from services.common.settings import ServiceSettings
 from services.common.stage import StageLogic, StageRunner, inline, pooled
 from services.common.workers import WorkerPool
@@ -44,7 +43,7 @@ def default_workers() -> int:
 class EnrichmentSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSFLOW_ENRICHMENT_", extra="ignore")
 
-    http_port: int = BY_NAME["enrichment"].http_port
+    http_port: int = 8103
     workers: int = Field(default_factory=default_workers, ge=1, le=64,
                          description="NLP worker processes; default one per core (they share the loaded models).")
     time_limit: float = Field(default=30.0, gt=0, description="Seconds one article may take before it is dead-lettered as `timeout`.")
