@@ -43,7 +43,7 @@ from services.common.settings import KafkaSettings
 from services.devstack.pipeline import free_port
 from services.devstack.processes import ManagedProcess, stop_all, wait_http_ok
 from services.samplesite.crowd import CrowdSite, plan_hosts, read_log
-from services.scraper.crawl import dedup_key
+from services.scraper.decisions import dedup_key
 
 SLOW_HOSTS, SLOW_SECONDS, BURST_HOSTS = 2, 0.3, 3
 # Request arrival times at the site carry a few milliseconds of scheduling jitter.

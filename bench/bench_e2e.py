@@ -82,7 +82,7 @@ def corpus() -> list[Page]:
 
 def raw_value(page: Page, n: int, run: str) -> tuple[bytes, bytes, str]:
     """(key, value, article id) of the raw page event for copy `n` of `page`, with a unique URL."""
-    from services.scraper.crawl import build_raw_page
+    from services.scraper.decisions import build_raw_page
 
     url = f"https://bench-{n % 50}.example/{run}/news/{n}/"
     raw = build_raw_page(

@@ -54,7 +54,7 @@ def sample_articles() -> list[Any]:
     from services.common.outcomes import Rejected
     from services.parser.extract import parse_page
     from services.samplesite.server import SITE_DIR, load_manifest
-    from services.scraper.crawl import build_raw_page
+    from services.scraper.decisions import build_raw_page
 
     manifest = load_manifest()
     base = "http://127.0.0.1:8800"

@@ -40,7 +40,7 @@ def articles(count: int) -> list[EnrichedArticleV1]:
     from services.enrichment.logic import enrich, load_models
     from services.parser.extract import parse_page
     from services.samplesite.server import SITE_DIR, load_manifest
-    from services.scraper.crawl import build_raw_page
+    from services.scraper.decisions import build_raw_page
 
     manifest, models, base = load_manifest(), load_models(), []
     for page in manifest.articles():

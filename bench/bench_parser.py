@@ -26,7 +26,7 @@ def _pages() -> list[Any]:
     for page in manifest.pages:
         from datetime import datetime, timezone
 
-        from services.scraper.crawl import build_raw_page
+        from services.scraper.decisions import build_raw_page
 
         body = (SITE_DIR / page.file).read_bytes().replace(b"{{BASE_URL}}", b"http://127.0.0.1:8800")
         url = "http://127.0.0.1:8800" + page.path

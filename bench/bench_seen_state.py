@@ -49,7 +49,7 @@ from services.common.settings import KafkaSettings
 from services.devstack.pipeline import free_port
 from services.devstack.processes import ManagedProcess, stop_all
 from services.devstack.stack import REPO_ROOT
-from services.scraper.crawl import SeenEntry, dedup_key, record_fetch
+from services.scraper.decisions import SeenEntry, dedup_key, record_fetch
 from services.scraper.state import encode_key, encode_value
 from services.scraper.state_keys import StateKeys
 

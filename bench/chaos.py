@@ -179,7 +179,7 @@ def accepted_pages() -> list[Any]:
 
 
 def raw_event(page: Any, n: int, run: str, fetched_at: datetime) -> tuple[bytes, bytes, str]:
-    from services.scraper.crawl import build_raw_page
+    from services.scraper.decisions import build_raw_page
 
     url = f"https://chaos-{n % 40}.example/{run}/news/{n}/"
     raw = build_raw_page(

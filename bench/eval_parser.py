@@ -36,7 +36,7 @@ from typing import Any
 from bench.scoring import markdown_table, median, shingle_f1
 from services.common.outcomes import Rejected
 from services.parser.extract import parse_page
-from services.scraper.crawl import build_raw_page
+from services.scraper.decisions import build_raw_page
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "parser"
 # Written after the parser was tuned on CORPUS, and never used for tuning: it tells

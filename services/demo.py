@@ -25,7 +25,7 @@ from services.devstack.processes import ManagedProcess, default_run_dir, wait_ht
 from services.devstack.stack import Stack, StackConfig, StackError
 from services.samplesite.server import load_manifest
 from services.samplesite.sources import sample_sources
-from services.scraper.crawl import dedup_key
+from services.scraper.decisions import dedup_key
 
 SAMPLE_PORT = int(os.environ.get("NEWSFLOW_SAMPLESITE_PORT", "8800"))
 

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from services.common.ids import article_id
 from services.common.settings import KafkaSettings
 from services.samplesite.server import Manifest, SamplePage
-from services.scraper.crawl import dedup_key
+from services.scraper.decisions import dedup_key
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float, interval: float = 1.0, what: str = "condition") -> Any:

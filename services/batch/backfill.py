@@ -70,7 +70,7 @@ class BackfillWork:
 
 def prepare_backfill(config: BackfillConfig) -> BackfillWork:
     """Runs once in the pool's zygote."""
-    import services.scraper.crawl  # noqa: F401 - loaded once, shared by the forked workers
+    import services.scraper.decisions  # noqa: F401 - loaded once, shared by the forked workers
 
     book = SourceBook()
     if config.sources_file:

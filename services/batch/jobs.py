@@ -149,7 +149,7 @@ def local_url(path: Path) -> str:
 
 
 def raw_from_bytes(body: bytes, url: str, *, content_type: str | None = None, timezone_name: str | None = None):  # type: ignore[no-untyped-def]
-    from services.scraper.crawl import build_raw_page
+    from services.scraper.decisions import build_raw_page
 
     return build_raw_page(
         source="cli", requested_url=url, final_url=url, canonical_url=url, status=200,

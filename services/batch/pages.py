@@ -136,7 +136,7 @@ def language_hint(entry: WarcEntry, source: Source | None, body: bytes) -> str |
 
 def to_raw_page(entry: WarcEntry, book: SourceBook, filters: Filters, limits: PageLimits) -> RawPageV1 | Skipped | Rejected:
     """The raw page for an archived response that passed `select` (see the module doc)."""
-    from services.scraper.crawl import build_raw_page, choose_canonical, find_canonical, fetch_url
+    from services.scraper.decisions import build_raw_page, choose_canonical, find_canonical, fetch_url
 
     url = entry.url or ""
     if entry.broken:

@@ -47,7 +47,7 @@ from schemas.sources import Source, SourcesFile
 from services.common.logs import bind_event, get_logger
 from services.common.outcomes import Rejected
 from services.scraper import metrics
-from services.scraper.crawl import (
+from services.scraper.decisions import (
     FeedState,
     SeenEntry,
     alias_value,

@@ -17,7 +17,7 @@ from elasticsearch import AsyncElasticsearch
 
 from services.common.ids import article_id
 from services.devstack.stack import Stack, StackConfig
-from services.scraper.crawl import dedup_key
+from services.scraper.decisions import dedup_key
 from tests.e2e.conftest import RunningCrowd, crowd_running
 from tests.helpers import all_indexed, eventually, indexed_count
 

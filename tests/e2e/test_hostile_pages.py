@@ -16,7 +16,7 @@ from services.devstack.pipeline import Pipeline, free_port
 from services.devstack.procinfo import MemoryWatch
 from services.devstack.processes import ManagedProcess, stop_all, wait_http_ok
 from services.devstack.stack import Stack, StackConfig
-from services.scraper.crawl import dedup_key
+from services.scraper.decisions import dedup_key
 from tests.helpers import all_indexed, dead_letters, eventually
 from tests.hostile.pages import PAGES
 

@@ -17,7 +17,7 @@ from services.common.outcomes import Rejected
 from services.common.stage import Emit
 from services.common.workers import WorkerPool
 from services.parser.app import ParserSettings
-from services.scraper.crawl import build_raw_page
+from services.scraper.decisions import build_raw_page
 from tests.hostile.pages import PAGES, HostilePage
 
 MAX_PAGE_BYTES = 5 * 1024 * 1024  # what the scraper (and the CLI) let through

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from services.common.ids import article_id
-from services.scraper.crawl import dedup_key
+from services.scraper.decisions import dedup_key
 from tests.helpers import read_topic
 from tests.warc_builder import Resource, Response, Revisit, generated_site_records, write_warc
 

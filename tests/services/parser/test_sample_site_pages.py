@@ -10,7 +10,7 @@ from schemas.parsed_article_v1 import ParsedArticleV1
 from services.common.outcomes import Rejected
 from services.parser.extract import parse_page
 from services.samplesite.server import SITE_DIR, SamplePage, load_manifest
-from services.scraper.crawl import build_raw_page
+from services.scraper.decisions import build_raw_page
 
 MANIFEST = load_manifest()
 BASE = "http://127.0.0.1:8800"

@@ -100,6 +100,6 @@ async def test_feed_items_and_canonical_links_are_checked_against_the_sources_do
     assert h.raw[0].final_url == base + "/ok/"
     assert [hit.path for hit in site.hits] == ["/feed.xml", "/ok/"]
     from services.common.ids import article_id
-    from services.scraper.crawl import dedup_key
+    from services.scraper.decisions import dedup_key
 
     assert h.raw[0].article_id == article_id(dedup_key(base + "/ok/")), "a canonical link to a metadata address is ignored"

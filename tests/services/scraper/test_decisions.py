@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.scraper.crawl import (
+from services.scraper.decisions import (
     SeenEntry, alias_value, choose_canonical, decide, find_canonical, is_expired, next_refetch, record_fetch,
 )
 from services.scraper.state_keys import StateKeys
