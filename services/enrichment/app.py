@@ -72,9 +72,10 @@ def create_app(settings: EnrichmentSettings) -> faust.App:
     )
     pool = WorkerPool("enrichment", "services.enrichment.worker:prepare_worker", prepare_args=(settings.preload(),),
                       size=settings.workers, time_limit=settings.time_limit)
+    assigner = StoryAssigner(stories, settings.story_sweep_every)
     story = StageLogic(
         name="enrichment-stories", input_model=EnrichedArticleV1,
-        process=StoryAssigner(stories, settings.story_sweep_every), key_of=lambda article: article.id.encode(),
+        process=assigner, key_of=lambda article: article.id.encode(),
     )
     dead_letters = DeadLetterSink("enrichment", Publisher.for_faust_topic(dlq_topic, "enrichment").deliver)
     runtime = settings.runtime
@@ -96,6 +97,12 @@ def create_app(settings: EnrichmentSettings) -> faust.App:
     @app.agent(stories_topic)
     async def assign_stories(stream):  # type: ignore[no-untyped-def]
         await run_stage_agent(story_runner, stream)
+
+    @app.on_partitions_revoked.connect  # type: ignore[misc]
+    async def forget_story_buckets(app_, revoked, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # The story table may be restored or handed over: its in-memory LSH buckets are
+        # rebuilt from it by the next article, after the restore.
+        assigner.forget_bands()
 
     @app.task
     async def load_models() -> None:
