@@ -307,8 +307,17 @@ class WorkerPool:
     def ready(self) -> bool:
         return self._ready.is_set() and self._failure is None
 
+    def launch(self) -> None:
+        """Start the zygote now, without waiting for it: its `prepare` (loading models) runs
+        while the caller does other things, e.g. a service restoring its tables. Called from
+        the thread that lives as long as the service (see `_launch_zygote`). `start()` then
+        only waits for it. Calling it twice does nothing."""
+        if self._zygote is None:
+            self._launch_zygote()
+
     async def start(self) -> list[int]:
-        """Start the zygote and the workers; returns the workers' pids. Raises PoolUnavailable."""
+        """Start the zygote (unless `launch()` did) and the workers; returns the workers' pids.
+        Raises PoolUnavailable."""
         idle: asyncio.Queue[_Worker] = asyncio.Queue()
         try:
             await self._start_zygote()
@@ -324,6 +333,21 @@ class WorkerPool:
         return self.pids
 
     async def _start_zygote(self) -> None:
+        if self._zygote is None:
+            self._launch_zygote()
+        ours = self._control
+        assert ours is not None
+        try:
+            reply = await asyncio.wait_for(asyncio.to_thread(_recv_frame, ours), self.start_timeout)
+        except asyncio.TimeoutError:
+            self._stop_zygote()
+            raise PoolUnavailable(f"{self.name}: the worker zygote did not get ready within {self.start_timeout:.0f} s") from None
+        if reply is None or reply[0] != "ok":
+            self._stop_zygote()
+            detail = reply[1] if reply else "it exited"
+            raise PoolUnavailable(f"{self.name}: preparing the workers failed: {detail}")
+
+    def _launch_zygote(self) -> None:
         ours, theirs = socket.socketpair()
         # Started from the event loop's thread (the main thread), which lives as long as the
         # service: PR_SET_PDEATHSIG fires when the thread that started the child exits.
@@ -336,15 +360,6 @@ class WorkerPool:
         )
         theirs.close()
         self._control = ours
-        try:
-            reply = await asyncio.wait_for(asyncio.to_thread(_recv_frame, ours), self.start_timeout)
-        except asyncio.TimeoutError:
-            self._stop_zygote()
-            raise PoolUnavailable(f"{self.name}: the worker zygote did not get ready within {self.start_timeout:.0f} s") from None
-        if reply is None or reply[0] != "ok":
-            self._stop_zygote()
-            detail = reply[1] if reply else "it exited"
-            raise PoolUnavailable(f"{self.name}: preparing the workers failed: {detail}")
 
     def _stop_zygote(self) -> None:
         if self._control is not None:

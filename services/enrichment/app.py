@@ -59,7 +59,13 @@ class EnrichmentSettings(ServiceSettings):
         return "all" if value == "all" else tuple(code.strip() for code in value.split(",") if code.strip())
 
 
-def create_app(settings: EnrichmentSettings) -> faust.App:
+def nlp_pool(settings: EnrichmentSettings) -> WorkerPool:
+    return WorkerPool("enrichment", "services.enrichment.worker:prepare_worker", prepare_args=(settings.preload(),),
+                      size=settings.workers, time_limit=settings.time_limit)
+
+
+def create_app(settings: EnrichmentSettings, pool: WorkerPool | None = None) -> faust.App:
+    """The enrichment's faust app; `pool` may be launched already (see `main`)."""
     app = build_app("enrichment", settings)
     parsed_topic = topic(app, PARSED_ARTICLES, settings)
     stories_topic = topic(app, STORY_ASSIGNMENT, settings)
@@ -70,11 +76,11 @@ def create_app(settings: EnrichmentSettings) -> faust.App:
         "stories", partitions=STORY_ASSIGNMENT.partitions,
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
     )
-    pool = WorkerPool("enrichment", "services.enrichment.worker:prepare_worker", prepare_args=(settings.preload(),),
-                      size=settings.workers, time_limit=settings.time_limit)
+    pool = pool or nlp_pool(settings)
+    assigner = StoryAssigner(stories, settings.story_sweep_every)
     story = StageLogic(
         name="enrichment-stories", input_model=EnrichedArticleV1,
-        process=StoryAssigner(stories, settings.story_sweep_every), key_of=lambda article: article.id.encode(),
+        process=assigner, key_of=lambda article: article.id.encode(),
     )
     dead_letters = DeadLetterSink("enrichment", Publisher.for_faust_topic(dlq_topic, "enrichment").deliver)
     runtime = settings.runtime
@@ -97,6 +103,12 @@ def create_app(settings: EnrichmentSettings) -> faust.App:
     async def assign_stories(stream):  # type: ignore[no-untyped-def]
         await run_stage_agent(story_runner, stream)
 
+    @app.on_partitions_revoked.connect  # type: ignore[misc]
+    async def forget_story_buckets(app_, revoked, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # The story table may be restored or handed over: its in-memory LSH buckets are
+        # rebuilt from it by the next article, after the restore.
+        assigner.forget_bands()
+
     @app.task
     async def load_models() -> None:
         """Start the workers now, so the first article does not wait for the models."""
@@ -111,7 +123,11 @@ def create_app(settings: EnrichmentSettings) -> faust.App:
 
 def main() -> None:
     settings = EnrichmentSettings()
-    run_worker(create_app(settings), "enrichment", settings)
+    pool = nlp_pool(settings)
+    # The models load (about 10 s) while faust restores the story table and joins the group:
+    # faust starts app tasks only after the restore, too late to begin loading then.
+    pool.launch()
+    run_worker(create_app(settings, pool), "enrichment", settings)
 
 
 if __name__ == "__main__":
