@@ -162,3 +162,35 @@ async def harnesses() -> AsyncIterator[list[CrawlHarness]]:
     yield made
     for h in made:
         await h.crawler.close()
+
+
+@dataclass
+class SilentServer:
+    """A local TCP server that accepts connections and never answers (a stalled site)."""
+
+    port: int
+    connections: list[asyncio.StreamWriter]
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+SILENT_SOURCE = {"sources": [{"name": "s", "allowed_domains": ["127.0.0.1"], "allow_private_addresses": True,
+                              "politeness": {"respect_robots": False}}]}
+
+
+@pytest.fixture
+async def silent_server() -> AsyncIterator[SilentServer]:
+    connections: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        await asyncio.sleep(3600)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    try:
+        yield SilentServer(server.sockets[0].getsockname()[1], connections)
+    finally:
+        server.close()
+        for w in connections:
+            w.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import time
 import zlib
@@ -12,7 +11,7 @@ from aiohttp import web
 
 from services.scraper.crawler import page_task
 from services.scraper.fetch import FetchLimits
-from tests.services.scraper.conftest import CrawlHarness, LocalSite, make_harness
+from tests.services.scraper.conftest import SILENT_SOURCE, CrawlHarness, LocalSite, SilentServer, make_harness
 
 RU = "Сенатор Владимир Джабаров отметил, что встреча двух президентов прошла очень продуктивно. " * 10
 
@@ -140,29 +139,15 @@ async def test_url_variants_are_fetched_once(site: LocalSite, harnesses) -> None
     assert len(h.raw) == 1
 
 
-async def test_a_server_that_never_answers_times_out(harnesses) -> None:  # type: ignore[no-untyped-def]
-    connections: list[asyncio.StreamWriter] = []
-
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connections.append(writer)
-        await asyncio.sleep(3600)
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        limits = FetchLimits(connect_timeout=1, total_timeout=1, attempts=2, backoff_base=0.05)
-        h = harness(harnesses, {"sources": [{"name": "s", "allowed_domains": ["127.0.0.1"], "allow_private_addresses": True,
-                                              "politeness": {"respect_robots": False}}]}, limits=limits)
-        started = time.monotonic()
-        await h.run([page_task(f"http://127.0.0.1:{port}/hang/", "s")], timeout=20)
-        elapsed = time.monotonic() - started
-    finally:
-        server.close()
-        for w in connections:
-            w.close()
+async def test_a_server_that_never_answers_times_out(harnesses, silent_server: SilentServer) -> None:  # type: ignore[no-untyped-def]
+    limits = FetchLimits(connect_timeout=1, total_timeout=1, attempts=2, backoff_base=0.05)
+    h = harness(harnesses, SILENT_SOURCE, limits=limits)
+    started = time.monotonic()
+    await h.run([page_task(silent_server.url("/hang/"), "s")], timeout=20)
+    elapsed = time.monotonic() - started
     assert [d[0].reason for d in h.dead] == ["timeout"]
     assert elapsed < 5, f"bounded by the total timeout and two attempts, took {elapsed:.1f}s"
-    assert len(connections) == 2, "retried once"
+    assert len(silent_server.connections) == 2, "retried once"
 
 
 async def test_a_50_mb_page_is_cut_at_the_limit_and_dead_lettered(site: LocalSite, harnesses) -> None:  # type: ignore[no-untyped-def]

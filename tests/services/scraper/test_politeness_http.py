@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from services.scraper.crawler import page_task
 from services.scraper.source_changes import apply_source_changes
 from services.scraper.fetch import FetchLimits, parse_retry_after
-from tests.services.scraper.conftest import CrawlHarness, LocalSite, make_harness
+from tests.services.scraper.conftest import SILENT_SOURCE, CrawlHarness, LocalSite, SilentServer, make_harness
 from tests.services.scraper.test_crawler_http import article, harness, rss
 
 
@@ -95,28 +95,14 @@ async def test_a_503_backs_the_host_off_exponentially_and_success_resets_it(site
     assert len(h.raw) == 2
 
 
-async def test_a_stall_costs_one_timeout_per_attempt_within_the_page_budget(harnesses) -> None:  # type: ignore[no-untyped-def]
+async def test_a_stall_costs_one_timeout_per_attempt_within_the_page_budget(harnesses, silent_server: SilentServer) -> None:  # type: ignore[no-untyped-def]
     # Why: a stalling page held a connection for ~90 s (three 30 s attempts inside the fetcher).
-    connections: list[asyncio.StreamWriter] = []
-
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connections.append(writer)
-        await asyncio.sleep(3600)
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        limits = FetchLimits(connect_timeout=1, total_timeout=1, attempts=10, backoff_base=0.05, page_budget=2.5)
-        h = harness(harnesses, {"sources": [{"name": "s", "allowed_domains": ["127.0.0.1"], "allow_private_addresses": True,
-                                              "politeness": {"respect_robots": False}}]}, limits=limits)
-        await h.run([page_task(f"http://127.0.0.1:{port}/hang/", "s")], timeout=20)
-    finally:
-        server.close()
-        for w in connections:
-            w.close()
+    limits = FetchLimits(connect_timeout=1, total_timeout=1, attempts=10, backoff_base=0.05, page_budget=2.5)
+    h = harness(harnesses, SILENT_SOURCE, limits=limits)
+    await h.run([page_task(silent_server.url("/hang/"), "s")], timeout=20)
     [(rejected, task, _)] = h.dead
     assert rejected.reason == "timeout" and "gave up" in rejected.detail
-    assert len(connections) == 3, "1 s per attempt, 2.5 s in all: the third attempt gets the last 0.5 s"
+    assert len(silent_server.connections) == 3, "1 s per attempt, 2.5 s in all: the third attempt gets the last 0.5 s"
     assert 2.4 <= task.spent_seconds <= 4.0
 
 
