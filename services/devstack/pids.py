@@ -51,6 +51,17 @@ def terminate(pid: int, grace: float) -> None:
             time.sleep(0.2)
 
 
+def kill_now(pid: int, wait: float = 10.0) -> None:
+    """SIGKILL, as in a crash; returns once the process is gone (or after `wait` seconds)."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + wait
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def terminate_all(pids: list[int], grace: float) -> None:
     """SIGTERM to every process, SIGKILL to those still alive after `grace` seconds."""
     for sig in (signal.SIGTERM, signal.SIGKILL):

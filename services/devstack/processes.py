@@ -8,7 +8,6 @@ SIGKILL) or killed outright to simulate a crash.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.devstack.security import CREDENTIAL_VARIABLES
-from services.devstack.pids import pid_alive, read_pid, terminate
+from services.devstack.pids import kill_now, pid_alive, read_pid, terminate
 from services.devstack.stack import REPO_ROOT
 
 SERVICE_MODULES = {
@@ -81,10 +80,7 @@ class ManagedProcess:
         """SIGKILL: a crash, with no chance to commit or flush anything."""
         pid = self.pid()
         if pid:
-            os.kill(pid, signal.SIGKILL)
-            deadline = time.monotonic() + 10
-            while pid_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
+            kill_now(pid)
             try:
                 os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:

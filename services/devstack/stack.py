@@ -41,7 +41,6 @@ import json
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -54,7 +53,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from services.devstack import security
-from services.devstack.pids import pid_alive, read_pid, terminate, terminate_all
+from services.devstack.pids import kill_now, pid_alive, read_pid, terminate, terminate_all
 from services.devstack.java import JavaHome, find_java
 from services.devstack.security import (
     ES_ADMIN,
@@ -565,10 +564,7 @@ class KafkaNode:
         """SIGKILL, as in a crash (fault injection); `start` brings the node back."""
         pid = self.running_pid()
         if pid:
-            os.kill(pid, signal.SIGKILL)
-            deadline = time.monotonic() + 10
-            while pid_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
+            kill_now(pid)
         self.pidfile.unlink(missing_ok=True)
 
     def status(self) -> dict[str, object]:

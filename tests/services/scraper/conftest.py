@@ -182,9 +182,11 @@ SILENT_SOURCE = {"sources": [{"name": "s", "allowed_domains": ["127.0.0.1"], "al
 @pytest.fixture
 async def silent_server() -> AsyncIterator[SilentServer]:
     connections: list[asyncio.StreamWriter] = []
+    handlers: list[asyncio.Task[Any]] = []
 
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connections.append(writer)
+        handlers.append(asyncio.current_task())  # type: ignore[arg-type]
         await asyncio.sleep(3600)
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
@@ -194,3 +196,7 @@ async def silent_server() -> AsyncIterator[SilentServer]:
         server.close()
         for w in connections:
             w.close()
+        # The handlers would otherwise sleep on until the loop is torn down.
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
