@@ -135,7 +135,10 @@ class Bench:
             for i in range(2, self.instances + 1):
                 port = free_port()
                 process = ManagedProcess(f"{service}-{i}", self.pipeline.run_dir, module=f"services.{service}")  # type: ignore[arg-type]
-                env = {**self.pipeline.env(service), f"NEWSFLOW_{service.upper()}_HTTP_PORT": str(port)}
+                # Its own state directory, as each pod has its own volume: two instances must
+                # never open one RocksDB crawl state (the second would fail on its lock).
+                env = {**self.pipeline.env(service), f"NEWSFLOW_{service.upper()}_HTTP_PORT": str(port),
+                       "NEWSFLOW_DATA_DIR": str(self.pipeline.run_dir / f"data-{i}")}
                 process.start(env)
                 self.extra.append((service, process, port))
 

@@ -5,7 +5,7 @@ operator runs is a process: it starts, imports, reads files, parses, writes resu
 exits. Here each contender is a fresh process over the same folder of pages, and we count
 the CPU seconds of the whole process tree (the command and every process it starts: the
 CLI's worker processes are reaped by the kernel, so `getrusage(RUSAGE_CHILDREN)` would
-miss them; each process's own user + system time is read from /proc every 20 ms, and its
+miss them; each process's own user + system time is read from /proc every 100 ms, and its
 last reading kept), and the wall time:
 
 - `newsflow parse --batch DIR --jobs 1`: the CLI, with its one worker process, writing one
@@ -81,8 +81,8 @@ def _run(command: list[str]) -> tuple[float, float]:
 
     Two readings, the larger kept: `getrusage(RUSAGE_CHILDREN)` (exact for the command and
     every process it waited for) and the sum of each process's own time polled from /proc
-    every 20 ms (counts the processes reaped by the kernel, such as the CLI's workers, and
-    misses at most the last 20 ms of each process).
+    every 100 ms (counts the processes reaped by the kernel, such as the CLI's workers, and
+    misses at most the last 100 ms of each process; polling more often costs the machine more).
     """
     from services.devstack.procinfo import process_tree
 
@@ -97,7 +97,7 @@ def _run(command: list[str]) -> tuple[float, float]:
                 value = _own_cpu(pid)
                 if value is not None:
                     seen[pid] = max(seen.get(pid, 0.0), value)
-            time.sleep(0.02)
+            time.sleep(0.1)
         wall = time.perf_counter() - started
         if process.returncode != 0:
             errors.seek(0)

@@ -47,6 +47,10 @@ class EnrichmentSettings(ServiceSettings):
     workers: int = Field(default_factory=default_workers, ge=1, le=64,
                          description="NLP worker processes; default one per core (they share the loaded models).")
     time_limit: float = Field(default=30.0, gt=0, description="Seconds one article may take before it is dead-lettered as `timeout`.")
+    recycle_after: int = Field(
+        default=1000, ge=0,
+        description="Replace an NLP worker by a fresh fork of the zygote after this many articles (0: never): "
+                    "bounds what a worker accumulates (word caches, spaCy's vocabulary, a fragmented heap).")
     story_sweep_every: int = Field(default=500, ge=1, description="Drop expired story-index entries every N articles.")
     preload_languages: str = Field(
         default="ru,en,uk",
@@ -61,7 +65,7 @@ class EnrichmentSettings(ServiceSettings):
 
 def nlp_pool(settings: EnrichmentSettings) -> WorkerPool:
     return WorkerPool("enrichment", "services.enrichment.worker:prepare_worker", prepare_args=(settings.preload(),),
-                      size=settings.workers, time_limit=settings.time_limit)
+                      size=settings.workers, time_limit=settings.time_limit, recycle_after=settings.recycle_after or None)
 
 
 def create_app(settings: EnrichmentSettings, pool: WorkerPool | None = None) -> faust.App:
