@@ -32,22 +32,22 @@ $(STAMP): pyproject.toml requirements.lock | $(PY)
 	touch $(STAMP)
 
 setup: $(STAMP)
-	$(PY) -m services.devstack fetch
+	$(PY) -m devtools.devstack fetch
 
 stack-up: setup
-	$(PY) -m services.devstack start
+	$(PY) -m devtools.devstack start
 
 stack-down:
-	@[ -x $(PY) ] && $(PY) -m services.devstack stop || true
+	@[ -x $(PY) ] && $(PY) -m devtools.devstack stop || true
 
 stack-status:
-	$(PY) -m services.devstack status
+	$(PY) -m devtools.devstack status
 
 demo: setup
-	$(PY) -m services.demo
+	$(PY) -m devtools.demo
 
 down:
-	@[ -x $(PY) ] && $(PY) -m services.demo --down || true
+	@[ -x $(PY) ] && $(PY) -m devtools.demo --down || true
 
 test: setup
 	$(PY) -m pytest -q

@@ -107,7 +107,7 @@ def raw_events(path: Path) -> list[bytes]:
 
 async def run(pages: int = 1000, files: int = 400, rounds: int = 3) -> dict[str, Any]:
     from bench.stack import bench_component
-    from services.devstack.stack import Kafka
+    from devtools.devstack.stack import Kafka
     from tests.warc_builder import generated_site_records, write_warc
 
     work = Path(tempfile.mkdtemp(prefix="newsflow-bench-backfill-"))

@@ -1,6 +1,6 @@
 """A crawl at realistic shape: many hosts at once, politeness on every request, wall time.
 
-The crowd site (services/samplesite/crowd.py) serves `--hosts` hosts × `--pages` articles
+The crowd site (devtools/samplesite/crowd.py) serves `--hosts` hosts × `--pages` articles
 on one local port, each host with a Crawl-delay (±20 % around `--crawl-delay`), a feed and
 a sitemap index; some hosts are slow, some answer 503 in bursts, one answers its first
 article with `Retry-After: 99999999999` (the scraper caps it at `--max-retry-after`). The
@@ -40,9 +40,9 @@ from schemas.topics import CATALOGUE, RAW_PAGES, topic_name
 from services.common.admin import ensure_topics
 from services.common.ids import article_id
 from services.common.settings import KafkaSettings
-from services.devstack.pipeline import free_port
-from services.devstack.processes import ManagedProcess, stop_all, wait_http_ok
-from services.samplesite.crowd import CrowdSite, plan_hosts, read_log
+from devtools.devstack.pipeline import free_port
+from devtools.devstack.processes import ManagedProcess, stop_all, wait_http_ok
+from devtools.samplesite.crowd import CrowdSite, plan_hosts, read_log
 from services.scraper.decisions import dedup_key
 
 SLOW_HOSTS, SLOW_SECONDS, BURST_HOSTS = 2, 0.3, 3
@@ -129,7 +129,7 @@ def analyse(log: list[dict[str, Any]], site: CrowdSite, max_retry_after: float) 
 
 async def run(hosts: int = 20, pages: int = 100, crawl_delay: float = 0.5, max_retry_after: float = 60.0) -> dict[str, Any]:
     from bench.stack import bench_component
-    from services.devstack.stack import Kafka
+    from devtools.devstack.stack import Kafka
 
     plans = plan_hosts(hosts, crawl_delay=crawl_delay, slow_hosts=SLOW_HOSTS, slow_seconds=SLOW_SECONDS, burst_hosts=BURST_HOSTS)
     run_dir = Path(tempfile.mkdtemp(prefix="bench-crowd-"))
@@ -143,7 +143,7 @@ async def run(hosts: int = 20, pages: int = 100, crawl_delay: float = 0.5, max_r
         sources = run_dir / "sources.yaml"
         sources.write_text(yaml.safe_dump(site.sources(), sort_keys=False))
         try:
-            ManagedProcess("crowd", run_dir, module="services.samplesite.crowd").start(
+            ManagedProcess("crowd", run_dir, module="devtools.samplesite.crowd").start(
                 {}, ["--hosts", str(hosts), "--pages", str(pages), "--port", str(port), "--crawl-delay", str(crawl_delay),
                      "--slow-hosts", str(SLOW_HOSTS), "--slow-seconds", str(SLOW_SECONDS), "--burst-hosts", str(BURST_HOSTS),
                      "--log", str(log)])

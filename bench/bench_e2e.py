@@ -38,10 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.stack import BENCH
-from services.devstack.pipeline import SERVICES, Pipeline, free_port
-from services.devstack.procinfo import MemoryWatch, tree_cpu_seconds
-from services.devstack.processes import ManagedProcess, stop_all
-from services.devstack.stack import Stack, StackConfig
+from devtools.devstack.pipeline import SERVICES, Pipeline, free_port
+from devtools.devstack.procinfo import MemoryWatch, tree_cpu_seconds
+from devtools.devstack.processes import ManagedProcess, stop_all
+from devtools.devstack.stack import Stack, StackConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -60,7 +60,7 @@ class Page:
 
 def corpus() -> list[Page]:
     """Varied real-looking articles: the sample site's and the parser corpora's (articles only)."""
-    from services.samplesite.server import SITE_DIR, load_manifest
+    from devtools.samplesite.server import SITE_DIR, load_manifest
 
     pages: list[Page] = []
     manifest = load_manifest()
@@ -146,7 +146,7 @@ class Bench:
         roots = {s: self.pipeline.process(s).pid() for s in SERVICES}
         for service, process, _ in self.extra:
             roots[process.name] = process.pid()
-        from services.devstack.stack import Elasticsearch, Kafka
+        from devtools.devstack.stack import Elasticsearch, Kafka
 
         roots["kafka"] = Kafka(self.cfg).running_pid()
         roots["elasticsearch"] = Elasticsearch(self.cfg).running_pid()

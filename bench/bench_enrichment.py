@@ -53,7 +53,7 @@ def _memory(pid: int | str = "self") -> dict[str, int]:
 def sample_articles() -> list[Any]:
     from services.common.outcomes import Rejected
     from services.parser.extract import parse_page
-    from services.samplesite.server import SITE_DIR, load_manifest
+    from devtools.samplesite.server import SITE_DIR, load_manifest
     from services.scraper.decisions import build_raw_page
 
     manifest = load_manifest()

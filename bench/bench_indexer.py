@@ -39,7 +39,7 @@ CHUNK = 500
 def articles(count: int) -> list[EnrichedArticleV1]:
     from services.enrichment.logic import enrich, load_models
     from services.parser.extract import parse_page
-    from services.samplesite.server import SITE_DIR, load_manifest
+    from devtools.samplesite.server import SITE_DIR, load_manifest
     from services.scraper.decisions import build_raw_page
 
     manifest, models, base = load_manifest(), load_models(), []
@@ -84,7 +84,7 @@ async def bare_round(es: AsyncElasticsearch, alias: str, docs: list[EnrichedArti
 
 async def run(count: int, rounds: int) -> dict[str, Any]:
     from bench.stack import bench_component
-    from services.devstack.stack import Elasticsearch as ESNode
+    from devtools.devstack.stack import Elasticsearch as ESNode
 
     async with bench_component(ESNode) as cfg:
         docs = await asyncio.to_thread(articles, count)

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from bench.eval_parser import load_corpus, raw_event
 from bench.scoring import markdown_table, median
 from services.parser.extract import parse_page
-from services.samplesite.server import SITE_DIR, load_manifest
+from devtools.samplesite.server import SITE_DIR, load_manifest
 
 
 def _pages() -> list[Any]:

@@ -55,7 +55,7 @@ for path in sorted(Path(sys.argv[1]).glob("*.html")):
 
 def write_pages(folder: Path, copies: int) -> int:
     """The mixed corpus, `copies` times, as .html files in `folder`; returns the count."""
-    from services.samplesite.server import SITE_DIR, load_manifest
+    from devtools.samplesite.server import SITE_DIR, load_manifest
 
     pages = [case.html for root in (CORPUS, HOLDOUT) for case in load_corpus(root)]
     pages += [(SITE_DIR / page.file).read_bytes().replace(b"{{BASE_URL}}", b"http://127.0.0.1:8800")
@@ -84,7 +84,7 @@ def _run(command: list[str]) -> tuple[float, float]:
     every 100 ms (counts the processes reaped by the kernel, such as the CLI's workers, and
     misses at most the last 100 ms of each process; polling more often costs the machine more).
     """
-    from services.devstack.procinfo import process_tree
+    from devtools.devstack.procinfo import process_tree
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()

@@ -30,7 +30,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.scoring import markdown_table, median
 from schemas.frontier_task_v1 import FrontierTaskV1
-from services.samplesite.server import SITE_DIR, load_manifest
+from devtools.samplesite.server import SITE_DIR, load_manifest
 from services.scraper.crawler import Crawler, CrawlerConfig, feed_tasks
 from services.scraper.fetch import FetchLimits
 from schemas.sources import parse_sources
@@ -142,7 +142,7 @@ async def baseline_round(bases: list[str], pages_per_host: int) -> float:
 
 async def run(pages_per_host: int, rounds: int) -> dict[str, Any]:
     from bench.stack import bench_component
-    from services.devstack.stack import Kafka
+    from devtools.devstack.stack import Kafka
 
     async with bench_component(Kafka) as cfg:
         kafka = cfg.admin_kafka_kwargs()  # the secured stack's administrator: creates the bench topics

@@ -46,9 +46,9 @@ from bench.scoring import markdown_table
 from schemas.topics import CATALOGUE, FRONTIER
 from services.common.admin import ensure_changelogs, ensure_topics
 from services.common.settings import KafkaSettings
-from services.devstack.pipeline import free_port
-from services.devstack.processes import ManagedProcess, stop_all
-from services.devstack.stack import REPO_ROOT
+from devtools.devstack.pipeline import free_port
+from devtools.devstack.processes import ManagedProcess, stop_all
+from devtools.devstack.stack import REPO_ROOT
 from services.scraper.decisions import SeenEntry, dedup_key, record_fetch
 from services.scraper.state import encode_key, encode_value
 from services.scraper.state_keys import StateKeys
@@ -177,7 +177,7 @@ def run_faust_baseline(bootstrap: str, app_id: str, frontier: str, data_dir: Pat
 
 async def run(urls: int = 1_000_000, baseline_urls: int = 100_000, startup_urls: int = 20_000) -> dict[str, Any]:
     from bench.stack import bench_component
-    from services.devstack.stack import Kafka
+    from devtools.devstack.stack import Kafka
 
     async with bench_component(Kafka) as cfg:
         bootstrap = cfg.kafka_bootstrap

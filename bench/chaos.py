@@ -45,9 +45,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from services.devstack.pipeline import SERVICES, Pipeline, free_port
-from services.devstack.processes import ManagedProcess, stop_all
-from services.devstack.stack import Elasticsearch, Kafka, Stack, StackConfig
+from devtools.devstack.pipeline import SERVICES, Pipeline, free_port
+from devtools.devstack.processes import ManagedProcess, stop_all
+from devtools.devstack.stack import Elasticsearch, Kafka, Stack, StackConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -308,7 +308,7 @@ class ChaosRun:
         return FaultRecord(round(at, 1), kind, target, round(time.monotonic() - began, 1), note)
 
     def _kill_worker(self) -> str:
-        from services.devstack.procinfo import process_tree
+        from devtools.devstack.procinfo import process_tree
 
         root = self.pipeline.process("enrichment").pid()
         if root is None:

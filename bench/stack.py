@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from services.devstack.stack import Elasticsearch, Kafka, StackConfig
+from devtools.devstack.stack import Elasticsearch, Kafka, StackConfig
 
 _DEFAULTS = {"kafka_port": 29092, "kafka_controller_port": 29093, "es_port": 29200, "es_transport_port": 29300}
 BENCH = {name: int(os.environ.get(f"NEWSFLOW_BENCH_{name.upper()}", default)) for name, default in _DEFAULTS.items()}

@@ -45,8 +45,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_stack(args: argparse.Namespace) -> int:
-    from services.devstack.__main__ import run
-
+    try:
+        from devtools.devstack.__main__ import run
+    except ImportError:
+        print("newsflow stack: the local Kafka and Elasticsearch are development tooling (devtools/), "
+              "not part of this installation; run it from a source checkout", file=sys.stderr)
+        return 2
     return run(args)
 
 
@@ -323,8 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     stack = sub.add_parser("stack", help="the local Kafka + Elasticsearch: start, stop, status, env (credentials), rotate-keys, broker")
-    from services.devstack.__main__ import add_arguments as stack_arguments
-    stack_arguments(stack)
+    try:  # development tooling: in a source checkout, not in the container image
+        from devtools.devstack.__main__ import add_arguments as stack_arguments
+    except ImportError:
+        stack.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    else:
+        stack_arguments(stack)
     stack.set_defaults(func=cmd_stack)
 
     crawl = sub.add_parser("crawl", help="publish crawl requests (URLs or sources) to the scraper")

@@ -11,7 +11,7 @@ exports the stack administrator's credentials (NEWSFLOW_KAFKA_SECURITY_PROTOCOL,
 _SASL_MECHANISM, _USERNAME, _PASSWORD, NEWSFLOW_ES_USERNAME, _PASSWORD, _CA_CERTS),
 so test code and `newsflow` commands run by tests authenticate as the administrator
 by default; services started through `Pipeline` get their own roles' credentials
-instead (services/devstack/pipeline.py), and least-privilege tests ask for a role
+instead (devtools/devstack/pipeline.py), and least-privilege tests ask for a role
 explicitly. The test stack's Elasticsearch roles cover `articles` and every
 `*-articles` alias the tests make.
 """
@@ -24,8 +24,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.devstack.security import ADMIN_ROLE, CREDENTIAL_VARIABLES
-from services.devstack.stack import Stack, StackConfig
+from devtools.devstack.security import ADMIN_ROLE, CREDENTIAL_VARIABLES
+from devtools.devstack.stack import Stack, StackConfig
 
 # Overridable so two checkouts can run their suites side by side on one machine.
 TEST_PORTS = {

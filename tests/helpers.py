@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.common.ids import article_id
 from services.common.settings import KafkaSettings
-from services.samplesite.server import Manifest, SamplePage
+from devtools.samplesite.server import Manifest, SamplePage
 from services.scraper.decisions import dedup_key
 
 
@@ -40,7 +40,7 @@ def kafka_kwargs(bootstrap: str) -> dict[str, Any]:
 def role_environ(pipeline: Any, role: str, base: dict[str, str] | None = None) -> dict[str, str]:
     """`base` (default: this process' environment) with a pipeline role's credentials instead of
     any it holds, for a `newsflow` command; credentials the role lacks are cleared (set empty)."""
-    from services.devstack.security import CREDENTIAL_VARIABLES
+    from devtools.devstack.security import CREDENTIAL_VARIABLES
 
     env = {k: v for k, v in (os.environ if base is None else base).items() if k not in CREDENTIAL_VARIABLES}
     env.update({k: v if v is not None else "" for k, v in pipeline.role_env(role).items()})
@@ -56,7 +56,7 @@ def deny_output(pipeline: Any, service: str, topics: list[str] | None = None) ->
     its other rights. Returns the topics denied; `allow_output` gives WRITE back.
     """
     from schemas.topics import DEAD_LETTERS, produced_by, topic_name
-    from services.devstack.stack import kafka_admin, run_sync
+    from devtools.devstack.stack import kafka_admin, run_sync
     from services.ops.access import Operation, kafka_acls
     from services.ops.kafka_access import delete_acls
 
@@ -82,7 +82,7 @@ def deny_output(pipeline: Any, service: str, topics: list[str] | None = None) ->
 
 def allow_output(pipeline: Any, service: str) -> None:
     """Give `service`'s principal its WRITE on its output topics back (after `deny_output`)."""
-    from services.devstack.stack import kafka_admin, run_sync
+    from devtools.devstack.stack import kafka_admin, run_sync
     from services.ops.access import Operation, kafka_acls
     from services.ops.kafka_access import create_acls
 

@@ -6,7 +6,9 @@ Every import statement (also the ones inside functions) of every module is read 
 - a stage service (scraper, parser, enrichment, indexer) imports only itself,
   `schemas` and `services.common`;
 - `services.common` imports no stage service;
-- `schemas` imports nothing of `services`.
+- `schemas` imports nothing of `services`;
+- nothing under `services/` imports the development tooling (`devtools`), except the CLI's
+  `newsflow stack` subcommand, which loads it when it runs.
 """
 
 from __future__ import annotations
@@ -80,3 +82,18 @@ def test_operator_tools_import_no_stage_wiring() -> None:
         return not any(module == f"services.{stage}.app" or module.startswith(f"services.{stage}.app.") for stage in STAGES)
 
     assert violations(ROOT / "services" / "ops", allowed) == []
+
+
+def test_production_code_imports_no_development_tooling() -> None:
+    bad = []
+    for path in sorted((ROOT / "services").rglob("*.py")):
+        for line, module in imported_modules(path):
+            if (module == "devtools" or module.startswith("devtools.")) and path.relative_to(ROOT).as_posix() != "services/cli.py":
+                bad.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+    assert bad == []
+    # The CLI's own import is the stack subcommand's, inside functions, and only of the dev stack.
+    cli = [module for _, module in imported_modules(ROOT / "services" / "cli.py") if module.startswith("devtools")]
+    assert cli and all(module.startswith("devtools.devstack") for module in cli)
+    top_level = [n for n in ast.parse((ROOT / "services" / "cli.py").read_text()).body
+                 if isinstance(n, (ast.Import, ast.ImportFrom)) and "devtools" in ast.dump(n)]
+    assert top_level == []

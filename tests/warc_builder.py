@@ -100,7 +100,7 @@ def generated_site_records(count: int, *, date: datetime | None = None) -> tuple
     """`count` distinct article responses (each with its request record before it, as crawlers
     write them), made from the sample site's pages under `count` different site prefixes.
     Returns the records and the response URLs, in order."""
-    from services.samplesite.server import PLACEHOLDER, SITE_DIR, load_manifest
+    from devtools.samplesite.server import PLACEHOLDER, SITE_DIR, load_manifest
 
     manifest = load_manifest()
     pages = [(p, (SITE_DIR / p.file).read_bytes()) for p in manifest.articles()]

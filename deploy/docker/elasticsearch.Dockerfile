@@ -7,7 +7,7 @@
 #
 #   docker build -f deploy/docker/elasticsearch.Dockerfile -t newsflow-elasticsearch:9.5.4 deploy/docker
 #
-# Same Elasticsearch version as the local stack (services/devstack/stack.py).
+# Same Elasticsearch version as the local stack (devtools/devstack/stack.py).
 
 ARG ES_VERSION=9.5.4
 

@@ -55,7 +55,7 @@ def test_elasticsearch_image_has_the_hunspell_dictionaries() -> None:
         assert f"/usr/share/hunspell/{locale}.aff /usr/share/hunspell/{locale}.dic /hunspell/{locale}/" in text
     assert "/hunspell/ /usr/share/elasticsearch/config/hunspell/" in text
     # The same version the local stack and the tests run.
-    from services.devstack.stack import ELASTICSEARCH_VERSION, HUNSPELL_LOCALES
+    from devtools.devstack.stack import ELASTICSEARCH_VERSION, HUNSPELL_LOCALES
 
     assert ELASTICSEARCH_VERSION == "9.5.4" and set(HUNSPELL_LOCALES) == {"ru_RU", "en_US"}
     mappings = (REPO / "schemas" / "elasticsearch" / "mappings.json").read_text()

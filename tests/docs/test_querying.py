@@ -23,7 +23,7 @@ from elasticsearch import AsyncElasticsearch
 from services.indexer.bulk import BulkItem, BulkWriter
 from services.indexer.documents import document_version, to_document
 from services.indexer.templates import IndexNames, install
-from services.samplesite.server import load_manifest
+from devtools.samplesite.server import load_manifest
 from tests.services.parser.test_sample_site_pages import raw_for
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "querying.md"

@@ -19,12 +19,12 @@ import pytest
 from elasticsearch import AsyncElasticsearch
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.devstack.pipeline import Pipeline, free_port
-from services.devstack.processes import ManagedProcess, stop_all, wait_http_ok
-from services.devstack.stack import REPO_ROOT, Stack, StackConfig
-from services.samplesite.crowd import CrowdSite, plan_hosts, read_log
-from services.samplesite.server import Manifest, load_manifest
-from services.samplesite.sources import sample_sources
+from devtools.devstack.pipeline import Pipeline, free_port
+from devtools.devstack.processes import ManagedProcess, stop_all, wait_http_ok
+from devtools.devstack.stack import REPO_ROOT, Stack, StackConfig
+from devtools.samplesite.crowd import CrowdSite, plan_hosts, read_log
+from devtools.samplesite.server import Manifest, load_manifest
+from devtools.samplesite.sources import sample_sources
 from tests.helpers import role_environ
 
 
@@ -100,7 +100,7 @@ async def es(stack: Stack, stack_config: StackConfig) -> AsyncIterator[AsyncElas
 
 @dataclass
 class RunningCrowd:
-    """The crowd site (services/samplesite/crowd.py) and services crawling it."""
+    """The crowd site (devtools/samplesite/crowd.py) and services crawling it."""
 
     site: CrowdSite
     pipeline: Pipeline
@@ -126,7 +126,7 @@ def crowd_running(stack_config: StackConfig, run_dir: Path, *, hosts: int, pages
     plans = plan_hosts(hosts, crawl_delay=crawl_delay, slow_hosts=slow_hosts, slow_seconds=slow_seconds, burst_hosts=burst_hosts)
     site = CrowdSite(plans, pages, port=port)
     try:
-        ManagedProcess("crowd", run_dir, module="services.samplesite.crowd").start(
+        ManagedProcess("crowd", run_dir, module="devtools.samplesite.crowd").start(
             {}, ["--hosts", str(hosts), "--pages", str(pages), "--port", str(port), "--crawl-delay", str(crawl_delay),
                  "--slow-hosts", str(slow_hosts), "--slow-seconds", str(slow_seconds), "--burst-hosts", str(burst_hosts),
                  "--log", str(log)])

@@ -25,8 +25,8 @@ import pytest
 import yaml
 from elasticsearch import AsyncElasticsearch
 
-from services.devstack.stack import REPO_ROOT, StackConfig
-from services.samplesite.sources import sample_sources
+from devtools.devstack.stack import REPO_ROOT, StackConfig
+from devtools.samplesite.sources import sample_sources
 from tests.e2e.conftest import pipeline_running
 from tests.helpers import dead_letters, eventually, expected_ids, indexed_count, role_environ
 from tests.warc_builder import Resource, Response, Revisit, write_warc

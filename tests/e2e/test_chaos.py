@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bench.chaos import ChaosOptions, ChaosRun
-from services.devstack.processes import stop_all
-from services.devstack.stack import Stack, StackConfig
+from devtools.devstack.processes import stop_all
+from devtools.devstack.stack import Stack, StackConfig
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from elasticsearch import AsyncElasticsearch
 
-from services.devstack.stack import REPO_ROOT, Stack, StackConfig
-from services.samplesite.sources import sample_sources
+from devtools.devstack.stack import REPO_ROOT, Stack, StackConfig
+from devtools.samplesite.sources import sample_sources
 from tests.e2e.conftest import RunningPipeline, pipeline_running
 from tests.helpers import all_indexed, eventually, expected_ids, role_environ
 

@@ -1,6 +1,6 @@
 """A crawl at realistic shape, through the running scraper and the whole pipeline.
 
-20 generated hosts (services/samplesite/crowd.py) with Crawl-delay in robots.txt, feeds
+20 generated hosts (devtools/samplesite/crowd.py) with Crawl-delay in robots.txt, feeds
 and sitemap indexes, two slow hosts, three with 503 bursts and one that answers
 `Retry-After: 99999999999`. The crowd logs every request; from that log the test
 checks that every host's request gaps respect its Crawl-delay, retries included, and
@@ -16,7 +16,7 @@ import pytest
 from elasticsearch import AsyncElasticsearch
 
 from services.common.ids import article_id
-from services.devstack.stack import Stack, StackConfig
+from devtools.devstack.stack import Stack, StackConfig
 from services.scraper.decisions import dedup_key
 from tests.e2e.conftest import RunningCrowd, crowd_running
 from tests.helpers import all_indexed, eventually, indexed_count

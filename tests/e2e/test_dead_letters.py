@@ -11,8 +11,8 @@ import pytest
 from elasticsearch import AsyncElasticsearch
 
 from schemas.enriched_article_v1 import EnrichedArticleV1
-from services.devstack.stack import Stack, StackConfig
-from services.samplesite.server import SITE_DIR
+from devtools.devstack.stack import Stack, StackConfig
+from devtools.samplesite.server import SITE_DIR
 from services.scraper.decisions import build_raw_page
 from tests.e2e.conftest import RunningPipeline, pipeline_running
 from tests.helpers import all_indexed, dead_letters, eventually, produce

@@ -12,10 +12,10 @@ import pytest
 from elasticsearch import AsyncElasticsearch
 
 from services.common.ids import article_id
-from services.devstack.pipeline import Pipeline, free_port
-from services.devstack.procinfo import MemoryWatch
-from services.devstack.processes import ManagedProcess, stop_all, wait_http_ok
-from services.devstack.stack import Stack, StackConfig
+from devtools.devstack.pipeline import Pipeline, free_port
+from devtools.devstack.procinfo import MemoryWatch
+from devtools.devstack.processes import ManagedProcess, stop_all, wait_http_ok
+from devtools.devstack.stack import Stack, StackConfig
 from services.scraper.decisions import dedup_key
 from tests.helpers import all_indexed, dead_letters, eventually
 from tests.hostile.pages import PAGES

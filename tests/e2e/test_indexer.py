@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import AsyncElasticsearch
 
-from services.devstack.stack import Stack, StackConfig
+from devtools.devstack.stack import Stack, StackConfig
 from tests.e2e.conftest import RunningPipeline, pipeline_running
 from tests.helpers import all_indexed, dead_letters, eventually, expected_ids, indexed_count, produce
 from tests.services.indexer.conftest import article

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from elasticsearch import AsyncElasticsearch
 
-from services.devstack.pipeline import free_port
-from services.devstack.processes import ManagedProcess
-from services.devstack.stack import REPO_ROOT
+from devtools.devstack.pipeline import free_port
+from devtools.devstack.processes import ManagedProcess
+from devtools.devstack.stack import REPO_ROOT
 from tests.e2e.conftest import SECRET_CANARY, RunningPipeline
 from tests.helpers import all_indexed, dead_letters, eventually, expected_ids, indexed_count, read_topic, role_environ
 

@@ -25,9 +25,9 @@ import pytest
 import yaml
 from elasticsearch import AsyncElasticsearch
 
-from services.devstack.pipeline import free_port
-from services.devstack.processes import ManagedProcess, wait_http_ok
-from services.devstack.stack import REPO_ROOT, StackConfig
+from devtools.devstack.pipeline import free_port
+from devtools.devstack.processes import ManagedProcess, wait_http_ok
+from devtools.devstack.stack import REPO_ROOT, StackConfig
 from tests.e2e.conftest import RunningPipeline
 from tests.helpers import eventually, expected_ids, role_environ
 

@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from services.common.ids import article_id
-from services.devstack.pipeline import free_port
-from services.devstack.processes import ManagedProcess, wait_http_ok
-from services.devstack.stack import Stack, StackConfig
-from services.samplesite.crowd import article_path
+from devtools.devstack.pipeline import free_port
+from devtools.devstack.processes import ManagedProcess, wait_http_ok
+from devtools.devstack.stack import Stack, StackConfig
+from devtools.samplesite.crowd import article_path
 from services.scraper.decisions import dedup_key
 from tests.e2e.conftest import RunningCrowd, crowd_running, metric_samples, newsflow
 from tests.helpers import eventually, read_topic

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import AsyncElasticsearch
 
-from services.devstack.stack import Stack, StackConfig
+from devtools.devstack.stack import Stack, StackConfig
 from tests.e2e.conftest import RunningPipeline, pipeline_running
 from tests.helpers import all_indexed, eventually, expected_ids, indexed_count, read_topic
 

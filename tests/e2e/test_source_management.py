@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from services.common.ids import article_id
-from services.devstack.stack import Stack, StackConfig
-from services.samplesite.crowd import article_path
+from devtools.devstack.stack import Stack, StackConfig
+from devtools.samplesite.crowd import article_path
 from services.scraper.decisions import dedup_key
 from tests.e2e.conftest import RunningCrowd, crowd_running, metric_samples, newsflow
 from tests.helpers import dead_letters, eventually, read_topic

@@ -18,8 +18,8 @@ from schemas.topics import CATALOGUE, topic_name
 from services.common.admin import ensure_topics
 from services.common.app import EXIT_STOPPED
 from services.common.settings import KafkaSettings
-from services.devstack.pipeline import Pipeline
-from services.devstack.stack import REPO_ROOT, Stack, StackConfig
+from devtools.devstack.pipeline import Pipeline
+from devtools.devstack.stack import REPO_ROOT, Stack, StackConfig
 from tests.helpers import allow_output, dead_letters, deny_output, eventually, kafka_kwargs, produce, read_topic
 
 pytestmark = pytest.mark.slow

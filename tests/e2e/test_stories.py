@@ -98,7 +98,7 @@ async def test_an_enrichment_killed_and_restarted_still_finds_the_story_opened_b
     # The story step's LSH buckets live in memory and are rebuilt from the restored table:
     # a rewrite arriving after a kill -9 must still join the story its twin opened before.
     from services.parser.extract import parse_page
-    from services.samplesite.server import load_manifest
+    from devtools.samplesite.server import load_manifest
     from tests.e2e.conftest import pipeline_running
     from tests.helpers import all_indexed, produce
     from tests.services.parser.test_sample_site_pages import raw_for

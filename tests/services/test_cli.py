@@ -11,7 +11,7 @@ import zlib
 import brotli
 
 from services.cli import main
-from services.samplesite.server import SITE_DIR
+from devtools.samplesite.server import SITE_DIR
 
 SEED = (SITE_DIR / "pages/vestnik/putin-aliev-dushanbe.html").read_text(encoding="utf-8")
 GOROD = SITE_DIR / "pages/gorod/yaroslavl-heating-season.html"

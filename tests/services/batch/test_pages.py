@@ -14,7 +14,7 @@ from services.batch.warc import WarcEntry
 from services.common.bounded import PageLimits
 from services.common.ids import article_id
 from services.common.outcomes import Rejected
-from services.samplesite.server import SITE_DIR
+from devtools.samplesite.server import SITE_DIR
 from services.scraper.decisions import dedup_key
 
 CP1251 = (SITE_DIR / "pages/gorod/municipality-budget-amendments.html").read_bytes()

@@ -13,7 +13,7 @@ from services.enrichment.stories import (
     MAX_BUCKET, NUM_PERM, RETENTION_SECONDS, STORY_SIMILARITY, BandIndex, assign_story, expired_keys, fingerprints,
     hamming, similarity, simhash, words,
 )
-from services.samplesite.server import load_manifest
+from devtools.samplesite.server import load_manifest
 from tests.services.enrichment.conftest import corpus_article
 from tests.services.parser.test_sample_site_pages import raw_for
 

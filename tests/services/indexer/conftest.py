@@ -12,7 +12,7 @@ import pytest
 from elasticsearch import AsyncElasticsearch
 
 from schemas.enriched_article_v1 import EnrichedArticleV1
-from services.devstack.stack import StackConfig
+from devtools.devstack.stack import StackConfig
 from services.indexer.templates import IndexNames, install
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "schemas" / "examples" / "enriched_article.v1"

@@ -16,8 +16,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from elasticsearch import AsyncElasticsearch
 
 from schemas.topics import CATALOGUE, topic_name
-from services.devstack.pipeline import Pipeline
-from services.devstack.stack import REPO_ROOT, Stack, StackConfig
+from devtools.devstack.pipeline import Pipeline
+from devtools.devstack.stack import REPO_ROOT, Stack, StackConfig
 from services.indexer.templates import IndexNames
 from tests.helpers import kafka_kwargs
 

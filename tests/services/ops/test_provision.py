@@ -15,8 +15,8 @@ from aiokafka.errors import TopicAuthorizationFailedError
 from schemas.topics import CATALOGUE, PARSED_ARTICLES, RAW_PAGES, topic_name
 from services.common.admin import ensure_topics
 from services.common.settings import KafkaSettings
-from services.devstack.pipeline import Pipeline
-from services.devstack.stack import REPO_ROOT, Stack, StackConfig
+from devtools.devstack.pipeline import Pipeline
+from devtools.devstack.stack import REPO_ROOT, Stack, StackConfig
 from services.ops.access import ES_ROLES, KAFKA_ROLES, es_role, kafka_acls
 from services.ops.kafka_access import wait_until_accepted
 from services.ops.provision import show

@@ -7,7 +7,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from schemas.topics import CATALOGUE, RAW_PAGES, topic_name
 from services.common.admin import ensure_topics
 from services.common.settings import KafkaSettings
-from services.devstack.stack import Stack, StackConfig
+from devtools.devstack.stack import Stack, StackConfig
 from services.ops.status import compute_status, kafka_lag
 from tests.helpers import kafka_kwargs
 

@@ -13,7 +13,7 @@ from schemas.parsed_article_v1 import ParsedArticleV1
 from schemas.raw_page_v1 import RawPageV1
 from services.common.outcomes import Rejected
 from services.parser.extract import parse_page
-from services.samplesite.server import SITE_DIR
+from devtools.samplesite.server import SITE_DIR
 
 SEED_PAGE = (SITE_DIR / "pages/vestnik/putin-aliev-dushanbe.html").read_text(encoding="utf-8")
 

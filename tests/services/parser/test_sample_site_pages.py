@@ -9,7 +9,7 @@ import pytest
 from schemas.parsed_article_v1 import ParsedArticleV1
 from services.common.outcomes import Rejected
 from services.parser.extract import parse_page
-from services.samplesite.server import SITE_DIR, SamplePage, load_manifest
+from devtools.samplesite.server import SITE_DIR, SamplePage, load_manifest
 from services.scraper.decisions import build_raw_page
 
 MANIFEST = load_manifest()

@@ -18,7 +18,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from services.common.settings import KafkaSettings
 from tests.helpers import kafka_kwargs
-from services.devstack.stack import Stack, StackConfig
+from devtools.devstack.stack import Stack, StackConfig
 from services.scraper.changelog import KafkaChangelogReader, ensure_state_changelogs
 from services.scraper.state import TABLES, CrawlState, MemoryStore, Record, RocksResources, RocksStore, TablePartition, encode_key
 

@@ -21,8 +21,8 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from schemas.topics import ENRICHED_ARTICLES, PARSED_ARTICLES, STORY_ASSIGNMENT, topic_name, used_by
 from services.common.admin import ensure_changelogs, ensure_topics
 from services.common.settings import KafkaSettings
-from services.devstack.pipeline import Pipeline
-from services.devstack.stack import Kafka, StackConfig
+from devtools.devstack.pipeline import Pipeline
+from devtools.devstack.stack import Kafka, StackConfig
 from tests.conftest import TEST_PORTS
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,7 @@ from the manifest for the URL the site is served at: RSS 2.0, Atom, a Google New
 sitemap, a plain sitemap and a sitemap index, plus robots.txt. Responses carry ETag
 and Last-Modified and answer conditional requests with 304, as a real CMS would.
 
-    python -m services.samplesite --port 8800      # serve until interrupted
+    python -m devtools.samplesite --port 8800      # serve until interrupted
 """
 
 from __future__ import annotations
@@ -313,7 +313,7 @@ class SampleSite:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.samplesite")
+    parser = argparse.ArgumentParser(prog="python -m devtools.samplesite")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8800)
     args = parser.parse_args(argv)

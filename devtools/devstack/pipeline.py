@@ -24,10 +24,10 @@ from pathlib import Path
 
 import yaml
 
-from services.devstack import security
-from services.devstack.processes import ManagedProcess, default_run_dir, wait_http_ok
-from services.devstack.security import KAFKA_SASL_MECHANISM, KAFKA_SECURITY_PROTOCOL, RoleCredentials
-from services.devstack.stack import StackConfig, StackError, kafka_admin, run_sync
+from devtools.devstack import security
+from devtools.devstack.processes import ManagedProcess, default_run_dir, wait_http_ok
+from devtools.devstack.security import KAFKA_SASL_MECHANISM, KAFKA_SECURITY_PROTOCOL, RoleCredentials
+from devtools.devstack.stack import StackConfig, StackError, kafka_admin, run_sync
 from services.common.service_catalogue import DEFAULT_PORTS
 from services.common.service_catalogue import SERVICE_NAMES as SERVICES
 from services.ops.access import ES_ROLES, KAFKA_ROLES, ROLES, kafka_acls, kafka_username

@@ -23,10 +23,10 @@ from elasticsearch import AsyncElasticsearch, AuthenticationException, Authoriza
 from schemas.topics import CATALOGUE, ENRICHED_ARTICLES, PARSED_ARTICLES, RAW_PAGES, topic_name
 from services.common.admin import ensure_topics
 from services.common.settings import KafkaSettings
-from services.demo import query_hint
-from services.devstack.pipeline import Pipeline
-from services.devstack.security import CREDENTIAL_VARIABLES, RoleCredentials
-from services.devstack.stack import REPO_ROOT, Stack, StackConfig
+from devtools.demo import query_hint
+from devtools.devstack.pipeline import Pipeline
+from devtools.devstack.security import CREDENTIAL_VARIABLES, RoleCredentials
+from devtools.devstack.stack import REPO_ROOT, Stack, StackConfig
 from services.indexer.templates import IndexNames, install
 from tests.helpers import deny_output, eventually, kafka_kwargs
 

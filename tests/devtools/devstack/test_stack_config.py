@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.devstack.security import (
+from devtools.devstack.security import (
     CREDENTIAL_VARIABLES,
     StackCredentials,
     pbkdf2_hash,
@@ -21,7 +21,7 @@ from services.devstack.security import (
     stack_role_credentials,
     write_file_realm,
 )
-from services.devstack.stack import StackConfig, StackError
+from devtools.devstack.stack import StackConfig, StackError
 from services.ops.access import es_role
 
 

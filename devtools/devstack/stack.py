@@ -5,7 +5,7 @@ Central (see deploy/local/pom.xml), Elasticsearch is Elastic's integ-test zip fr
 Maven Central. Every command is idempotent: `fetch` skips what is already there,
 `start` leaves a running component alone, `stop` on a stopped one is a no-op.
 
-Security is on, always (services/devstack/security.py): Elasticsearch serves HTTPS
+Security is on, always (devtools/devstack/security.py): Elasticsearch serves HTTPS
 with a CA of the stack's own and answers nobody without credentials; Kafka takes
 SASL/SCRAM clients only and authorises them with ACLs. Every role of the pipeline
 (services/ops/access.py) gets its own Kafka user and Elasticsearch API key;
@@ -52,10 +52,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from services.devstack import security
-from services.devstack.pids import kill_now, pid_alive, read_pid, terminate, terminate_all
-from services.devstack.java import JavaHome, find_java
-from services.devstack.security import (
+from devtools.devstack import security
+from devtools.devstack.pids import kill_now, pid_alive, read_pid, terminate, terminate_all
+from devtools.devstack.java import JavaHome, find_java
+from devtools.devstack.security import (
     ES_ADMIN,
     KAFKA_ADMIN,
     KAFKA_BROKER,

@@ -11,7 +11,7 @@ host, and whether hosts were crawled in parallel.
 The scraper reaches the hosts through `NEWSFLOW_SCRAPER_PINNED_HOSTS` (printed by
 `--print-pinned`), the sources come from `--sources-out`:
 
-    python -m services.samplesite.crowd --hosts 20 --pages 100 --port 8900 \\
+    python -m devtools.samplesite.crowd --hosts 20 --pages 100 --port 8900 \\
         --log requests.jsonl --sources-out crowd-sources.yaml
 """
 
@@ -247,7 +247,7 @@ def request_gaps(log: list[dict[str, Any]]) -> dict[str, list[float]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.samplesite.crowd", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.samplesite.crowd", description=__doc__.split("\n\n")[0])
     parser.add_argument("--hosts", type=int, default=20)
     parser.add_argument("--pages", type=int, default=100, help="articles per host")
     parser.add_argument("--port", type=int, default=8900)

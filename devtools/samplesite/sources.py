@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.samplesite.server import Manifest, load_manifest
+from devtools.samplesite.server import Manifest, load_manifest
 
 
 def sample_sources(base_url: str, manifest: Manifest | None = None, *, poll_interval: float = 60.0,

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from services.ops.access import ES_ROLES, KAFKA_ROLES, ROLES, es_role, kafka_username
 
 if TYPE_CHECKING:
-    from services.devstack.stack import StackConfig
+    from devtools.devstack.stack import StackConfig
 
 KAFKA_SECURITY_PROTOCOL = "SASL_PLAINTEXT"
 KAFKA_SASL_MECHANISM = "SCRAM-SHA-512"
@@ -272,7 +272,7 @@ def es_role_name(role: str) -> str:
 
 def roles_yml(aliases: tuple[str, ...]) -> str:
     """roles.yml: the Elasticsearch roles of services/ops/access.py over every alias (pattern) of the stack."""
-    lines = ["# Written by the newsflow local stack (services/devstack/security.py); rewritten at every start."]
+    lines = ["# Written by the newsflow local stack (devtools/devstack/security.py); rewritten at every start."]
     for role in ES_ROLES:
         merged: dict[str, Any] = {"cluster": [], "indices": []}
         for alias in aliases:

@@ -1,4 +1,4 @@
-"""`python -m services.devstack COMMAND` for the local stack (`newsflow stack COMMAND` is the same).
+"""`python -m devtools.devstack COMMAND` for the local stack (`newsflow stack COMMAND` is the same).
 
     fetch | start | wait | status | stop      the stack as a whole
     env [--role R]                            `export NAME=VALUE` lines of a role (default reader)
@@ -14,9 +14,9 @@ import argparse
 import json
 import sys
 
-from services.devstack.java import JavaNotFound
-from services.devstack.security import ADMIN_ROLE, SecurityError, render_env
-from services.devstack.stack import Stack, StackConfig, StackError
+from devtools.devstack.java import JavaNotFound
+from devtools.devstack.security import ADMIN_ROLE, SecurityError, render_env
+from devtools.devstack.stack import Stack, StackConfig, StackError
 from services.ops.access import ROLES
 
 COMMANDS = ("fetch", "start", "wait", "status", "stop", "env", "rotate-keys", "broker")
@@ -96,7 +96,7 @@ def _broker(stack: Stack, argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.devstack")
+    parser = argparse.ArgumentParser(prog="python -m devtools.devstack")
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

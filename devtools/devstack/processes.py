@@ -15,16 +15,16 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.devstack.security import CREDENTIAL_VARIABLES
-from services.devstack.pids import kill_now, pid_alive, read_pid, terminate
-from services.devstack.stack import REPO_ROOT
+from devtools.devstack.security import CREDENTIAL_VARIABLES
+from devtools.devstack.pids import kill_now, pid_alive, read_pid, terminate
+from devtools.devstack.stack import REPO_ROOT
 
 SERVICE_MODULES = {
     "scraper": "services.scraper",
     "parser": "services.parser",
     "enrichment": "services.enrichment",
     "indexer": "services.indexer",
-    "samplesite": "services.samplesite",
+    "samplesite": "devtools.samplesite",
 }
 
 

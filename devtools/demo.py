@@ -20,11 +20,11 @@ import time
 from elasticsearch import Elasticsearch
 
 from services.common.ids import article_id
-from services.devstack.pipeline import Pipeline
-from services.devstack.processes import ManagedProcess, default_run_dir, wait_http_ok
-from services.devstack.stack import Stack, StackConfig, StackError
-from services.samplesite.server import load_manifest
-from services.samplesite.sources import sample_sources
+from devtools.devstack.pipeline import Pipeline
+from devtools.devstack.processes import ManagedProcess, default_run_dir, wait_http_ok
+from devtools.devstack.stack import Stack, StackConfig, StackError
+from devtools.samplesite.server import load_manifest
+from devtools.samplesite.sources import sample_sources
 from services.scraper.decisions import dedup_key
 
 SAMPLE_PORT = int(os.environ.get("NEWSFLOW_SAMPLESITE_PORT", "8800"))
@@ -66,7 +66,7 @@ def down(cfg: StackConfig) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.demo")
+    parser = argparse.ArgumentParser(prog="python -m devtools.demo")
     parser.add_argument("--down", action="store_true", help="stop everything the demo started")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for every article")
     args = parser.parse_args(argv)

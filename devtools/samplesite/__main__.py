@@ -1,0 +1,3 @@
+from devtools.samplesite.server import main
+
+main()

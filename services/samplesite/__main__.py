@@ -1,3 +1,0 @@
-from services.samplesite.server import main
-
-main()
