@@ -494,7 +494,8 @@ def _parse_any(value: str | None, reference: datetime, local_zone: Any = None) -
     dt = parse_iso(value)
     if dt is not None:
         return dt, bool(re.search(r"\d[T ]\d{1,2}:\d{2}", value))
-    found = parse_text_date(strip_relative(value)) or parse_text_date(value, reference=reference, local_zone=local_zone)
+    found = (parse_text_date(strip_relative(value), now=reference)
+             or parse_text_date(value, reference=reference, local_zone=local_zone, now=reference))
     return (found[0], _has_time(found[0])) if found else (None, False)
 
 
@@ -542,7 +543,7 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
                 label = "modified_at"
         add(label, text, "visible", 0.7, "printed date")
     fallback_text = _text_after_headline(root, visible.h1 or f.values.get("title"))
-    first = parse_text_date(strip_relative(fallback_text), prefer_time=True) if fallback_text else None
+    first = parse_text_date(strip_relative(fallback_text), prefer_time=True, now=reference) if fallback_text else None
 
     def parse_all(local_zone: Any) -> list[tuple[str, datetime, bool, str, float, str | None]]:
         """Every date found; «сегодня, 14:35» is a day in `local_zone` (the page's), not UTC's."""
