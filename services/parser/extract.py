@@ -145,6 +145,51 @@ def _site_name_texts(root: Any, meta: Any, ld: JsonLdArticle | None, html_title:
     return names
 
 
+_CONTACT_CLASS_WORDS = {"footer", "contacts", "contact", "impressum", "imprint", "colophon", "copyright", "address",
+                        "kontakt", "kontakty", "rekvizity", "requisites", "editorial", "redakciya", "redaktsiya"}
+MAX_CONTACT_TEXT = 3000
+
+
+def _site_contacts(root: Any) -> str:
+    """The text of the site's footer, contact and imprint blocks and `<address>` elements,
+    where a site prints its own phone and postal address (not the article's: an article's
+    own `<footer>` holds its tags and share buttons, and is skipped)."""
+    body = root.find("body")
+    if body is None:
+        return ""
+    from services.parser.body import class_words
+
+    parts: list[str] = []
+    size = 0
+    taken: set[Any] = set()
+    for el in body.iter():
+        if not isinstance(el.tag, str) or size >= MAX_CONTACT_TEXT:
+            continue
+        if el.tag not in ("footer", "address") and not (class_words(el) & _CONTACT_CLASS_WORDS):
+            continue
+        if el.tag == "footer" and any(a.tag == "article" for a in el.iterancestors()):
+            continue
+        if any(a in taken for a in el.iterancestors()):
+            continue
+        taken.add(el)
+        text = text_of(el)[: MAX_CONTACT_TEXT - size]
+        parts.append(text)
+        size += len(text)
+    return "\n".join(parts)
+
+
+def _own_hreflangs(root: Any, url: str, canonical: str | None) -> list[str]:
+    """The hreflang a page gives its own address (`<link rel="alternate" hreflang="en-au"
+    href="…this page…">`): the language and country it says it is for."""
+    own = {u.rstrip("/") for u in (url, canonical) if u}
+    out = []
+    for el in root.iter("link"):
+        lang, href = el.get("hreflang"), el.get("href")
+        if lang and href and "alternate" in (el.get("rel") or "").lower() and urljoin(url, href).rstrip("/") in own:
+            out.append(lang)
+    return out
+
+
 def _is_site_name(text: str, names: set[str]) -> bool:
     key = normalize_space(_MESSENGER_SUFFIX.sub("", text)).lower()
     return bool(key) and key in names
@@ -308,6 +353,9 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
     f.set("images", images, "visible", 0.8)
 
     cards = _teaser_cards(root)
+    # Read before the body extractor strips the page's chrome.
+    contacts = _site_contacts(root)
+    own_hreflangs = _own_hreflangs(root, url, f.values.get("canonical_url"))
 
     # --- body ------------------------------------------------------------------------
     drop = set(visible.caption_texts)
@@ -348,7 +396,9 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
 
     # --- dates (after the body: its dateline is one of the signals of the page's zone) ---
     signals = SiteSignals(names=_site_name_texts(root, meta, ld, html_title, visible.h1),
-                          dateline=paragraphs[0] if paragraphs else None)
+                          dateline=paragraphs[0] if paragraphs else None, contacts=contacts,
+                          geo_region=meta.first("geo.region"), geo_placename=meta.first("geo.placename"),
+                          hreflangs=own_hreflangs)
     zone_choice = _choose_dates(f, raw, root, rules, ld, meta, micro, visible, tz_name, lang, signals)
 
     # --- is it an article at all? ------------------------------------------------------
@@ -560,7 +610,8 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
     base = signals or SiteSignals()
     choice = page_zone(
         given=tz_name, url=raw.final_url or raw.url,
-        locales=[meta.first("og:locale"), meta.first("html:lang"), meta.first("content-language")], language=language,
+        locales=[meta.first("og:locale"), meta.first("html:lang"), meta.first("content-language"),
+                 *(signals.hreflangs if signals else [])], language=language,
         aware_dates=[dt for _, dt, _, _, _, _ in found if dt.tzinfo is not None],
         text=fallback_text or "",
         site=replace(base, clock=" ".join(t for _, t in visible.date_texts)),
