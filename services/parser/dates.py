@@ -84,7 +84,7 @@ _TIME_RE = r"(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?\s*(a\.?m\.?|p\.?m\.?)?"
 # An abbreviation, or an offset with or without "UTC"/"GMT" before it ("GMT+3" is +03:00, not GMT).
 _ZONE_NAMES = ("MSK|МСК|UTC|GMT|BST|CET|CEST|EET|EEST|ET|EST|EDT|PT|PST|PDT|CT|CST|CDT|MT|MST|MDT|AKST|AKDT|HST|WET|WEST|MEZ|MESZ|"
                "IST|PKT|SGT|HKT|JST|KST|AWST|ACST|ACDT|AEST|AEDT|NZST|NZDT|SAST|EAT|WAT|CAT")
-_ZONE_RE = rf"(?:\s*\(?\s*({_ZONE_NAMES})\b(?!\s*[+-]\d)\)?|\s*(?:UTC|GMT)?\s*([+-]\d{{1,2}}(?::?\d{{2}})?)\b)?"
+_ZONE_RE = rf"(?:\s*\(?\s*({_ZONE_NAMES})\b(?!\s*[+-]\d)\)?|\s*\(?\s*(?:UTC|GMT)?\s*([+-]\d{{1,2}}(?::?\d{{2}})?)\b\)?)?"
 
 RU_DATE = re.compile(
     rf"(\d{{1,2}})\s+{_RU_MONTH_RE}(?:\s+(\d{{4}}))?(?:\s*(?:г\.|года|г)?)?(?:\s*{_SEP}?\s*(?:в\s+)?{_TIME_RE}{_ZONE_RE})?",

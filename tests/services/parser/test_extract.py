@@ -25,3 +25,17 @@ def test_a_channel_mirror_takes_the_posts_first_line_as_its_headline() -> None:
 def test_a_headline_that_differs_from_the_site_name_is_kept() -> None:
     page = POST.replace('<h1 class="channel-title">Столичный транспорт</h1>', "<h1>Схема движения трамваев изменится</h1>")
     assert parse_page(raw_page(page)).title == "Схема движения трамваев изменится"
+
+
+def test_a_printed_day_without_a_year_takes_the_year_of_the_fetch() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    page = """<html lang="ru"><head><title>Котельную переведут на газ</title></head><body>
+<h1>Котельную переведут на газ</h1><div class="date">28 декабря, 14:35</div>
+<div class="text"><p>Старую угольную котельную на Заводской улице переведут на природный газ до начала отопительного сезона.</p>
+<p>После реконструкции котельная будет обслуживать двенадцать жилых домов, школу и детский сад.</p>
+<p>На время работ жителей переключат на резервный источник горячей воды.</p></div></body></html>"""
+    raw = raw_page(page, url="https://gorodskie-vesti.ru/a/1")
+    # read on 2 January: the 28 December it names is last year's
+    article = parse_page(raw.model_copy(update={"fetched_at": datetime(2027, 1, 2, 9, 0, tzinfo=timezone.utc)}))
+    assert article.published_at == datetime(2026, 12, 28, 14, 35, tzinfo=timezone(timedelta(hours=3)))
