@@ -75,6 +75,13 @@ US_STATES = {
     "AZ": "America/Phoenix", "CA": "America/Los_Angeles", "NV": "America/Los_Angeles", "OR": "America/Los_Angeles",
     "WA": "America/Los_Angeles", "AK": "America/Anchorage", "HI": "Pacific/Honolulu",
 }
+# Australian states and Canadian provinces as addresses print them ("Brisbane QLD 4000",
+# "Toronto, ON M5V 2T6").
+AU_STATES = {"NSW": "Australia/Sydney", "ACT": "Australia/Sydney", "VIC": "Australia/Melbourne", "QLD": "Australia/Brisbane",
+             "SA": "Australia/Adelaide", "WA": "Australia/Perth", "TAS": "Australia/Hobart", "NT": "Australia/Darwin"}
+CA_PROVINCES = {"ON": "America/Toronto", "QC": "America/Toronto", "BC": "America/Vancouver", "AB": "America/Edmonton",
+                "SK": "America/Regina", "MB": "America/Winnipeg", "NS": "America/Halifax", "NB": "America/Halifax",
+                "PE": "America/Halifax", "NL": "America/St_Johns"}
 # Countries named in an address line, by the start of their name in the languages of the news read.
 COUNTRY_NAMES = {
     "украин": "ua", "україн": "ua", "ukrain": "ua", "казахстан": "kz", "қазақстан": "kz", "kazakhstan": "kz",
@@ -91,6 +98,8 @@ _COUNTRY_ZONE_FALLBACK = {"ru": "Europe/Moscow", "kz": "Asia/Almaty"}
 
 _PHONE = re.compile(r"(?<![\w+])\+\s?(\d{1,3})[\s\u00a0.(-]*\(?\s*(\d{2,5})")
 _US_ADDRESS = re.compile(r"\b[A-Z][A-Za-z.' -]{1,40},\s*([A-Z]{2})\s+\d{5}(?:-\d{4})?\b")
+_AU_ADDRESS = re.compile(r"\b(NSW|ACT|VIC|QLD|SA|WA|TAS|NT)\s+\d{4}\b")
+_CA_ADDRESS = re.compile(r"\b(ON|QC|BC|AB|SK|MB|NS|NB|PE|NL)\s+[A-Z]\d[A-Z]\s?\d[A-Z]\d\b")
 _RU_CITY = re.compile(r"(?<![А-Яа-яЁё])(?:г\.|город)\s*([А-ЯЁ][а-яё-]+(?:[ -][А-ЯЁ][а-яё-]+)?)")
 _COUNTRY = re.compile(r"(?<![\w])(" + "|".join(sorted(COUNTRY_NAMES, key=len, reverse=True)) + r")", re.I)
 
@@ -118,8 +127,8 @@ def _phone_zone(text: str, zones: dict[str, str]) -> SitePlace | None:
 
 
 def place_of_contacts(text: str | None, zones: dict[str, str]) -> SitePlace | None:
-    """The site's place from its footer, contact and imprint text: a city in its postal address
-    («г. Новосибирск», "Chicago, IL 60654"), else its phone number's region or country, else a
+    """The site's place from its footer, contact and imprint text: a city or state in its postal
+    address («г. Новосибирск», "Chicago, IL 60654", "Brisbane QLD 4000", "Toronto, ON M5V 2T6"), else its phone number's region or country, else a
     country named there. `zones` maps country codes to their zone (zones.COUNTRY_ZONES)."""
     if not text:
         return None
@@ -127,6 +136,9 @@ def place_of_contacts(text: str | None, zones: dict[str, str]) -> SitePlace | No
         zone = US_STATES.get(match.group(1))
         if zone:
             return SitePlace(zone, "us", f"the site's postal address (…, {match.group(1)} …)")
+    for regex, states, country in ((_AU_ADDRESS, AU_STATES, "au"), (_CA_ADDRESS, CA_PROVINCES, "ca")):
+        for match in regex.finditer(text):
+            return SitePlace(states[match.group(1)], country, f"the site's postal address (… {match.group(0)})")
     for match in _RU_CITY.finditer(text):
         found = places_in_name(match.group(1))
         if found:

@@ -81,3 +81,15 @@ def test_a_multi_zone_country_without_its_state_is_no_answer() -> None:
     assert place_of_geo_tags("US", None, COUNTRY_ZONES) is None
     assert place_of_geo_tags("AU", None, COUNTRY_ZONES) is None
     assert place_of_geo_tags("nonsense", None, COUNTRY_ZONES) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "zone"),
+    [("River City Newsroom, Level 2, 10 Queen St, Brisbane QLD 4000", "Australia/Brisbane"),
+     ("PO Box 12, Fremantle WA 6160", "Australia/Perth"),
+     ("100 King St W, Toronto, ON M5X 1A9", "America/Toronto"),
+     ("1 Main St, Calgary, AB T2P 1J9", "America/Edmonton")],
+)
+def test_australian_and_canadian_postal_addresses_say_the_state_zone(text: str, zone: str) -> None:
+    found = place_of_contacts(text, COUNTRY_ZONES)
+    assert found is not None and found.zone == zone and "postal address" in found.reason
