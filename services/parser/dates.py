@@ -79,7 +79,7 @@ ZONE_ABBREVIATIONS: dict[str, tzinfo] = {
 _RU_MONTH_RE = (r"(январ[яь]|феврал[яь]|марта?|апрел[яь]|ма[яй]|июн[яь]|июл[яь]|августа?|сентябр[яь]|октябр[яь]|ноябр[яь]|декабр[яь]"
                 r"|(?:янв|февр?|апр|авг|сент?|окт|нояб?|дек)(?![а-яё])\.?)")
 _EN_MONTH_RE = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-_SEP = r"(?:[,•·|—–-])"
+_SEP = r"(?:[,•·|—–/-])"
 _TIME_RE = r"(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?\s*(a\.?m\.?|p\.?m\.?)?"
 # An abbreviation, or an offset with or without "UTC"/"GMT" before it ("GMT+3" is +03:00, not GMT).
 _ZONE_NAMES = ("MSK|МСК|UTC|GMT|BST|CET|CEST|EET|EEST|ET|EST|EDT|PT|PST|PDT|CT|CST|CDT|MT|MST|MDT|AKST|AKDT|HST|WET|WEST|MEZ|MESZ|"
@@ -108,6 +108,8 @@ OTHER_DATE = re.compile(
 SLASHED_DATE = re.compile(rf"\b(\d{{1,2}})([/.\-])(\d{{1,2}})\2(\d{{4}}|\d{{2}})\b(?:\s*(?:{_SEP}|в|at)?\s*{_TIME_RE}{_ZONE_RE})?", re.I)
 RELATIVE_RU = re.compile(r"(\d+)\s+(минут[уы]?|час(?:а|ов)?|дн(?:я|ей)|день|хвилин[иу]?|годин[иу]?|дн(?:і|ів))\s+(?:назад|тому)", re.I)
 RELATIVE_EN = re.compile(r"(\d+)\s+(minutes?|mins?|hours?|hrs?|days?|minuty?|godzin[ya]?|dni)\s+(?:ago|temu)", re.I)
+# One unit without a number: «час назад», «минуту назад», "an hour ago", "a minute ago".
+RELATIVE_ONE = re.compile(r"(?<!\d\s)(?<!\d)\b(минуту|час|день|an?)\s*(hour|minute|day)?\s+(?:назад|ago)\b", re.I)
 # German and Spanish put the word first: "vor 20 Minuten", "hace 2 horas".
 RELATIVE_BEFORE = re.compile(r"\b(?:vor|hace)\s+(\d+)\s+(minuten?|stunden?|tag(?:en)?|minutos?|horas?|d[ií]as?)\b", re.I)
 # Today and yesterday in the languages the parser reads, with the words put before the time.
@@ -315,7 +317,7 @@ def parse_text_date(
 
 def strip_relative(text: str) -> str:
     """Text without its relative dates («2 часа назад», "3 hours ago"), so an absolute date next to one wins."""
-    return RELATIVE_BEFORE.sub(" ", RELATIVE_EN.sub(" ", RELATIVE_RU.sub(" ", text)))
+    return RELATIVE_ONE.sub(" ", RELATIVE_BEFORE.sub(" ", RELATIVE_EN.sub(" ", RELATIVE_RU.sub(" ", text))))
 
 
 def _relative(text: str, reference: datetime, default_tz: tzinfo | None, local_zone: tzinfo | None = None) -> datetime | None:
@@ -329,6 +331,11 @@ def _relative(text: str, reference: datetime, default_tz: tzinfo | None, local_z
             delta = timedelta(hours=amount)
         else:
             delta = timedelta(days=amount)
+        return reference - delta
+    match = RELATIVE_ONE.search(text)
+    if match and (match.group(2) or match.group(1).lower() not in ("a", "an")):
+        unit = (match.group(2) or match.group(1)).lower()
+        delta = timedelta(minutes=1) if unit.startswith(("мин", "min")) else timedelta(hours=1) if unit.startswith(("час", "hour")) else timedelta(days=1)
         return reference - delta
     match = TODAY.search(text)
     if match:

@@ -528,6 +528,7 @@ class DateCandidate:
     detail: str | None
     has_time: bool
     label: str  # "published_at" | "modified_at"
+    zone_inferred: bool = False  # printed without a zone, read in the page's zone
 
 
 def _has_time(dt: datetime) -> bool:
@@ -628,7 +629,7 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
             continue
         if factor != 1.0:
             detail = f"{detail}; zone {choice.reason}" if detail else f"zone {choice.reason}"
-        candidates.append(DateCandidate(zoned, source, confidence * factor, detail, has_time, label))
+        candidates.append(DateCandidate(zoned, source, confidence * factor, detail, has_time, label, factor != 1.0))
 
     for label in ("published_at", "modified_at"):
         structured = [c for c in candidates if c.label == label and c.source != "visible"]
@@ -638,6 +639,8 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
             same_day = next((c for c in printed if c.has_time and c.value.date() == best.value.date()), None)
             if same_day is not None:
                 best = DateCandidate(same_day.value, same_day.source, min(best.confidence, same_day.confidence), "time of day from the page", True, label)
+        if best is not None:
+            best = _local_time_labelled_utc(best, printed, choice)
         if best is None and printed:
             best = next((c for c in printed if c.has_time), printed[0])
         if best is not None:
@@ -655,6 +658,24 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
         else:
             f.provenance[label] = FieldProvenance(source="default", confidence=0.0, detail=note)
     return choice
+
+
+def _local_time_labelled_utc(best: DateCandidate, printed: list[DateCandidate], choice: ZoneChoice) -> DateCandidate:
+    """A structured time in UTC ("…T14:35:00Z", "+00:00") whose clock reading is exactly the one
+    the page prints without a zone, on a site whose zone is not UTC, is the printed local time
+    that the CMS labelled as UTC: readers of a Moscow site see «14:35» for a 14:35 Moscow
+    article, and a correct UTC stamp would read 11:35. The printed time, read in the page's
+    zone, wins, and provenance says why. A UTC stamp that differs from the printed clock (the
+    usual, correct case) is kept."""
+    if not best.has_time or best.value.utcoffset() != timedelta(0) or choice.origin == "unknown":
+        return best
+    wall = best.value.replace(tzinfo=None, second=0, microsecond=0)
+    for c in printed:
+        if c.zone_inferred and c.has_time and c.value.replace(tzinfo=None, second=0, microsecond=0) == wall and c.value.utcoffset() != timedelta(0):
+            detail = (f"{best.detail or best.source} says UTC but reads as the page's printed local time {wall:%H:%M}; "
+                      f"zone {choice.reason}")
+            return DateCandidate(c.value, best.source, min(best.confidence, c.confidence), detail, True, best.label, True)
+    return best
 
 
 def _live_posts(posts: list[tuple[int, str]], paragraphs: list[str], published: datetime | None,

@@ -162,3 +162,14 @@ def test_today_and_yesterday_in_more_languages(text: str, day: int, hour: int) -
 )
 def test_relative_times_in_more_languages(text: str, ago: timedelta) -> None:
     assert parse_text_date(text, reference=NOW) == (NOW - ago, True)
+
+
+@pytest.mark.parametrize(("text", "ago"), [("час назад", timedelta(hours=1)), ("минуту назад", timedelta(minutes=1)),
+                                           ("an hour ago", timedelta(hours=1)), ("a minute ago", timedelta(minutes=1))])
+def test_one_unit_ago_without_a_number(text: str, ago: timedelta) -> None:
+    assert parse_text_date(text, reference=NOW) == (NOW - ago, True)
+
+
+def test_a_slash_between_the_date_and_its_time() -> None:
+    assert parse_text_date("03.12.2026 / 14:35") == (datetime(2026, 12, 3, 14, 35), False)
+    assert parse_text_date("14:35 / 3 декабря 2026") == (datetime(2026, 12, 3, 14, 35), False)
