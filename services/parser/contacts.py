@@ -171,3 +171,34 @@ def place_of_geo_tags(region: str | None, placename: str | None, zones: dict[str
     if zone is None:
         return None
     return SitePlace(zone, country, f"the page's geo.region {region.strip()}")  # type: ignore[union-attr]
+
+
+_COUNTRY_CODES_BY_NAME = {"russia": "ru", "россия": "ru", "российская федерация": "ru", "usa": "us", "united states": "us",
+                          "united states of america": "us", "australia": "au", "canada": "ca", "gb": "uk"}
+
+
+def place_of_address(address: dict[str, str] | None, zones: dict[str, str]) -> SitePlace | None:
+    """The site's place from the postal address its JSON-LD gives the publisher
+    ({"addressLocality": "Новосибирск", "addressCountry": "RU"}, {"addressRegion": "IL",
+    "addressCountry": "US"}): a city or region of the gazetteer, a US, Australian or Canadian
+    state, else the country's zone."""
+    if not address:
+        return None
+    raw_country = (address.get("addressCountry") or "").strip()
+    country = _COUNTRY_CODES_BY_NAME.get(raw_country.lower()) or (raw_country.lower() if len(raw_country) == 2 else None)
+    if country is None and raw_country:
+        match = _COUNTRY.search(raw_country)
+        country = COUNTRY_NAMES[match.group(1).lower()] if match else None
+    locality, region = address.get("addressLocality") or "", address.get("addressRegion") or ""
+    where = ", ".join(v for v in (locality, region, raw_country) if v)
+    reason = f"the publisher's address in the page's JSON-LD ({where})"
+    states = {"us": US_STATES, "au": AU_STATES, "ca": CA_PROVINCES}.get(country or "")
+    if states and region.upper() in states:
+        return SitePlace(states[region.upper()], country, reason)  # type: ignore[arg-type]
+    for name in (locality, region):
+        for place in places_in_name(name[:1].upper() + name[1:]):
+            if country is None or place.country == country:
+                return SitePlace(place.zone, place.country, reason)
+    if country in zones and country not in ("us", "ca", "au", "br", "mx"):
+        return SitePlace(zones[country], country, reason)
+    return None

@@ -35,7 +35,7 @@ from services.parser.authors import clean_authors
 from services.parser.body import extract_body
 from services.parser.dates import TODAY, parse_iso, parse_text_date, strip_relative, zone
 from services.parser.document import Page, css, load_html, normalize_space, text_of
-from services.parser.structured import JsonLdArticle, read_jsonld, read_meta, read_microdata
+from services.parser.structured import JsonLdArticle, read_jsonld, read_meta, read_microdata, read_publisher_address
 from services.parser.visible import PUBLISH_HINT, UPDATE_HINT, read_visible
 from services.parser.zones import SiteSignals, ZoneChoice, page_zone
 from schemas.sources import SiteRules
@@ -250,6 +250,7 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
     aid, url = raw.article_id, raw.final_url or raw.url
     root = page.root
     jsonld = read_jsonld(root)
+    publisher_address = read_publisher_address(root)
     ld: JsonLdArticle | None = jsonld[0] if jsonld else None
     meta = read_meta(root)
     micro = read_microdata(root)
@@ -398,7 +399,7 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
     signals = SiteSignals(names=_site_name_texts(root, meta, ld, html_title, visible.h1),
                           dateline=paragraphs[0] if paragraphs else None, contacts=contacts,
                           geo_region=meta.first("geo.region"), geo_placename=meta.first("geo.placename"),
-                          hreflangs=own_hreflangs)
+                          hreflangs=own_hreflangs, address=publisher_address)
     zone_choice = _choose_dates(f, raw, root, rules, ld, meta, micro, visible, tz_name, lang, signals)
 
     # --- is it an article at all? ------------------------------------------------------

@@ -12,7 +12,8 @@ tell a reader how far to trust the time:
     site       a city or region in the site's host, its name or a section of its URL
                (krasnoyarsk-gorod.ru, «Омский вестник», «… — Вечерний Иркутск», /khabarovsk/)  0.65
     geo        the page's geo.placename / geo.region meta tags («Новосибирск», RU-NVS, US-IL)  0.65
-    contacts   the site's footer, contact and imprint blocks: a city in its postal address
+    contacts   the publisher's postal address in the page's JSON-LD, else the site's footer,
+               contact and imprint blocks: a city in its postal address
                («г. Новосибирск», "Chicago, IL 60654"), its phone number's region or
                country (+7 343…, +7 727…, +380…, +49…), a country named there           0.6
     dateline   the city of a dateline opening the body («КАЛИНИНГРАД, 3 декабря.»), unless
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from urllib.parse import urlsplit
 
-from services.parser.contacts import place_of_contacts, place_of_geo_tags
+from services.parser.contacts import place_of_address, place_of_contacts, place_of_geo_tags
 from services.parser.dates import zone
 from services.parser.places import PLACES, Place, place_of_clock, place_of_dateline, places_in_label, places_in_name
 
@@ -92,6 +93,7 @@ class SiteSignals:
     geo_region: str | None = None
     geo_placename: str | None = None
     hreflangs: list[str] = field(default_factory=list)  # the hreflang the page gives its own address
+    address: dict[str, str] | None = None  # the publisher's postal address in the page's JSON-LD
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,7 @@ def page_zone(*, given: str | None, url: str | None, locales: list[str | None], 
     geo = place_of_geo_tags(site.geo_region, site.geo_placename, COUNTRY_ZONES)
     if geo is not None and fits(geo.country, geo.zone):
         return ZoneChoice(zone(geo.zone), geo.zone, "geo", f"{geo.zone} from {geo.reason}")  # type: ignore[arg-type]
-    contact = place_of_contacts(site.contacts, COUNTRY_ZONES)
+    contact = place_of_address(site.address, COUNTRY_ZONES) or place_of_contacts(site.contacts, COUNTRY_ZONES)
     if contact is not None and fits(contact.country, contact.zone):
         return ZoneChoice(zone(contact.zone), contact.zone, "contacts", f"{contact.zone} from {contact.reason}")  # type: ignore[arg-type]
     dateline = place_of_dateline(site.dateline)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.parser.contacts import place_of_contacts, place_of_geo_tags
+from services.parser.contacts import place_of_address, place_of_contacts, place_of_geo_tags
 from services.parser.zones import COUNTRY_ZONES
 
 
@@ -93,3 +93,22 @@ def test_a_multi_zone_country_without_its_state_is_no_answer() -> None:
 def test_australian_and_canadian_postal_addresses_say_the_state_zone(text: str, zone: str) -> None:
     found = place_of_contacts(text, COUNTRY_ZONES)
     assert found is not None and found.zone == zone and "postal address" in found.reason
+
+
+@pytest.mark.parametrize(
+    ("address", "zone"),
+    [({"addressLocality": "Новосибирск", "addressCountry": "RU"}, "Asia/Novosibirsk"),
+     ({"addressLocality": "Chicago", "addressRegion": "IL", "postalCode": "60654", "addressCountry": "US"}, "America/Chicago"),
+     ({"addressLocality": "Denver", "addressCountry": "United States"}, "America/Denver"),
+     ({"addressLocality": "Kyiv", "addressCountry": "UA"}, "Europe/Kyiv"),
+     ({"addressLocality": "Москва", "addressCountry": "Россия"}, "Europe/Moscow"),
+     ({"addressRegion": "QLD", "addressCountry": "AU"}, "Australia/Brisbane")],
+)
+def test_the_publishers_jsonld_address(address: dict[str, str], zone: str) -> None:
+    found = place_of_address(address, COUNTRY_ZONES)
+    assert found is not None and found.zone == zone and "publisher's address" in found.reason
+
+
+def test_a_publishers_address_in_a_multi_zone_country_without_its_state_is_no_answer() -> None:
+    assert place_of_address({"addressLocality": "Springfield", "addressCountry": "US"}, COUNTRY_ZONES) is None
+    assert place_of_address(None, COUNTRY_ZONES) is None

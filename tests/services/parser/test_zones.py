@@ -266,3 +266,14 @@ def test_the_page_hreflang_for_its_own_address_sets_the_zone() -> None:
     article = parse_page(raw.model_copy(update={"fetched_at": datetime(2026, 12, 3, 15, 0, tzinfo=timezone.utc)}))
     assert article.published_at.utcoffset() == timedelta(hours=5)
     assert "locale ru-kz" in (article.provenance["published_at"].detail or "")
+
+
+def test_the_publishers_jsonld_address_sets_the_zone_of_a_printed_date() -> None:
+    ld = ('<script type="application/ld+json">{"@context":"https://schema.org","@type":"NewsArticle","headline":"Котельную переведут на газ",'
+          '"publisher":{"@type":"NewsMediaOrganization","name":"Вечерние новости","address":{"@type":"PostalAddress",'
+          '"addressLocality":"Новосибирск","addressCountry":"RU"}}}</script>')
+    page = FOOTER_PAGE.format(site_footer="", article_footer="").replace("</title></head>", "</title>" + ld + "</head>")
+    raw = raw_page(page, url="https://vechernie-novosti.net/a/1")
+    article = parse_page(raw.model_copy(update={"fetched_at": datetime(2026, 12, 3, 15, 0, tzinfo=timezone.utc)}))
+    assert article.published_at == datetime(2026, 12, 3, 14, 35, tzinfo=timezone(timedelta(hours=7)))
+    assert "the publisher's address in the page's JSON-LD (Новосибирск, RU)" in (article.provenance["published_at"].detail or "")
