@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import trafilatura
+from lxml import etree
 
 from schemas.common import FieldProvenance, Image, LivePost, utcnow
 from schemas.parsed_article_v1 import ParsedArticleV1
@@ -148,6 +149,14 @@ def _site_name_texts(root: Any, meta: Any, ld: JsonLdArticle | None, html_title:
 _CONTACT_CLASS_WORDS = {"footer", "contacts", "contact", "impressum", "imprint", "colophon", "copyright", "address",
                         "kontakt", "kontakty", "rekvizity", "requisites", "editorial", "redakciya", "redaktsiya"}
 MAX_CONTACT_TEXT = 3000
+# Candidates found by lxml in one pass (the stems of the class words above, any case), then
+# checked word by word: most pages have a handful, and the body's thousands of elements are
+# never visited in Python.
+_LOWER = "translate(concat(@class, ' ', @id), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+_CONTACT_XPATH = etree.XPath(
+    ".//footer | .//address | .//*[" + " or ".join(f"contains({_LOWER}, '{stem}')" for stem in (
+        "footer", "contact", "impressum", "imprint", "colophon", "copyright", "address", "kontakt", "rekvizit", "requisite",
+        "editorial", "redak")) + "]")
 
 
 def _site_contacts(root: Any) -> str:
@@ -162,14 +171,15 @@ def _site_contacts(root: Any) -> str:
     parts: list[str] = []
     size = 0
     taken: set[Any] = set()
-    for el in body.iter():
-        if not isinstance(el.tag, str) or size >= MAX_CONTACT_TEXT:
-            continue
+    for el in _CONTACT_XPATH(body):
+        if size >= MAX_CONTACT_TEXT:
+            break
         if el.tag not in ("footer", "address") and not (class_words(el) & _CONTACT_CLASS_WORDS):
             continue
-        if el.tag == "footer" and any(a.tag == "article" for a in el.iterancestors()):
+        ancestors = list(el.iterancestors())
+        if el.tag == "footer" and any(a.tag == "article" for a in ancestors):
             continue
-        if any(a in taken for a in el.iterancestors()):
+        if any(a in taken for a in ancestors):
             continue
         taken.add(el)
         text = text_of(el)[: MAX_CONTACT_TEXT - size]
