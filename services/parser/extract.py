@@ -26,7 +26,6 @@ from typing import Any
 from urllib.parse import urljoin
 
 import trafilatura
-from lxml import etree
 
 from schemas.common import FieldProvenance, Image, LivePost, utcnow
 from schemas.parsed_article_v1 import ParsedArticleV1
@@ -149,14 +148,9 @@ def _site_name_texts(root: Any, meta: Any, ld: JsonLdArticle | None, html_title:
 _CONTACT_CLASS_WORDS = {"footer", "contacts", "contact", "impressum", "imprint", "colophon", "copyright", "address",
                         "kontakt", "kontakty", "rekvizity", "requisites", "editorial", "redakciya", "redaktsiya"}
 MAX_CONTACT_TEXT = 3000
-# Candidates found by lxml in one pass (the stems of the class words above, any case), then
-# checked word by word: most pages have a handful, and the body's thousands of elements are
-# never visited in Python.
-_LOWER = "translate(concat(@class, ' ', @id), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-_CONTACT_XPATH = etree.XPath(
-    ".//footer | .//address | .//*[" + " or ".join(f"contains({_LOWER}, '{stem}')" for stem in (
-        "footer", "contact", "impressum", "imprint", "colophon", "copyright", "address", "kontakt", "rekvizit", "requisite",
-        "editorial", "redak")) + "]")
+# A cheap test of an element's class and id before its class words are split: most elements
+# of a page have none of these stems.
+_CONTACT_STEMS = re.compile(r"foot|contact|impressum|imprint|colophon|copyright|address|kontakt|rekvizit|requisite|editorial|redak")
 
 
 def _site_contacts(root: Any) -> str:
@@ -171,13 +165,16 @@ def _site_contacts(root: Any) -> str:
     parts: list[str] = []
     size = 0
     taken: set[Any] = set()
-    for el in _CONTACT_XPATH(body):
-        if size >= MAX_CONTACT_TEXT:
-            break
-        if el.tag not in ("footer", "address") and not (class_words(el) & _CONTACT_CLASS_WORDS):
+    for el in body.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
             continue
+        if tag not in ("footer", "address"):
+            attrs = (el.get("class") or "") + " " + (el.get("id") or "")
+            if len(attrs) < 5 or not _CONTACT_STEMS.search(attrs.lower()) or not (class_words(el) & _CONTACT_CLASS_WORDS):
+                continue
         ancestors = list(el.iterancestors())
-        if el.tag == "footer" and any(a.tag == "article" for a in ancestors):
+        if tag == "footer" and any(a.tag == "article" for a in ancestors):
             continue
         if any(a in taken for a in ancestors):
             continue
@@ -185,6 +182,8 @@ def _site_contacts(root: Any) -> str:
         text = text_of(el)[: MAX_CONTACT_TEXT - size]
         parts.append(text)
         size += len(text)
+        if size >= MAX_CONTACT_TEXT:
+            break
     return "\n".join(parts)
 
 
