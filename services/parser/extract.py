@@ -40,7 +40,7 @@ from services.parser.visible import PUBLISH_HINT, UPDATE_HINT, read_visible
 from services.parser.zones import SiteSignals, ZoneChoice, page_zone
 from schemas.sources import SiteRules
 
-EXTRACTOR_VERSION = "newsflow-parser/1.1.0"
+EXTRACTOR_VERSION = "newsflow-parser/1.2.0"
 
 MIN_BODY_CHARS = 250
 # An article's images beyond this many are galleries or bait; the event keeps the first ones.
