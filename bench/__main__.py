@@ -21,6 +21,7 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCHMARKS = {
     "parser": ("bench.bench_parser", {"rounds": 7}),
+    "parser-process": ("bench.bench_parser_process", {"copies": 6, "rounds": 3}),
     "enrichment": ("bench.bench_enrichment", {}),
     "scraper": ("bench.bench_scraper", {"pages_per_host": 250, "rounds": 3}),
     "indexer": ("bench.bench_indexer", {"count": 6000, "rounds": 3}),

@@ -284,6 +284,11 @@ class WorkerPool:
     size: int = 1
     time_limit: float = 10.0
     start_timeout: float = 600.0
+    recycle_after: int | None = None
+    """Replace a worker by a fresh fork of the zygote after this many calls (None: never).
+    Bounds what a worker accumulates call after call (caches, vocabularies, a fragmented
+    heap) without touching the zygote's shared models; the call that reaches the count
+    returns first, the replacement happens beside the next calls."""
     _zygote: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _control: socket.socket | None = field(default=None, init=False, repr=False)
     _control_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
@@ -294,6 +299,9 @@ class WorkerPool:
     _failure: str | None = field(default=None, init=False, repr=False)
     replaced: int = field(default=0, init=False)
     """Workers killed or found dead and replaced since start (for metrics and tests)."""
+    recycled: int = field(default=0, init=False)
+    """Workers replaced after `recycle_after` calls."""
+    _recycling: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
 
     @property
     def pids(self) -> list[int]:
@@ -307,8 +315,17 @@ class WorkerPool:
     def ready(self) -> bool:
         return self._ready.is_set() and self._failure is None
 
+    def launch(self) -> None:
+        """Start the zygote now, without waiting for it: its `prepare` (loading models) runs
+        while the caller does other things, e.g. a service restoring its tables. Called from
+        the thread that lives as long as the service (see `_launch_zygote`). `start()` then
+        only waits for it. Calling it twice does nothing."""
+        if self._zygote is None:
+            self._launch_zygote()
+
     async def start(self) -> list[int]:
-        """Start the zygote and the workers; returns the workers' pids. Raises PoolUnavailable."""
+        """Start the zygote (unless `launch()` did) and the workers; returns the workers' pids.
+        Raises PoolUnavailable."""
         idle: asyncio.Queue[_Worker] = asyncio.Queue()
         try:
             await self._start_zygote()
@@ -324,6 +341,21 @@ class WorkerPool:
         return self.pids
 
     async def _start_zygote(self) -> None:
+        if self._zygote is None:
+            self._launch_zygote()
+        ours = self._control
+        assert ours is not None
+        try:
+            reply = await asyncio.wait_for(asyncio.to_thread(_recv_frame, ours), self.start_timeout)
+        except asyncio.TimeoutError:
+            self._stop_zygote()
+            raise PoolUnavailable(f"{self.name}: the worker zygote did not get ready within {self.start_timeout:.0f} s") from None
+        if reply is None or reply[0] != "ok":
+            self._stop_zygote()
+            detail = reply[1] if reply else "it exited"
+            raise PoolUnavailable(f"{self.name}: preparing the workers failed: {detail}")
+
+    def _launch_zygote(self) -> None:
         ours, theirs = socket.socketpair()
         # Started from the event loop's thread (the main thread), which lives as long as the
         # service: PR_SET_PDEATHSIG fires when the thread that started the child exits.
@@ -336,15 +368,6 @@ class WorkerPool:
         )
         theirs.close()
         self._control = ours
-        try:
-            reply = await asyncio.wait_for(asyncio.to_thread(_recv_frame, ours), self.start_timeout)
-        except asyncio.TimeoutError:
-            self._stop_zygote()
-            raise PoolUnavailable(f"{self.name}: the worker zygote did not get ready within {self.start_timeout:.0f} s") from None
-        if reply is None or reply[0] != "ok":
-            self._stop_zygote()
-            detail = reply[1] if reply else "it exited"
-            raise PoolUnavailable(f"{self.name}: preparing the workers failed: {detail}")
 
     def _stop_zygote(self) -> None:
         if self._control is not None:
@@ -383,23 +406,32 @@ class WorkerPool:
         self._workers[pid] = worker
         return worker
 
-    async def _replace_or_fail(self, worker: _Worker) -> None:
+    async def _replace_or_fail(self, worker: _Worker, *, recycled: bool = False) -> None:
         """Replace `worker`, shielded from cancellation (a cancelled replacement would lose the
         pool one worker for good, until every caller waits forever for an idle one); when no
         new worker can be made, the pool is unavailable and says so."""
         try:
-            await asyncio.shield(self._replace(worker))
+            await asyncio.shield(self._replace(worker, recycled=recycled))
         except (OSError, ConnectionError, PoolUnavailable) as exc:
             self._failure = self._failure or f"{self.name}: a worker could not be replaced: {type(exc).__name__}: {exc}"
             raise PoolUnavailable(self._failure) from exc
 
-    async def _replace(self, worker: _Worker) -> None:
+    async def _replace(self, worker: _Worker, *, recycled: bool = False) -> None:
         await worker.kill_and_wait()
         self._workers.pop(worker.pid, None)
-        self.replaced += 1
+        if recycled:
+            self.recycled += 1
+        else:
+            self.replaced += 1
         if not self._closed:
             assert self._idle is not None
             self._idle.put_nowait(await self._fork())
+
+    async def _recycle(self, worker: _Worker) -> None:
+        try:
+            await self._replace_or_fail(worker, recycled=True)
+        except PoolUnavailable:
+            pass  # recorded in _failure: the next run() raises it
 
     async def run(self, payload: Any) -> Any:
         """The handler's result for `payload`; raises WorkTimedOut, WorkerCrashed or WorkFailed.
@@ -424,7 +456,12 @@ class WorkerPool:
             await self._replace_or_fail(worker)
             raise
         worker.calls += 1
-        self._idle.put_nowait(worker)
+        if self.recycle_after is not None and worker.calls >= self.recycle_after and not self._closed:
+            task = asyncio.ensure_future(self._recycle(worker))
+            self._recycling.add(task)
+            task.add_done_callback(self._recycling.discard)
+        else:
+            self._idle.put_nowait(worker)
         status, value = reply
         if status == "error":
             raise value

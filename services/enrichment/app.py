@@ -47,6 +47,10 @@ class EnrichmentSettings(ServiceSettings):
     workers: int = Field(default_factory=default_workers, ge=1, le=64,
                          description="NLP worker processes; default one per core (they share the loaded models).")
     time_limit: float = Field(default=30.0, gt=0, description="Seconds one article may take before it is dead-lettered as `timeout`.")
+    recycle_after: int = Field(
+        default=1000, ge=0,
+        description="Replace an NLP worker by a fresh fork of the zygote after this many articles (0: never): "
+                    "bounds what a worker accumulates (word caches, spaCy's vocabulary, a fragmented heap).")
     story_sweep_every: int = Field(default=500, ge=1, description="Drop expired story-index entries every N articles.")
     preload_languages: str = Field(
         default="ru,en,uk",
@@ -59,7 +63,13 @@ class EnrichmentSettings(ServiceSettings):
         return "all" if value == "all" else tuple(code.strip() for code in value.split(",") if code.strip())
 
 
-def create_app(settings: EnrichmentSettings) -> faust.App:
+def nlp_pool(settings: EnrichmentSettings) -> WorkerPool:
+    return WorkerPool("enrichment", "services.enrichment.worker:prepare_worker", prepare_args=(settings.preload(),),
+                      size=settings.workers, time_limit=settings.time_limit, recycle_after=settings.recycle_after or None)
+
+
+def create_app(settings: EnrichmentSettings, pool: WorkerPool | None = None) -> faust.App:
+    """The enrichment's faust app; `pool` may be launched already (see `main`)."""
     app = build_app("enrichment", settings)
     parsed_topic = topic(app, PARSED_ARTICLES, settings)
     stories_topic = topic(app, STORY_ASSIGNMENT, settings)
@@ -70,11 +80,11 @@ def create_app(settings: EnrichmentSettings) -> faust.App:
         "stories", partitions=STORY_ASSIGNMENT.partitions,
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
     )
-    pool = WorkerPool("enrichment", "services.enrichment.worker:prepare_worker", prepare_args=(settings.preload(),),
-                      size=settings.workers, time_limit=settings.time_limit)
+    pool = pool or nlp_pool(settings)
+    assigner = StoryAssigner(stories, settings.story_sweep_every)
     story = StageLogic(
         name="enrichment-stories", input_model=EnrichedArticleV1,
-        process=StoryAssigner(stories, settings.story_sweep_every), key_of=lambda article: article.id.encode(),
+        process=assigner, key_of=lambda article: article.id.encode(),
     )
     dead_letters = DeadLetterSink("enrichment", Publisher.for_faust_topic(dlq_topic, "enrichment").deliver)
     runtime = settings.runtime
@@ -97,6 +107,12 @@ def create_app(settings: EnrichmentSettings) -> faust.App:
     async def assign_stories(stream):  # type: ignore[no-untyped-def]
         await run_stage_agent(story_runner, stream)
 
+    @app.on_partitions_revoked.connect  # type: ignore[misc]
+    async def forget_story_buckets(app_, revoked, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # The story table may be restored or handed over: its in-memory LSH buckets are
+        # rebuilt from it by the next article, after the restore.
+        assigner.forget_bands()
+
     @app.task
     async def load_models() -> None:
         """Start the workers now, so the first article does not wait for the models."""
@@ -111,7 +127,11 @@ def create_app(settings: EnrichmentSettings) -> faust.App:
 
 def main() -> None:
     settings = EnrichmentSettings()
-    run_worker(create_app(settings), "enrichment", settings)
+    pool = nlp_pool(settings)
+    # The models load (about 10 s) while faust restores the story table and joins the group:
+    # faust starts app tasks only after the restore, too late to begin loading then.
+    pool.launch()
+    run_worker(create_app(settings, pool), "enrichment", settings)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 # simplemma names Serbo-Croatian as one language.
 _SIMPLEMMA_ALIASES = {"sr": "hbs", "hr": "hbs", "bs": "hbs", "no": "nb"}
-_CACHE_LIMIT = 300_000
+# Per cache: a pymorphy3 parse list costs about 1.2 KiB, so the parse cache stays under ~120 MiB
+# per worker (workers are also replaced every NEWSFLOW_ENRICHMENT_RECYCLE_AFTER articles).
+_CACHE_LIMIT = 100_000
 
 
 class Lemmatizer:
@@ -34,6 +36,11 @@ class Lemmatizer:
         self._supported = _simplemma_languages()
         self._parses: dict[str, Any] = {}
         self._lemmas: dict[tuple[str, str], str] = {}
+        # Languages whose simplemma dictionary is loaded as a plain dict (fast look-ups, 20–115 MiB
+        # each): those warmed up in the zygote, shared by every worker. Any other language uses
+        # simplemma's front-coded low-memory backend (3–15 MiB, the same lemmas, about 10× slower
+        # per uncached word): a worker meeting a new language must not grow by its whole dict.
+        self._fast: set[str] = set()
 
     # ------------------------------------------------------------------ Russian morphology
 
@@ -84,7 +91,7 @@ class Lemmatizer:
         if code not in self._supported:
             return lower
         try:
-            return str(self._simplemma.lemmatize(lower, lang=code)).lower()
+            return str(self._simplemma.lemmatize(lower, lang=code, low_memory=code not in self._fast)).lower()
         except (ValueError, KeyError):  # pragma: no cover - unsupported edge cases
             return lower
 
@@ -95,9 +102,11 @@ class Lemmatizer:
         return " ".join(self.lemma(m.group(), language) for m in WORD.finditer(text))
 
     def warm_up(self, languages: Iterable[str] = ("ru", "en")) -> None:
-        """Load these languages' dictionaries now rather than on their first article (simplemma
-        loads a language's dictionary on its first word: up to 1.4 s)."""
+        """Load these languages' dictionaries now, as fast plain dicts, rather than on their first
+        article (simplemma loads a language's dictionary on its first word: up to 1.4 s; the
+        low-memory backend other languages use takes up to 8 s)."""
         for language in languages:
+            self._fast.add(_SIMPLEMMA_ALIASES.get(language, language))
             self.lemma("переговорах" if language == "ru" else "houses", language)
             self._lemmas.pop((language, "переговорах" if language == "ru" else "houses"), None)
 

@@ -14,15 +14,20 @@ case ending or a word order still matches):
   `STORY_WINDOW` of it. On the corpus, two outlets' rewrites of one story score
   0.24–0.48, unrelated articles (even on the same topic) ≤ 0.04.
 
-`assign_story` is pure: it reads the index through `lookup(key)` and returns the
-updates to apply, so the index can live in a faust table (changelog-backed, rebuilt on
-restart) or in a dict in tests. Keys and values are JSON:
+`assign_story` is pure: it reads the index through `lookup(key)` and the LSH buckets
+through a `BandIndex`, and returns the updates to apply, so the index can live in a faust
+table (changelog-backed, rebuilt on restart) or in a dict in tests. Keys and values are
+JSON:
 
     article:<id>        {"story_id", "ts", "minhash", "simhash", "exact"}
     story:<story_id>    {"first_id", "first_ts", "last_ts", "size"}
-    band:<i>:<hash>     [[article id, ts], …]   (newest last, at most MAX_BUCKET)
     exact:<sha256>      [article id, ts]
     meta:watermark      newest publication time seen (epoch seconds)
+
+The LSH buckets (`BANDS` per article) are not in the table: they are derived from the
+`article:` records' MinHash signatures and kept in memory (`BandIndex`), rebuilt from the
+table after a restore. Writing them made every article cost about 70 changelog records
+(up to 200 KB when buckets were full) and a restart replay all of them; now it costs 4.
 
 A story's id is the id of the article that opened it; `story_first_id` is the earliest
 published article of the story known when the article was assigned. Entries older than
@@ -33,6 +38,7 @@ publication time, never the wall clock, so a replay assigns the same ids).
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -165,13 +171,63 @@ class Assignment:
     matched_id: str | None
     updates: dict[str, Any]
     """Table writes to apply: key → JSON value (None deletes the key)."""
+    band_keys: list[str]
+    """LSH buckets to add the article to (`BandIndex.add`) once the writes are applied."""
 
 
 def timestamp(published_at: datetime | None, fetched_at: datetime) -> float:
     return (published_at or fetched_at).timestamp()
 
 
-def assign_story(article_id: str, ts: float, prints: Fingerprints, lookup: Lookup) -> Assignment:
+class BandIndex:
+    """The LSH band buckets: band key → [(ts, article id), …], sorted, the newest MAX_BUCKET.
+
+    Derived state: `rebuild` from the table's `article:` records gives exactly what adding
+    the same articles one by one gives, in any order (a bucket keeps the MAX_BUCKET largest
+    (ts, id) pairs), so a restored owner finds the same candidates as the one before it.
+    """
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, list[tuple[float, str]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def add(self, article_id: str, ts: float, keys: Iterable[str]) -> None:
+        entry = (float(ts), article_id)
+        for key in keys:
+            bucket = self._buckets.setdefault(key, [])
+            if any(other == article_id for _, other in bucket):
+                continue
+            bisect.insort(bucket, entry)
+            if len(bucket) > MAX_BUCKET:
+                del bucket[0]
+
+    def bucket(self, key: str, horizon: float) -> list[tuple[float, str]]:
+        return [e for e in self._buckets.get(key, ()) if e[0] >= horizon]
+
+    def drop_before(self, horizon: float) -> None:
+        for key in list(self._buckets):
+            kept = [e for e in self._buckets[key] if e[0] >= horizon]
+            if kept:
+                self._buckets[key] = kept
+            else:
+                del self._buckets[key]
+
+    def snapshot(self) -> dict[str, list[tuple[float, str]]]:
+        return {key: list(bucket) for key, bucket in self._buckets.items()}
+
+    @classmethod
+    def rebuild(cls, items: Iterable[tuple[str, Any]]) -> "BandIndex":
+        """The buckets of every `article:` record among the table's items."""
+        index = cls()
+        for key, value in items:
+            if key.startswith("article:") and isinstance(value, dict) and isinstance(value.get("minhash"), str):
+                index.add(key[len("article:"):], float(value.get("ts", 0.0)), band_keys(decode_signature(value["minhash"])))
+        return index
+
+
+def assign_story(article_id: str, ts: float, prints: Fingerprints, lookup: Lookup, bands: BandIndex) -> Assignment:
     """Story id, earliest article and exact-duplicate pointer for one article.
 
     An article seen before (a re-crawl, a replay) keeps its story. Otherwise the best
@@ -183,7 +239,7 @@ def assign_story(article_id: str, ts: float, prints: Fingerprints, lookup: Looku
         story = lookup(f"story:{known['story_id']}") or {}
         return Assignment(
             story_id=known["story_id"], first_id=story.get("first_id", article_id),
-            duplicate_of=known.get("duplicate_of"), similarity=None, matched_id=None, updates={},
+            duplicate_of=known.get("duplicate_of"), similarity=None, matched_id=None, updates={}, band_keys=[],
         )
 
     watermark = max(float(lookup("meta:watermark") or 0.0), ts)
@@ -198,11 +254,8 @@ def assign_story(article_id: str, ts: float, prints: Fingerprints, lookup: Looku
 
     keys = band_keys(prints.minhash)
     candidates: dict[str, float] = {}
-    buckets: dict[str, list[list[Any]]] = {}
     for k in keys:
-        bucket = [e for e in (lookup(k) or []) if isinstance(e, list) and len(e) == 2 and e[1] >= horizon]
-        buckets[k] = bucket
-        for other, other_ts in bucket:
+        for other_ts, other in bands.bucket(k, horizon):
             if other != article_id:
                 candidates[other] = other_ts
     if duplicate_of:
@@ -246,15 +299,16 @@ def assign_story(article_id: str, ts: float, prints: Fingerprints, lookup: Looku
     }
     if not (isinstance(exact, list) and len(exact) == 2 and exact[1] >= horizon):
         updates[exact_key] = [article_id, ts]
-    for k in keys:
-        bucket = [e for e in buckets[k] if e[0] != article_id] + [[article_id, ts]]
-        updates[k] = bucket[-MAX_BUCKET:]
     updates["meta:watermark"] = watermark
-    return Assignment(story_id, first_id, duplicate_of, score, matched, updates)
+    return Assignment(story_id, first_id, duplicate_of, score, matched, updates, keys)
 
 
 def expired_keys(items: Iterable[tuple[str, Any]], watermark: float) -> list[str]:
-    """Keys whose entries are all older than RETENTION before `watermark` (to delete)."""
+    """Keys whose entries are all older than RETENTION before `watermark` (to delete).
+
+    `band:` keys, which tables written before the buckets moved to `BandIndex` still
+    hold, are all returned: nothing reads them any more.
+    """
     horizon = watermark - RETENTION_SECONDS
     out = []
     for k, v in items:
@@ -264,32 +318,50 @@ def expired_keys(items: Iterable[tuple[str, Any]], watermark: float) -> list[str
             out.append(k)
         elif k.startswith("exact:") and isinstance(v, list) and len(v) == 2 and float(v[1]) < horizon:
             out.append(k)
-        elif k.startswith("band:") and isinstance(v, list) and all(float(e[1]) < horizon for e in v if len(e) == 2):
+        elif k.startswith("band:"):
             out.append(k)
     return out
 
 
 class StoryAssigner:
-    """The story step's per-event function over a table-like mapping (faust Table or dict)."""
+    """The story step's per-event function over a table-like mapping (faust Table or dict).
+
+    Keeps the `BandIndex` beside the table. Call `forget_bands()` when the table may have
+    changed under it (a rebalance, a restore): the next article rebuilds it from the table.
+    """
 
     def __init__(self, table, sweep_every: int = 500) -> None:  # type: ignore[no-untyped-def]
         self.table = table
         self.sweep_every = sweep_every
         self._seen = 0
+        self._bands: BandIndex | None = None
+
+    def forget_bands(self) -> None:
+        self._bands = None
+
+    def bands(self) -> BandIndex:
+        if self._bands is None:
+            self._bands = BandIndex.rebuild(list(self.table.items()))
+            log.info("story index buckets rebuilt from the table", buckets=len(self._bands))
+        return self._bands
 
     def __call__(self, article: EnrichedArticleV1) -> EnrichedArticleV1:
         prints = fingerprints(article.title_lemmas, article.body_lemmas, article.body)
-        result = assign_story(article.id, timestamp(article.published_at, article.fetched_at), prints, self.table.get)
+        ts = timestamp(article.published_at, article.fetched_at)
+        bands = self.bands()
+        result = assign_story(article.id, ts, prints, self.table.get, bands)
         for key, value in result.updates.items():
             if value is None:
                 self.table.pop(key, None)
             else:
                 self.table[key] = value
+        bands.add(article.id, ts, result.band_keys)
         self._seen += 1
         if self._seen % self.sweep_every == 0:
             watermark = float(self.table.get("meta:watermark") or 0.0)
             for key in expired_keys(list(self.table.items()), watermark):
                 del self.table[key]
+            bands.drop_before(watermark - RETENTION_SECONDS)
         if result.matched_id:
             log.info("story matched", story_id=result.story_id, matched=result.matched_id,
                      similarity=round(result.similarity or 0.0, 3), duplicate_of=result.duplicate_of)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lxml import etree
 
@@ -107,12 +108,18 @@ class BodyResult:
         return "\n\n".join(self.paragraphs)
 
 
-def class_words(el: etree._Element) -> set[str]:
+def class_words(el: etree._Element) -> frozenset[str]:
+    return _class_words(class_id(el))
+
+
+@lru_cache(maxsize=4096)
+def _class_words(names: str) -> frozenset[str]:
+    # Pages repeat a few class strings over thousands of elements: split each once.
     words: set[str] = set()
-    for token in class_id(el).split():
+    for token in names.split():
         words.add(token.replace("-", "").replace("_", ""))
         words.update(w for w in _SPLIT_WORDS.split(token) if w)
-    return words
+    return frozenset(words)
 
 
 def _is_boilerplate_element(el: etree._Element) -> bool:

@@ -36,7 +36,6 @@ MAX_TEXT_CHARS = 1_000_000
 (nesting depth × text), so bounding the text bounds the parse."""
 # Script, style and comment blocks this long are dropped first when a page is over the limit.
 BIG_BLOCK_CHARS = 10_000
-_WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Long start tags only: `[^<>]` cannot run past the next tag, so the scan is linear.
 _LONG_START_TAG = re.compile(r"<([a-zA-Z][\w:-]*)([^<>]{%d,})>" % (MAX_TAG_ATTRIBUTES * 4))
@@ -46,6 +45,13 @@ _ATTRIBUTE = re.compile(r"[\s\"'][^\s=\"'<>/]+\s*=")
 _PARSER = lxml.html.HTMLParser(
     remove_comments=True, remove_pis=True, huge_tree=False, recover=True, no_network=True, default_doctype=False
 )
+# Every element an HtmlElement (text_content() and the rest of lxml.html's API), chosen in C.
+# lxml.html's own lookup calls back into Python for each element proxy to hand out form and
+# input classes nothing here uses: about a tenth of the parse time, measured.
+_PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
+    element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction,
+    entity=lxml.html.HtmlEntity,
+))
 
 
 @dataclass
@@ -61,7 +67,9 @@ class Page:
 def normalize_space(text: str | None) -> str:
     if not text:
         return ""
-    return _WS.sub(" ", text.replace("\xa0", " ").replace("\u200b", "")).strip()
+    # str.split() splits on exactly the characters the regex \s matches (no-break spaces
+    # included) and is several times faster than re.sub on the parser's hot path.
+    return " ".join(text.replace("\u200b", "").split())
 
 
 def looks_binary(text: str) -> bool:

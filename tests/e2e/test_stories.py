@@ -90,3 +90,32 @@ async def test_seed_article_entities_and_quote_speakers_are_indexed(
                              aggs={"top": {"terms": {"field": "persons", "size": 3}}})
     top = [b["key"] for b in result["aggregations"]["top"]["buckets"]]
     assert "Владимир Путин" in top and "Ильхам Алиев" in top, top
+
+
+async def test_an_enrichment_killed_and_restarted_still_finds_the_story_opened_before(
+    stack, stack_config, tmp_path, es: AsyncElasticsearch,  # type: ignore[no-untyped-def]
+) -> None:
+    # The story step's LSH buckets live in memory and are rebuilt from the restored table:
+    # a rewrite arriving after a kill -9 must still join the story its twin opened before.
+    from services.parser.extract import parse_page
+    from services.samplesite.server import load_manifest
+    from tests.e2e.conftest import pipeline_running
+    from tests.helpers import all_indexed, produce
+    from tests.services.parser.test_sample_site_pages import raw_for
+
+    pages = {page.id: page for page in load_manifest().articles()}
+    first, second = (parse_page(raw_for(pages[name])) for name in PAIR)
+    with pipeline_running(stack_config, tmp_path, services=("enrichment", "indexer"), with_sources=False) as running:
+        topic = running.topic("news.articles.parsed.v1")
+        await produce(stack_config.kafka_bootstrap, topic, [(first.id.encode(), first.model_dump_json().encode())])
+        await eventually(lambda: all_indexed(es, running.alias, [first.id]), timeout=180, what="the first article indexed")
+
+        enrichment = running.pipeline.process("enrichment")
+        enrichment.kill()
+        enrichment.start(running.pipeline.env("enrichment"))
+        await produce(stack_config.kafka_bootstrap, topic, [(second.id.encode(), second.model_dump_json().encode())])
+        await eventually(lambda: all_indexed(es, running.alias, [second.id]), timeout=300, what="the rewrite indexed after the restart")
+        docs = await _indexed(es, running.alias, [first.id, second.id])
+        assert docs[second.id]["story_id"] == docs[first.id]["story_id"] == first.id
+        log = enrichment.logfile.read_text(errors="replace")
+        assert "story index buckets rebuilt from the table" in log

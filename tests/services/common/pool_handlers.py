@@ -49,3 +49,11 @@ def make_stage_handler() -> Callable[[Any], Any]:
         return page
 
     return StageLogic("parser", RawPageV1, process, key_of=lambda p: p.article_id.encode()).handle
+
+
+def slow_prepare(seconds: float, marker: str) -> Callable[[Any], Any]:
+    """Stands in for models that take `seconds` to load; adds a line to `marker` when done."""
+    time.sleep(seconds)
+    with open(marker, "a") as out:
+        out.write(f"{os.getpid()}\n")
+    return make_handler()

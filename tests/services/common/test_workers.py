@@ -162,3 +162,36 @@ def test_workers_die_with_a_service_killed_by_sigkill(tmp_path: Path) -> None:
         assert not any(alive(p) for p in pids), "a worker process outlived its service"
     finally:
         service.kill()
+
+
+async def test_a_launched_pool_prepares_while_the_caller_does_other_work(tmp_path: Path) -> None:
+    # The enrichment launches its pool before faust restores its tables, so the models load
+    # during the restore instead of after it.
+    marker = tmp_path / "prepared"
+    pool = WorkerPool("test", "tests.services.common.pool_handlers:slow_prepare", (1.5, str(marker)), size=1)
+    pool.launch()
+    try:
+        zygote = pool.zygote_pid
+        assert zygote is not None and not pool.ready
+        await asyncio.sleep(3.0)  # the caller's own start-up
+        assert marker.exists(), "prepare ran before start() was awaited"
+        await pool.start()
+        assert pool.zygote_pid == zygote and pool.ready
+        assert marker.read_text().split() == [str(zygote)], "start() prepared once more"
+        assert await pool.run(("echo", 1)) == 1
+    finally:
+        pool.close()
+
+
+async def test_a_worker_is_replaced_by_a_fresh_fork_after_its_quota_of_calls() -> None:
+    pool = WorkerPool("test", HANDLERS, (0,), size=1, time_limit=5.0, recycle_after=3)
+    await pool.start()
+    try:
+        pids = [(await pool.run(("pid",)))[0] for _ in range(7)]
+        # Calls 1–3 on the first worker, 4–6 on its replacement, 7 on the third.
+        assert len(set(pids[:3])) == 1 and len(set(pids[3:6])) == 1 and pids[0] != pids[3] != pids[6]
+        assert not alive(pids[0])
+        assert pool.recycled == 2 and pool.replaced == 0
+        assert await pool.run(("echo", "still answering")) == "still answering"
+    finally:
+        pool.close()

@@ -19,6 +19,19 @@ def test_other_languages_use_simplemma(models) -> None:  # type: ignore[no-untyp
     assert lemmatizer.lemma("words", "xx") == "words", "an unsupported language keeps the word, lower-cased"
 
 
+def test_a_language_not_preloaded_gets_the_same_lemmas_from_the_low_memory_dictionary() -> None:
+    # A worker meeting German for the first time reads simplemma's front-coded stream instead
+    # of building a 114 MiB dict: the lemmas must not change with the backend.
+    from services.enrichment.lemmas import Lemmatizer
+
+    text = ("Die Bundesregierung hat am Mittwoch neue Maßnahmen beschlossen, teilten die Ministerien mit. "
+            "Die Häuser wurden gebaut, und die Kinder spielten in den Gärten der Nachbarn.")
+    lazy, preloaded = Lemmatizer(), Lemmatizer()
+    preloaded.warm_up(("de",))
+    assert lazy.lemmatize_text(text, "de") == preloaded.lemmatize_text(text, "de")
+    assert "haus" in lazy.lemmatize_text(text, "de").split()
+
+
 def test_enriched_article_has_lemmatised_title_and_body(seed) -> None:  # type: ignore[no-untyped-def]
     assert "переговоры" in seed.body_lemmas.split()
     assert "переговорах" not in seed.body_lemmas.split()
