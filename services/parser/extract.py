@@ -569,7 +569,10 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
     without a time of day borrows the time from a date printed on the page for the
     same day. Printed dates are ranked: with a time before without, "published"
     before "updated", near the headline before elsewhere. A date printed without a
-    zone is read in the zone `zones.page_zone` chooses, and its provenance says so.
+    zone is read in the zone `zones.page_zone` chooses, and its provenance says so; a
+    structured UTC stamp that reads as the printed local clock is that local time
+    mislabelled (`_local_time_labelled_utc`). Days printed without a year take the
+    fetch's (`dates.parse_text_date`, `now`).
     """
     reference = raw.fetched_at
     values: list[tuple[str, str, str, float, str | None]] = []

@@ -84,7 +84,8 @@ class SiteSignals:
     """What the page says about where the site is: its name as printed (og:site_name, the
     part of <title> after the headline, the logo), the body's first paragraph (for a
     dateline), the printed date lines (for a named local clock), the text of its footer,
-    contact and imprint blocks, and its geo.region / geo.placename meta tags."""
+    contact and imprint blocks, its geo.region / geo.placename meta tags, the hreflang it
+    gives its own address, and the publisher's postal address in its JSON-LD."""
 
     names: list[str] = field(default_factory=list)
     dateline: str | None = None
@@ -210,6 +211,7 @@ def page_zone(*, given: str | None, url: str | None, locales: list[str | None], 
     if found is not None:
         place, where = found
         return ZoneChoice(zone(place.zone), place.zone, "site", f"{place.zone} from {where}")  # type: ignore[arg-type]
+
     def fits(country_of_place: str, zone_name: str) -> bool:
         return country is None or country_of_place == country or COUNTRY_ZONES.get(country) == zone_name
 
