@@ -40,6 +40,14 @@ MONTH_WORDS = {
     "janvier": 1, "février": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7, "août": 8, "septembre": 9,
     "octobre": 10, "novembre": 11, "décembre": 12,
     "januar": 1, "februar": 2, "märz": 3, "juni": 6, "juli": 7, "oktober": 10, "dezember": 12,
+    # Polish, Czech (genitive), Dutch, Turkish
+    "stycznia": 1, "lutego": 2, "marca": 3, "kwietnia": 4, "maja": 5, "czerwca": 6, "lipca": 7, "sierpnia": 8,
+    "września": 9, "października": 10, "listopada": 11, "grudnia": 12,
+    "ledna": 1, "února": 2, "března": 3, "dubna": 4, "května": 5, "června": 6, "července": 7, "srpna": 8,
+    "září": 9, "října": 10, "listopadu": 11, "prosince": 12,
+    "januari": 1, "februari": 2, "maart": 3, "mei": 5, "augustus": 8,
+    "ocak": 1, "şubat": 2, "nisan": 4, "mayıs": 5, "haziran": 6, "temmuz": 7, "ağustos": 8, "eylül": 9,
+    "ekim": 10, "kasım": 11, "aralık": 12,
 }
 EN_MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
@@ -53,37 +61,61 @@ ZONE_ABBREVIATIONS: dict[str, tzinfo] = {
     "ET": ZoneInfo("America/New_York"), "EST": timezone(timedelta(hours=-5)), "EDT": timezone(timedelta(hours=-4)),
     "PT": ZoneInfo("America/Los_Angeles"), "PST": timezone(timedelta(hours=-8)), "PDT": timezone(timedelta(hours=-7)),
     "CT": ZoneInfo("America/Chicago"), "CST": timezone(timedelta(hours=-6)), "CDT": timezone(timedelta(hours=-5)),
+    "MT": ZoneInfo("America/Denver"), "MST": timezone(timedelta(hours=-7)), "MDT": timezone(timedelta(hours=-6)),
+    "AKST": timezone(timedelta(hours=-9)), "AKDT": timezone(timedelta(hours=-8)), "HST": timezone(timedelta(hours=-10)),
+    "WET": timezone.utc, "WEST": timezone(timedelta(hours=1)), "MEZ": timezone(timedelta(hours=1)),
+    "MESZ": timezone(timedelta(hours=2)),
+    # "IST" is India's in news far more often than Ireland's summer time or Israel's.
+    "IST": timezone(timedelta(hours=5, minutes=30)), "PKT": timezone(timedelta(hours=5)),
+    "SGT": timezone(timedelta(hours=8)), "HKT": timezone(timedelta(hours=8)), "JST": timezone(timedelta(hours=9)),
+    "KST": timezone(timedelta(hours=9)), "AWST": timezone(timedelta(hours=8)), "ACST": timezone(timedelta(hours=9, minutes=30)),
+    "ACDT": timezone(timedelta(hours=10, minutes=30)), "AEST": timezone(timedelta(hours=10)),
+    "AEDT": timezone(timedelta(hours=11)), "NZST": timezone(timedelta(hours=12)), "NZDT": timezone(timedelta(hours=13)),
+    "SAST": timezone(timedelta(hours=2)), "EAT": timezone(timedelta(hours=3)), "WAT": timezone(timedelta(hours=1)),
+    "CAT": timezone(timedelta(hours=2)),
 }
 
-_RU_MONTH_RE = r"(январ[яь]|феврал[яь]|марта?|апрел[яь]|ма[яй]|июн[яь]|июл[яь]|августа?|сентябр[яь]|октябр[яь]|ноябр[яь]|декабр[яь])"
+# Full names, and the abbreviations dates are printed with on many sites («3 дек. 2026»).
+_RU_MONTH_RE = (r"(январ[яь]|феврал[яь]|марта?|апрел[яь]|ма[яй]|июн[яь]|июл[яь]|августа?|сентябр[яь]|октябр[яь]|ноябр[яь]|декабр[яь]"
+                r"|(?:янв|февр?|апр|авг|сент?|окт|нояб?|дек)(?![а-яё])\.?)")
 _EN_MONTH_RE = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-_SEP = r"(?:[,•·|—–-])"
+_SEP = r"(?:[,•·|—–/-])"
 _TIME_RE = r"(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?\s*(a\.?m\.?|p\.?m\.?)?"
-_ZONE_RE = r"(?:\s*\(?\s*(MSK|МСК|UTC|GMT|BST|CET|CEST|EET|EEST|ET|EST|EDT|PT|PST|PDT|CT|CST|CDT)\b\)?|\s*(?:UTC|GMT)?\s*([+-]\d{1,2}(?::?\d{2})?))?"
+# An abbreviation, or an offset with or without "UTC"/"GMT" before it ("GMT+3" is +03:00, not GMT).
+_ZONE_NAMES = ("MSK|МСК|UTC|GMT|BST|CET|CEST|EET|EEST|ET|EST|EDT|PT|PST|PDT|CT|CST|CDT|MT|MST|MDT|AKST|AKDT|HST|WET|WEST|MEZ|MESZ|"
+               "IST|PKT|SGT|HKT|JST|KST|AWST|ACST|ACDT|AEST|AEDT|NZST|NZDT|SAST|EAT|WAT|CAT")
+_ZONE_RE = rf"(?:\s*\(?\s*({_ZONE_NAMES})\b(?!\s*[+-]\d)\)?|\s*\(?\s*(?:UTC|GMT)?\s*([+-]\d{{1,2}}(?::?\d{{2}})?)\b\)?)?"
 
 RU_DATE = re.compile(
-    rf"(\d{{1,2}})\s+{_RU_MONTH_RE}\s+(\d{{4}})(?:\s*(?:г\.|года|г)?)?(?:\s*{_SEP}?\s*(?:в\s+)?{_TIME_RE}{_ZONE_RE})?",
+    rf"(\d{{1,2}})\s+{_RU_MONTH_RE}(?:\s+(\d{{4}}))?(?:\s*(?:г\.|года|г)?)?(?:\s*{_SEP}?\s*(?:в\s+)?{_TIME_RE}{_ZONE_RE})?",
     re.I,
 )
 EN_DATE_DMY = re.compile(
-    rf"(?:\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\s+{_EN_MONTH_RE},?\s+(\d{{4}})(?:\s*(?:{_SEP}|at)?\s*{_TIME_RE}{_ZONE_RE})?",
+    rf"(?:\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\s+{_EN_MONTH_RE}(?:,?\s+(\d{{4}}))?(?:\s*(?:{_SEP}|at)?\s*{_TIME_RE}{_ZONE_RE})?",
     re.I,
 )
 EN_DATE_MDY = re.compile(
-    rf"{_EN_MONTH_RE}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?:\s*(?:{_SEP}|at)?\s*{_TIME_RE}{_ZONE_RE})?",
+    rf"\b{_EN_MONTH_RE}\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?(?:\s*(?:{_SEP}|at)?\s*{_TIME_RE}{_ZONE_RE})?",
     re.I,
 )
 ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)\b")
 OTHER_DATE = re.compile(
-    rf"(\d{{1,2}})\.?\s+(?:de\s+)?({'|'.join(sorted(MONTH_WORDS, key=len, reverse=True))})\s+(?:de\s+)?(\d{{4}})(?:\s*(?:г\.|р\.|года|року|гады)?)?"
-    rf"(?:\s*(?:{_SEP}|a las|às|alle|à|um|в|о|а)?\s*{_TIME_RE}{_ZONE_RE})?",
+    rf"(\d{{1,2}})\.?\s+(?:de\s+)?({'|'.join(sorted(MONTH_WORDS, key=len, reverse=True))})(?:\s+(?:de\s+)?(\d{{4}}))?(?:\s*(?:г\.|р\.|года|року|гады)?)?"
+    rf"(?:\s*(?:{_SEP}|a las|às|alle|à|um|в|о|а|o godz\.|godz\.|saat|kl\.|om)?\s*{_TIME_RE}{_ZONE_RE})?",
     re.I,
 )
 # 21/10/2025 - 11:20, 10/23/2025 6:52 AM EDT, 14-10-2025, 18:05, 14.10.25 в 09:30
 SLASHED_DATE = re.compile(rf"\b(\d{{1,2}})([/.\-])(\d{{1,2}})\2(\d{{4}}|\d{{2}})\b(?:\s*(?:{_SEP}|в|at)?\s*{_TIME_RE}{_ZONE_RE})?", re.I)
-RELATIVE_RU = re.compile(r"(\d+)\s+(минут[уы]?|час(?:а|ов)?|дн(?:я|ей)|день)\s+назад", re.I)
-RELATIVE_EN = re.compile(r"(\d+)\s+(minutes?|mins?|hours?|hrs?|days?)\s+ago", re.I)
-TODAY = re.compile(rf"(сегодня|вчера|today|yesterday)\s*,?\s*(?:в|at)?\s*{_TIME_RE}", re.I)
+RELATIVE_RU = re.compile(r"(\d+)\s+(минут[уы]?|час(?:а|ов)?|дн(?:я|ей)|день|хвилин[иу]?|годин[иу]?|дн(?:і|ів))\s+(?:назад|тому)", re.I)
+RELATIVE_EN = re.compile(r"(\d+)\s+(minutes?|mins?|hours?|hrs?|days?|minuty?|godzin[ya]?|dni)\s+(?:ago|temu)", re.I)
+# One unit without a number: «час назад», «минуту назад», "an hour ago", "a minute ago".
+RELATIVE_ONE = re.compile(r"(?<!\d\s)(?<!\d)\b(минуту|час|день|an?)\s*(hour|minute|day)?\s+(?:назад|ago)\b", re.I)
+# German and Spanish put the word first: "vor 20 Minuten", "hace 2 horas".
+RELATIVE_BEFORE = re.compile(r"\b(?:vor|hace)\s+(\d+)\s+(minuten?|stunden?|tag(?:en)?|minutos?|horas?|d[ií]as?)\b", re.I)
+# Today and yesterday in the languages the parser reads, with the words put before the time.
+_TODAY_WORDS = ("сегодня", "today", "сьогодні", "сёння", "heute", "dzisiaj", "dziś", "hoy", "aujourd'hui", "oggi", "hoje")
+_YESTERDAY_WORDS = ("вчера", "yesterday", "вчора", "учора", "gestern", "wczoraj", "ayer", "hier", "ieri", "ontem")
+TODAY = re.compile(rf"(?<![\w])({'|'.join(_TODAY_WORDS + _YESTERDAY_WORDS)})\s*,?\s*(?:в|at|о|а|a|um|o|à|a las|alle|às)?\s*{_TIME_RE}", re.I)
 
 
 def zone(name: str | None) -> tzinfo | None:
@@ -95,6 +127,12 @@ def zone(name: str | None) -> tzinfo | None:
         return None
 
 
+# RFC 822 as feeds write it ("Fri, 10 Oct 2025 14:35:00 +0300"). The email parser also
+# accepts printed dates it half understands ("03 Dec 2026, 14:35 GMT+3" as 14:35 with no
+# zone), so only this shape goes to it; the rest is read by parse_text_date.
+_RFC822 = re.compile(r"\s*(?:[A-Za-z]{3},?\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:[+-]\d{4}|[A-Za-z]{1,5}))?\s*")
+
+
 def parse_iso(value: str | None, default_tz: tzinfo | None = None) -> datetime | None:
     """ISO 8601 or RFC 822; a naive value takes `default_tz` (None → stays naive)."""
     if not value or not isinstance(value, str):
@@ -103,6 +141,8 @@ def parse_iso(value: str | None, default_tz: tzinfo | None = None) -> datetime |
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
+        if not _RFC822.fullmatch(text):
+            return None
         try:
             parsed = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
@@ -112,8 +152,12 @@ def parse_iso(value: str | None, default_tz: tzinfo | None = None) -> datetime |
     return parsed
 
 
+# Abbreviations that are also words ("ist" in German, "eat", "cat"): a zone only in capitals.
+_WORDLIKE_ZONES = {"IST", "EAT", "CAT", "MT", "WAT", "ET", "PT", "CT"}
+
+
 def _tz_from_groups(abbr: str | None, offset: str | None, default_tz: tzinfo | None) -> tuple[tzinfo | None, bool]:
-    if abbr:
+    if abbr and not (abbr.upper() in _WORDLIKE_ZONES and not abbr.isupper()):
         return ZONE_ABBREVIATIONS.get(abbr.upper()), True
     if offset:
         sign = -1 if offset.startswith("-") else 1
@@ -122,6 +166,34 @@ def _tz_from_groups(abbr: str | None, offset: str | None, default_tz: tzinfo | N
         minutes = int(digits[-2:]) if len(digits) > 2 else 0
         return timezone(sign * timedelta(hours=hours, minutes=minutes)), True
     return default_tz, False
+
+
+# A clock time printed before its date: «14:35, 3 декабря 2026», «14:35 03.12.2026»,
+# "2:35pm, 3 December 2026", "14:35 GMT, 3 December 2026".
+_TIME_BEFORE = re.compile(rf"(?<![\d.:/])(\d{{1,2}})[:.](\d{{2}})(?:[:.](\d{{2}}))?\s*(a\.?m\.?|p\.?m\.?)?{_ZONE_RE}\s*(?:{_SEP}|\s)\s*$", re.I)
+
+
+def _clock(text: str, match: re.Match[str], first: int) -> tuple[str | None, ...]:
+    """(hour, minute, second, am/pm, zone abbreviation, offset) of a date match whose groups
+    start at `first`; the time printed just before the date when none follows it."""
+    groups = match.group(first, first + 1, first + 2, first + 3, first + 4, first + 5)
+    if groups[0] is not None:
+        return groups
+    before = _TIME_BEFORE.search(text[max(0, match.start() - 30):match.start()])
+    return before.groups() if before else groups
+
+
+def _year(year: str | None, month: int, day: int, now: datetime | None) -> int | None:
+    """The printed year, or for «3 декабря, 14:35» (this year's dates printed without one) the
+    year that puts the day closest before `now` (December's dates read in January are last year's)."""
+    if year:
+        return int(year) + (2000 if len(year) == 2 else 0)
+    if now is None:
+        return None
+    try:
+        return now.year if date(now.year, month, day) <= now.date() + timedelta(days=2) else now.year - 1
+    except ValueError:
+        return now.year - 1
 
 
 def _hour(h: str, ampm: str | None) -> int:
@@ -144,12 +216,16 @@ def _build(d: date, h: str | None, m: str | None, s: str | None, ampm: str | Non
     return dt.replace(tzinfo=tz) if tz is not None else dt
 
 
+_RU_MONTH_ABBREVIATIONS = {"янв": 1, "фев": 2, "мар": 3, "апр": 4, "июн": 6, "июл": 7, "авг": 8, "сен": 9, "окт": 10,
+                           "ноя": 11, "дек": 12}
+
+
 def _ru_month(word: str) -> int | None:
-    word = word.lower()
+    word = word.lower().rstrip(".")
     for stem, number in RU_MONTHS.items():
         if word.startswith(stem) and (stem != "ма" or word in ("мая", "май")):
             return number
-    return None
+    return _RU_MONTH_ABBREVIATIONS.get(word[:3])
 
 
 def _en_month(word: str) -> int | None:
@@ -158,7 +234,7 @@ def _en_month(word: str) -> int | None:
 
 def parse_text_date(
     text: str, *, default_tz: tzinfo | None = None, reference: datetime | None = None, prefer_time: bool = False,
-    local_zone: tzinfo | None = None,
+    local_zone: tzinfo | None = None, now: datetime | None = None,
 ) -> tuple[datetime, bool] | None:
     """The first absolute or relative date in `text`: (datetime, zone_was_explicit).
 
@@ -170,6 +246,11 @@ def parse_text_date(
     With `prefer_time`, the first date that carries a time of day wins over an
     earlier bare date (a page header's "Thursday, 23 October 2025").
 
+    A time printed before the date («14:35, 3 декабря 2026») is the date's. With `now`
+    (the fetch time), a day printed without a year but with a time («3 декабря, 14:35»)
+    is the latest such day not after `now`; without `now`, or without a time, a yearless
+    day is not a date (prose is full of «до 3 декабря»).
+
     Returns None when no date is found. A date without a zone gets `default_tz` (or
     stays naive when that is None); callers decide how much to trust it.
     """
@@ -177,57 +258,44 @@ def parse_text_date(
         return None
     text = text.replace("\xa0", " ")
     candidates: list[tuple[int, datetime, bool]] = []
+
+    def add(match: re.Match[str], day: int, month: int | None, year: str | None, first_time_group: int) -> None:
+        if not month:
+            return
+        h, m, sec, ampm, abbr, offset = _clock(text, match, first_time_group)
+        if not year and h is None:
+            return
+        full_year = _year(year, month, day, now)
+        if full_year is None:
+            return
+        tz, explicit = _tz_from_groups(abbr, offset, default_tz)
+        try:
+            dt = _build(date(full_year, month, day), h, m, sec, ampm, tz)
+        except ValueError:
+            dt = None
+        if dt:
+            candidates.append((match.start(), dt, explicit))
+
     for match in RU_DATE.finditer(text):
-        month = _ru_month(match.group(2))
-        if month:
-            tz, explicit = _tz_from_groups(match.group(8), match.group(9), default_tz)
-            try:
-                dt = _build(date(int(match.group(3)), month, int(match.group(1))), match.group(4), match.group(5), match.group(6), None, tz)
-            except ValueError:
-                dt = None
-            if dt:
-                candidates.append((match.start(), dt, explicit))
+        add(match, int(match.group(1)), _ru_month(match.group(2)), match.group(3), 4)
     for match in SLASHED_DATE.finditer(text):
-        first, second, year = int(match.group(1)), int(match.group(3)), int(match.group(4))
-        if year < 100:
-            year += 2000
-        ampm, abbr = match.group(8), match.group(9)
+        first, second = int(match.group(1)), int(match.group(3))
+        h, m, sec, ampm, abbr, offset = _clock(text, match, 5)
         # Day first, as most of the world writes it; month first when the day cannot be
         # first, or when the line is American (a.m./p.m., US zones) and both could be.
         american = bool(ampm) or (abbr or "").upper() in ("ET", "EST", "EDT", "CT", "CST", "CDT", "PT", "PST", "PDT")
         day, month = (second, first) if first <= 12 and (second > 12 or american) else (first, second)
-        tz, explicit = _tz_from_groups(abbr, match.group(10), default_tz)
-        try:
-            dt = _build(date(year, month, day), match.group(5), match.group(6), match.group(7), ampm, tz)
-        except ValueError:
-            dt = None
-        if dt:
-            candidates.append((match.start(), dt, explicit))
+        if 1 <= month <= 12:
+            add(match, day, month, match.group(4), 5)
     for match in OTHER_DATE.finditer(text):
-        month = MONTH_WORDS.get(match.group(2).lower())
-        tz, explicit = _tz_from_groups(match.group(8), match.group(9), default_tz)
-        try:
-            dt = _build(date(int(match.group(3)), month, int(match.group(1))), match.group(4), match.group(5), match.group(6), match.group(7), tz) if month else None
-        except ValueError:
-            dt = None
-        if dt:
-            candidates.append((match.start(), dt, explicit))
+        add(match, int(match.group(1)), MONTH_WORDS.get(match.group(2).lower()), match.group(3), 4)
     for regex, order in ((EN_DATE_DMY, "dmy"), (EN_DATE_MDY, "mdy")):
         for match in regex.finditer(text):
             if order == "dmy":
                 day, month_word, year = match.group(1), match.group(2), match.group(3)
             else:
                 month_word, day, year = match.group(1), match.group(2), match.group(3)
-            month = _en_month(month_word)
-            if not month:
-                continue
-            tz, explicit = _tz_from_groups(match.group(8), match.group(9), default_tz)
-            try:
-                dt = _build(date(int(year), month, int(day)), match.group(4), match.group(5), match.group(6), match.group(7), tz)
-            except ValueError:
-                dt = None
-            if dt:
-                candidates.append((match.start(), dt, explicit))
+            add(match, int(day), _en_month(month_word), year, 4)
     for match in ISO_DATE.finditer(text):
         dt = parse_iso(match.group(1), default_tz)
         if dt:
@@ -249,26 +317,31 @@ def parse_text_date(
 
 def strip_relative(text: str) -> str:
     """Text without its relative dates («2 часа назад», "3 hours ago"), so an absolute date next to one wins."""
-    return RELATIVE_EN.sub(" ", RELATIVE_RU.sub(" ", text))
+    return RELATIVE_ONE.sub(" ", RELATIVE_BEFORE.sub(" ", RELATIVE_EN.sub(" ", RELATIVE_RU.sub(" ", text))))
 
 
 def _relative(text: str, reference: datetime, default_tz: tzinfo | None, local_zone: tzinfo | None = None) -> datetime | None:
-    match = RELATIVE_RU.search(text) or RELATIVE_EN.search(text)
+    match = RELATIVE_RU.search(text) or RELATIVE_EN.search(text) or RELATIVE_BEFORE.search(text)
     if match:
         amount = int(match.group(1))
         unit = match.group(2).lower()
-        if unit.startswith(("мин", "min")):
+        if unit.startswith(("мин", "min", "хвил")):
             delta = timedelta(minutes=amount)
-        elif unit.startswith(("час", "hour", "hr")):
+        elif unit.startswith(("час", "hour", "hr", "год", "stund", "hora")):
             delta = timedelta(hours=amount)
         else:
             delta = timedelta(days=amount)
+        return reference - delta
+    match = RELATIVE_ONE.search(text)
+    if match and (match.group(2) or match.group(1).lower() not in ("a", "an")):
+        unit = (match.group(2) or match.group(1)).lower()
+        delta = timedelta(minutes=1) if unit.startswith(("мин", "min")) else timedelta(hours=1) if unit.startswith(("час", "hour")) else timedelta(days=1)
         return reference - delta
     match = TODAY.search(text)
     if match:
         day_zone = local_zone or default_tz
         local = reference.astimezone(day_zone) if day_zone and reference.tzinfo else reference
-        day = local.date() - (timedelta(days=1) if match.group(1).lower() in ("вчера", "yesterday") else timedelta())
+        day = local.date() - (timedelta(days=1) if match.group(1).lower() in _YESTERDAY_WORDS else timedelta())
         # Without a zone the clock time stays naive: the caller knows the page's zone.
         return _build(day, match.group(2), match.group(3), match.group(4), match.group(5), default_tz)
     return None

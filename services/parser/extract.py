@@ -35,12 +35,14 @@ from services.parser.authors import clean_authors
 from services.parser.body import BodyResult, extract_body
 from services.parser.dates import TODAY, parse_iso, parse_text_date, strip_relative, zone
 from services.parser.document import Page, css, load_html, normalize_space, text_of
-from services.parser.structured import JsonLdArticle, MetaTags, Microdata, read_jsonld, read_meta, read_microdata
+from services.parser.structured import (
+    JsonLdArticle, MetaTags, Microdata, read_jsonld, read_meta, read_microdata, read_publisher_address,
+)
 from services.parser.visible import PUBLISH_HINT, UPDATE_HINT, VisibleMeta, read_visible
 from services.parser.zones import SiteSignals, ZoneChoice, page_zone
 from schemas.sources import SiteRules
 
-EXTRACTOR_VERSION = "newsflow-parser/1.1.0"
+EXTRACTOR_VERSION = "newsflow-parser/1.2.0"
 
 MIN_BODY_CHARS = 250
 # An article's images beyond this many are galleries or bait; the event keeps the first ones.
@@ -145,6 +147,60 @@ def _site_name_texts(root: Any, meta: Any, ld: JsonLdArticle | None, html_title:
     return names
 
 
+_CONTACT_CLASS_WORDS = {"footer", "contacts", "contact", "impressum", "imprint", "colophon", "copyright", "address",
+                        "kontakt", "kontakty", "rekvizity", "requisites", "editorial", "redakciya", "redaktsiya"}
+MAX_CONTACT_TEXT = 3000
+# A cheap test of an element's class and id before its class words are split: most elements
+# of a page have none of these stems.
+_CONTACT_STEMS = re.compile(r"foot|contact|impressum|imprint|colophon|copyright|address|kontakt|rekvizit|requisite|editorial|redak")
+
+
+def _site_contacts(root: Any) -> str:
+    """The text of the site's footer, contact and imprint blocks and `<address>` elements,
+    where a site prints its own phone and postal address (not the article's: an article's
+    own `<footer>` holds its tags and share buttons, and is skipped)."""
+    body = root.find("body")
+    if body is None:
+        return ""
+    from services.parser.body import class_words
+
+    parts: list[str] = []
+    size = 0
+    taken: set[Any] = set()
+    for el in body.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        if tag not in ("footer", "address"):
+            attrs = (el.get("class") or "") + " " + (el.get("id") or "")
+            if len(attrs) < 5 or not _CONTACT_STEMS.search(attrs.lower()) or not (class_words(el) & _CONTACT_CLASS_WORDS):
+                continue
+        ancestors = list(el.iterancestors())
+        if tag == "footer" and any(a.tag == "article" for a in ancestors):
+            continue
+        if any(a in taken for a in ancestors):
+            continue
+        taken.add(el)
+        text = text_of(el)[: MAX_CONTACT_TEXT - size]
+        parts.append(text)
+        size += len(text)
+        if size >= MAX_CONTACT_TEXT:
+            break
+    return "\n".join(parts)
+
+
+def _own_hreflangs(root: Any, url: str, canonical: str | None) -> list[str]:
+    """The hreflang a page gives its own address (`<link rel="alternate" hreflang="en-au"
+    href="…this page…">`): the language and country it says it is for."""
+    own = {u.rstrip("/") for u in (url, canonical) if u}
+    out = []
+    for el in root.iter("link"):
+        lang, href = el.get("hreflang"), el.get("href")
+        if lang and href and "alternate" in (el.get("rel") or "").lower() and urljoin(url, href).rstrip("/") in own:
+            out.append(lang)
+    return out
+
+
 def _is_site_name(text: str, names: set[str]) -> bool:
     key = normalize_space(_MESSENGER_SUFFIX.sub("", text)).lower()
     return bool(key) and key in names
@@ -233,6 +289,7 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
     root = page.root
     jsonld = read_jsonld(root)
     r = _Readings(raw, url, root, rules, jsonld[0] if jsonld else None, read_meta(root), read_microdata(root), read_visible(root))
+    publisher_address = read_publisher_address(root)
     f = Fields()
     site_name = _choose_site_name_and_canonical(f, r)
     lang = _choose_language(f, r)
@@ -245,6 +302,9 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
     _choose_tags(f, r)
     _choose_images(f, r)
     cards = _teaser_cards(root)
+    # Read before the body extractor strips the page's chrome.
+    contacts = _site_contacts(root)
+    own_hreflangs = _own_hreflangs(root, url, f.values.get("canonical_url"))
     body = _choose_body(f, r, page, cards, site_title)
     if isinstance(body, Rejected):
         return body
@@ -253,7 +313,9 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
 
     # Dates after the body: its dateline is one of the signals of the page's zone.
     signals = SiteSignals(names=_site_name_texts(root, r.meta, r.ld, html_title, r.visible.h1),
-                          dateline=paragraphs[0] if paragraphs else None)
+                          dateline=paragraphs[0] if paragraphs else None, contacts=contacts,
+                          geo_region=r.meta.first("geo.region"), geo_placename=r.meta.first("geo.placename"),
+                          hreflangs=own_hreflangs, address=publisher_address)
     zone_choice = _choose_dates(f, raw, root, rules, r.ld, r.meta, r.micro, r.visible, raw.timezone, lang, signals)
 
     rejection = _not_an_article(r.ld, r.meta, text, paragraphs, f, body.extraction.container, cards)
@@ -550,6 +612,7 @@ class DateCandidate:
     detail: str | None
     has_time: bool
     label: str  # "published_at" | "modified_at"
+    zone_inferred: bool = False  # printed without a zone, read in the page's zone
 
 
 def _has_time(dt: datetime) -> bool:
@@ -566,7 +629,8 @@ def _parse_any(value: str | None, reference: datetime, local_zone: Any = None) -
     dt = parse_iso(value)
     if dt is not None:
         return dt, bool(re.search(r"\d[T ]\d{1,2}:\d{2}", value))
-    found = parse_text_date(strip_relative(value)) or parse_text_date(value, reference=reference, local_zone=local_zone)
+    found = (parse_text_date(strip_relative(value), now=reference)
+             or parse_text_date(value, reference=reference, local_zone=local_zone, now=reference))
     return (found[0], _has_time(found[0])) if found else (None, False)
 
 
@@ -579,7 +643,10 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
     without a time of day borrows the time from a date printed on the page for the
     same day. Printed dates are ranked: with a time before without, "published"
     before "updated", near the headline before elsewhere. A date printed without a
-    zone is read in the zone `zones.page_zone` chooses, and its provenance says so.
+    zone is read in the zone `zones.page_zone` chooses, and its provenance says so; a
+    structured UTC stamp that reads as the printed local clock is that local time
+    mislabelled (`_local_time_labelled_utc`). Days printed without a year take the
+    fetch's (`dates.parse_text_date`, `now`).
     """
     reference = raw.fetched_at
     values: list[tuple[str, str, str, float, str | None]] = []
@@ -614,7 +681,7 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
                 label = "modified_at"
         add(label, text, "visible", 0.7, "printed date")
     fallback_text = _text_after_headline(root, visible.h1 or f.values.get("title"))
-    first = parse_text_date(strip_relative(fallback_text), prefer_time=True) if fallback_text else None
+    first = parse_text_date(strip_relative(fallback_text), prefer_time=True, now=reference) if fallback_text else None
 
     def parse_all(local_zone: Any) -> list[tuple[str, datetime, bool, str, float, str | None]]:
         """Every date found; «сегодня, 14:35» is a day in `local_zone` (the page's), not UTC's."""
@@ -631,7 +698,8 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
     base = signals or SiteSignals()
     choice = page_zone(
         given=tz_name, url=raw.final_url or raw.url,
-        locales=[meta.first("og:locale"), meta.first("html:lang"), meta.first("content-language")], language=language,
+        locales=[meta.first("og:locale"), meta.first("html:lang"), meta.first("content-language"),
+                 *(signals.hreflangs if signals else [])], language=language,
         aware_dates=[dt for _, dt, _, _, _, _ in found if dt.tzinfo is not None],
         text=fallback_text or "",
         site=replace(base, clock=" ".join(t for _, t in visible.date_texts)),
@@ -648,7 +716,7 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
             continue
         if factor != 1.0:
             detail = f"{detail}; zone {choice.reason}" if detail else f"zone {choice.reason}"
-        candidates.append(DateCandidate(zoned, source, confidence * factor, detail, has_time, label))
+        candidates.append(DateCandidate(zoned, source, confidence * factor, detail, has_time, label, factor != 1.0))
 
     for label in ("published_at", "modified_at"):
         structured = [c for c in candidates if c.label == label and c.source != "visible"]
@@ -658,6 +726,8 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
             same_day = next((c for c in printed if c.has_time and c.value.date() == best.value.date()), None)
             if same_day is not None:
                 best = DateCandidate(same_day.value, same_day.source, min(best.confidence, same_day.confidence), "time of day from the page", True, label)
+        if best is not None:
+            best = _local_time_labelled_utc(best, printed, choice)
         if best is None and printed:
             best = next((c for c in printed if c.has_time), printed[0])
         if best is not None:
@@ -675,6 +745,24 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
         else:
             f.provenance[label] = FieldProvenance(source="default", confidence=0.0, detail=note)
     return choice
+
+
+def _local_time_labelled_utc(best: DateCandidate, printed: list[DateCandidate], choice: ZoneChoice) -> DateCandidate:
+    """A structured time in UTC ("…T14:35:00Z", "+00:00") whose clock reading is exactly the one
+    the page prints without a zone, on a site whose zone is not UTC, is the printed local time
+    that the CMS labelled as UTC: readers of a Moscow site see «14:35» for a 14:35 Moscow
+    article, and a correct UTC stamp would read 11:35. The printed time, read in the page's
+    zone, wins, and provenance says why. A UTC stamp that differs from the printed clock (the
+    usual, correct case) is kept."""
+    if not best.has_time or best.value.utcoffset() != timedelta(0) or choice.origin == "unknown":
+        return best
+    wall = best.value.replace(tzinfo=None, second=0, microsecond=0)
+    for c in printed:
+        if c.zone_inferred and c.has_time and c.value.replace(tzinfo=None, second=0, microsecond=0) == wall and c.value.utcoffset() != timedelta(0):
+            detail = (f"{best.detail or best.source} says UTC but reads as the page's printed local time {wall:%H:%M}; "
+                      f"zone {choice.reason}")
+            return DateCandidate(c.value, best.source, min(best.confidence, c.confidence), detail, True, best.label, True)
+    return best
 
 
 def _live_posts(posts: list[tuple[int, str]], paragraphs: list[str], published: datetime | None,

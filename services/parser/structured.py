@@ -191,6 +191,34 @@ def read_jsonld(root: etree._Element) -> list[JsonLdArticle]:
     return articles
 
 
+_ORGANIZATION_TYPES = {"organization", "newsmediaorganization", "corporation", "localbusiness", "newspaper"}
+
+
+def read_publisher_address(root: etree._Element) -> dict[str, str] | None:
+    """The postal address a page's JSON-LD gives its publisher (an Organization or
+    NewsMediaOrganization, on its own or as an article's `publisher`): addressLocality,
+    addressRegion, postalCode and addressCountry as strings, or None."""
+    for script in root.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
+        data = _loads_lenient(script.text or "")
+        if data is None:
+            continue
+        for obj in _walk(data):
+            candidates = [obj] if _types(obj) & _ORGANIZATION_TYPES else []
+            publisher = obj.get("publisher")
+            candidates += [p for p in (publisher if isinstance(publisher, list) else [publisher]) if isinstance(p, dict)]
+            for org in candidates:
+                address = org.get("address")
+                address = address[0] if isinstance(address, list) and address else address
+                if isinstance(address, dict):
+                    fields = {key: _string(address.get(key)) for key in ("addressLocality", "addressRegion", "postalCode", "addressCountry")}
+                    found = {k: v for k, v in fields.items() if v}
+                    if found:
+                        return found
+    return None
+
+
 @dataclass
 class MetaTags:
     values: dict[str, list[str]] = field(default_factory=dict)

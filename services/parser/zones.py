@@ -11,10 +11,16 @@ tell a reader how far to trust the time:
     clock      the local clock the page names («18:20 (время новосибирское)»)              0.75
     site       a city or region in the site's host, its name or a section of its URL
                (krasnoyarsk-gorod.ru, «Омский вестник», «… — Вечерний Иркутск», /khabarovsk/)  0.65
+    geo        the page's geo.placename / geo.region meta tags («Новосибирск», RU-NVS, US-IL)  0.65
+    contacts   the publisher's postal address in the page's JSON-LD, else the site's footer,
+               contact and imprint blocks: a city in its postal address
+               («г. Новосибирск», "Chicago, IL 60654"), its phone number's region or
+               country (+7 343…, +7 727…, +380…, +49…), a country named there           0.6
     dateline   the city of a dateline opening the body («КАЛИНИНГРАД, 3 декабря.»), unless
                a news agency's credit follows it (the time is then the agency's)          0.6
     domain     the country-code domain of the page (.ru, .by, .ua, .kz, .uk, .ie, .au, .in…) 0.6
-    locale     the country of `og:locale` / `<html lang>` (ru_RU, en_GB, en-IE…)             0.55
+    locale     the country of `og:locale` / `<html lang>` / the page's own hreflang (ru_RU,
+               en_GB, en-IE, en-au…)                                                          0.55
     language   the page's language where one zone covers most of its speakers (ru, uk, be…) 0.5
     unknown    nothing to go on: UTC, marked as a guess                                      0.4
 
@@ -29,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from urllib.parse import urlsplit
 
+from services.parser.contacts import place_of_address, place_of_contacts, place_of_geo_tags
 from services.parser.dates import zone
 from services.parser.places import PLACES, Place, place_of_clock, place_of_dateline, places_in_label, places_in_name
 
@@ -54,12 +61,20 @@ COUNTRY_ZONES = {
 # Languages most of whose news comes from one zone.
 LANGUAGE_ZONES = {"ru": "Europe/Moscow", "uk": "Europe/Kyiv", "be": "Europe/Minsk", "kk": "Asia/Almaty",
                   "lv": "Europe/Riga", "lt": "Europe/Vilnius", "et": "Europe/Tallinn", "hy": "Asia/Yerevan",
-                  "ka": "Asia/Tbilisi", "az": "Asia/Baku", "uz": "Asia/Tashkent"}
+                  "ka": "Asia/Tbilisi", "az": "Asia/Baku", "uz": "Asia/Tashkent",
+                  # Central and northern Europe, Turkey, Israel, Japan, Korea: the language's
+                  # countries share one zone (German in Germany, Austria and Switzerland).
+                  "de": "Europe/Berlin", "pl": "Europe/Warsaw", "cs": "Europe/Prague", "sk": "Europe/Bratislava",
+                  "hu": "Europe/Budapest", "ro": "Europe/Bucharest", "bg": "Europe/Sofia", "el": "Europe/Athens",
+                  "fi": "Europe/Helsinki", "sv": "Europe/Stockholm", "nb": "Europe/Oslo", "nn": "Europe/Oslo",
+                  "no": "Europe/Oslo", "da": "Europe/Copenhagen", "it": "Europe/Rome", "nl": "Europe/Amsterdam",
+                  "sr": "Europe/Belgrade", "hr": "Europe/Zagreb", "sl": "Europe/Ljubljana", "tr": "Europe/Istanbul",
+                  "he": "Asia/Jerusalem", "ja": "Asia/Tokyo", "ko": "Asia/Seoul"}
 # Reserved names that never reach the public internet (RFC 2606/6761): a test site
 # "news.ru.example" is read as the ".ru" site it stands for.
 _RESERVED_SUFFIXES = (".example", ".test", ".invalid", ".localhost")
-FACTORS = {"given": 0.85, "page": 0.8, "clock": 0.75, "site": 0.65, "dateline": 0.6, "domain": 0.6, "locale": 0.55,
-           "language": 0.5, "unknown": 0.4}
+FACTORS = {"given": 0.85, "page": 0.8, "clock": 0.75, "site": 0.65, "geo": 0.65, "contacts": 0.6, "dateline": 0.6,
+           "domain": 0.6, "locale": 0.55, "language": 0.5, "unknown": 0.4}
 # Generic names a host may end in besides a country code.
 _SECOND_LEVEL = {"com", "net", "org", "co", "gov", "edu", "ac", "info", "media", "news", "online", "site", "press"}
 
@@ -68,11 +83,18 @@ _SECOND_LEVEL = {"com", "net", "org", "co", "gov", "edu", "ac", "info", "media",
 class SiteSignals:
     """What the page says about where the site is: its name as printed (og:site_name, the
     part of <title> after the headline, the logo), the body's first paragraph (for a
-    dateline) and the printed date lines (for a named local clock)."""
+    dateline), the printed date lines (for a named local clock), the text of its footer,
+    contact and imprint blocks, its geo.region / geo.placename meta tags, the hreflang it
+    gives its own address, and the publisher's postal address in its JSON-LD."""
 
     names: list[str] = field(default_factory=list)
     dateline: str | None = None
     clock: str = ""
+    contacts: str = ""
+    geo_region: str | None = None
+    geo_placename: str | None = None
+    hreflangs: list[str] = field(default_factory=list)  # the hreflang the page gives its own address
+    address: dict[str, str] | None = None  # the publisher's postal address in the page's JSON-LD
 
 
 @dataclass(frozen=True)
@@ -189,6 +211,16 @@ def page_zone(*, given: str | None, url: str | None, locales: list[str | None], 
     if found is not None:
         place, where = found
         return ZoneChoice(zone(place.zone), place.zone, "site", f"{place.zone} from {where}")  # type: ignore[arg-type]
+
+    def fits(country_of_place: str, zone_name: str) -> bool:
+        return country is None or country_of_place == country or COUNTRY_ZONES.get(country) == zone_name
+
+    geo = place_of_geo_tags(site.geo_region, site.geo_placename, COUNTRY_ZONES)
+    if geo is not None and fits(geo.country, geo.zone):
+        return ZoneChoice(zone(geo.zone), geo.zone, "geo", f"{geo.zone} from {geo.reason}")  # type: ignore[arg-type]
+    contact = place_of_address(site.address, COUNTRY_ZONES) or place_of_contacts(site.contacts, COUNTRY_ZONES)
+    if contact is not None and fits(contact.country, contact.zone):
+        return ZoneChoice(zone(contact.zone), contact.zone, "contacts", f"{contact.zone} from {contact.reason}")  # type: ignore[arg-type]
     dateline = place_of_dateline(site.dateline)
     if dateline is not None and (country is None or dateline.country == country):
         return ZoneChoice(zone(dateline.zone), dateline.zone, "dateline", f"{dateline.zone} from the dateline «{(site.dateline or '').split(',')[0].strip()}»")  # type: ignore[arg-type]

@@ -177,3 +177,103 @@ def test_today_is_the_day_in_the_page_zone_not_in_utc() -> None:
     assert article.published_at == datetime(2025, 10, 20, 5, 10, tzinfo=timezone(timedelta(hours=6)))
     yesterday = parse_page(raw.model_copy(update={"html": page.replace("Сегодня, 05:10", "вчера в 9:10")}))
     assert yesterday.published_at == datetime(2025, 10, 19, 9, 10, tzinfo=timezone(timedelta(hours=6)))
+
+
+# --- unseen sites on generic hosts: contacts, geo tags, hreflang, the page's language ---
+
+
+def test_the_sites_contacts_outweigh_its_language_and_locale() -> None:
+    got = choice(url="https://delovaya-stolitsa.com/a", language="ru", locales=["ru_RU"],
+                 site=SiteSignals(contacts="Тел.: +380 44 235-17-90"))
+    assert (got.name, got.origin) == ("Europe/Kyiv", "contacts")
+    assert "phone number +380" in got.reason
+    assert choice(language="ru").factor > 0 and got.factor < choice(given="Europe/Kyiv").factor
+
+
+def test_contacts_in_another_country_than_the_domain_are_not_the_sites() -> None:
+    # a .ru site printing its advertising agency's Kyiv number is still a Russian site
+    got = choice(url="https://gazeta.ru/a", site=SiteSignals(contacts="Реклама: +380 44 235-17-90"))
+    assert (got.name, got.origin) == ("Europe/Moscow", "domain")
+    # a region of the domain's own country is the site's
+    got = choice(url="https://gazeta.ru/a", site=SiteSignals(contacts="Телефон: +7 (383) 200-00-00"))
+    assert (got.name, got.origin) == ("Asia/Novosibirsk", "contacts")
+
+
+def test_the_city_in_the_sites_name_outweighs_its_contacts() -> None:
+    got = choice(url="https://news.example.com/a", site=SiteSignals(names=["Омский вестник"], contacts="+7 (343) 100-00-00"))
+    assert (got.name, got.origin) == ("Asia/Omsk", "site")
+
+
+def test_geo_meta_tags_say_where_the_site_is() -> None:
+    got = choice(url="https://kontrol.org/a", language="ru", site=SiteSignals(geo_region="RU-NVS", geo_placename="Новосибирск"))
+    assert (got.name, got.origin) == ("Asia/Novosibirsk", "geo")
+    assert "geo.placename «Новосибирск»" in got.reason
+
+
+def test_the_pages_own_hreflang_is_a_locale() -> None:
+    got = choice(url="https://outbackpost.com/a", locales=[None, "en", None, "en-au"])
+    assert (got.name, got.origin) == ("Australia/Sydney", "locale")
+
+
+@pytest.mark.parametrize(("language", "zone"), [("de", "Europe/Berlin"), ("pl", "Europe/Warsaw"), ("it", "Europe/Rome"),
+                                                ("tr", "Europe/Istanbul"), ("ja", "Asia/Tokyo")])
+def test_single_zone_languages_of_europe_and_asia(language: str, zone: str) -> None:
+    got = choice(language=language)
+    assert (got.name, got.origin) == (zone, "language")
+
+
+def test_english_french_spanish_and_arabic_name_no_zone() -> None:
+    for language in ("en", "fr", "es", "pt", "ar"):
+        assert choice(language=language).origin == "unknown"
+
+
+FOOTER_PAGE = """<html lang="ru"><head><title>Котельную переведут на газ</title></head><body>
+<header class="site-header"><a class="logo" href="/">Вечерние новости</a></header>
+<article><h1>Котельную переведут на газ</h1><div class="date">3 декабря 2026, 14:35</div>
+<div class="text"><p>Старую угольную котельную на Заводской улице переведут на природный газ до начала отопительного сезона.</p>
+<p>После реконструкции котельная будет обслуживать двенадцать жилых домов, школу и детский сад.</p>
+<p>На время работ жителей переключат на резервный источник горячей воды.</p></div>
+<footer class="entry-footer">{article_footer}</footer></article>
+<footer class="site-footer"><div class="contacts">{site_footer}</div></footer></body></html>"""
+
+
+def _footer_article(site_footer: str, article_footer: str = "Теги: ЖКХ"):  # type: ignore[no-untyped-def]
+    page = FOOTER_PAGE.format(site_footer=site_footer, article_footer=article_footer)
+    raw = raw_page(page, url="https://vechernie-novosti.net/a/1").model_copy(
+        update={"fetched_at": datetime(2026, 12, 3, 15, 0, tzinfo=timezone.utc)})
+    return parse_page(raw)
+
+
+def test_the_site_footer_phone_sets_the_zone_of_a_printed_date_with_its_reason() -> None:
+    article = _footer_article("Телефон редакции: +7 (343) 312-45-67")
+    assert article.published_at == datetime(2026, 12, 3, 14, 35, tzinfo=timezone(timedelta(hours=5)))
+    provenance = article.provenance["published_at"]
+    assert "zone Asia/Yekaterinburg from the phone number +7 343 in the site's contacts" in (provenance.detail or "")
+    assert provenance.confidence < 0.7 * 0.65
+
+
+def test_a_phone_in_the_articles_own_footer_is_the_storys_not_the_sites() -> None:
+    article = _footer_article("© Вечерние новости", article_footer="Горячая линия: +7 (343) 312-45-67")
+    assert article.published_at.utcoffset() == timedelta(hours=3)  # the page's language: Moscow
+    assert "language" in (article.provenance["published_at"].detail or "")
+
+
+def test_the_page_hreflang_for_its_own_address_sets_the_zone() -> None:
+    page = FOOTER_PAGE.format(site_footer="", article_footer="").replace(
+        '<html lang="ru"><head>', '<html><head><link rel="alternate" hreflang="ru-kz" href="https://vechernie-novosti.net/a/1">'
+        '<link rel="alternate" hreflang="ru-ru" href="https://vechernie-novosti.net/ru/a/1">')
+    raw = raw_page(page, url="https://vechernie-novosti.net/a/1")
+    article = parse_page(raw.model_copy(update={"fetched_at": datetime(2026, 12, 3, 15, 0, tzinfo=timezone.utc)}))
+    assert article.published_at.utcoffset() == timedelta(hours=5)
+    assert "locale ru-kz" in (article.provenance["published_at"].detail or "")
+
+
+def test_the_publishers_jsonld_address_sets_the_zone_of_a_printed_date() -> None:
+    ld = ('<script type="application/ld+json">{"@context":"https://schema.org","@type":"NewsArticle","headline":"Котельную переведут на газ",'
+          '"publisher":{"@type":"NewsMediaOrganization","name":"Вечерние новости","address":{"@type":"PostalAddress",'
+          '"addressLocality":"Новосибирск","addressCountry":"RU"}}}</script>')
+    page = FOOTER_PAGE.format(site_footer="", article_footer="").replace("</title></head>", "</title>" + ld + "</head>")
+    raw = raw_page(page, url="https://vechernie-novosti.net/a/1")
+    article = parse_page(raw.model_copy(update={"fetched_at": datetime(2026, 12, 3, 15, 0, tzinfo=timezone.utc)}))
+    assert article.published_at == datetime(2026, 12, 3, 14, 35, tzinfo=timezone(timedelta(hours=7)))
+    assert "the publisher's address in the page's JSON-LD (Новосибирск, RU)" in (article.provenance["published_at"].detail or "")
