@@ -39,7 +39,6 @@ from bench.eval_parser import CORPUS, HOLDOUT, load_corpus
 from bench.scoring import markdown_table, median
 
 ROOT = Path(__file__).resolve().parents[1]
-_TICKS = os.sysconf("SC_CLK_TCK")
 
 _TRAFILATURA_LOOP = """
 import sys
@@ -68,14 +67,6 @@ def write_pages(folder: Path, copies: int) -> int:
     return n
 
 
-def _own_cpu(pid: int) -> float | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / _TICKS
-
-
 def _run(command: list[str]) -> tuple[float, float]:
     """(CPU seconds of the process tree, wall seconds) of one command run to the end.
 
@@ -84,7 +75,7 @@ def _run(command: list[str]) -> tuple[float, float]:
     every 100 ms (counts the processes reaped by the kernel, such as the CLI's workers, and
     misses at most the last 100 ms of each process; polling more often costs the machine more).
     """
-    from devtools.devstack.procinfo import process_tree
+    from devtools.devstack.procinfo import own_cpu_seconds, process_tree
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -94,7 +85,7 @@ def _run(command: list[str]) -> tuple[float, float]:
         seen: dict[int, float] = {}
         while process.poll() is None:
             for pid in process_tree(process.pid):
-                value = _own_cpu(pid)
+                value = own_cpu_seconds(pid)
                 if value is not None:
                     seen[pid] = max(seen.get(pid, 0.0), value)
             time.sleep(0.1)

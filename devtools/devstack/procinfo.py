@@ -49,6 +49,15 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(fields[i]) for i in (11, 12, 13, 14)) / _TICKS
 
 
+def own_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of one process alone (None when it is gone): for a child the
+    kernel reaps itself, whose time never reaches its parent's counters."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
 def memory_kib(pid: int) -> tuple[int, int]:
     """(RSS, PSS) of one process in KiB; (0, 0) when it is gone or unreadable."""
     try:

@@ -32,7 +32,7 @@ from schemas.parsed_article_v1 import ParsedArticleV1
 from schemas.raw_page_v1 import RawPageV1
 from services.common.outcomes import Rejected
 from services.parser.authors import clean_authors
-from services.parser.body import BodyResult, extract_body
+from services.parser.body import BodyResult, class_words, extract_body
 from services.parser.dates import TODAY, parse_iso, parse_text_date, strip_relative, zone
 from services.parser.document import Page, css, load_html, normalize_space, text_of
 from services.parser.structured import (
@@ -109,8 +109,6 @@ def _site_names(root: Any, meta: Any, ld: JsonLdArticle | None) -> set[str]:
                                                    ld.publisher if ld else None) if n}
     body = root.find("body")
     if body is not None:
-        from services.parser.body import class_words
-
         for el in body.iter():
             if isinstance(el.tag, str) and class_words(el) & _SITE_NAME_CLASS_WORDS:
                 text = text_of(el)
@@ -136,8 +134,6 @@ def _site_name_texts(root: Any, meta: Any, ld: JsonLdArticle | None, html_title:
                 names.append(parts[-1])
     body = root.find("body")
     if body is not None:
-        from services.parser.body import class_words
-
         for el in body.iter():
             if isinstance(el.tag, str) and "logo" in class_words(el):
                 text = text_of(el) or " ".join(img.get("alt") or "" for img in el.iter("img"))
@@ -162,8 +158,6 @@ def _site_contacts(root: Any) -> str:
     body = root.find("body")
     if body is None:
         return ""
-    from services.parser.body import class_words
-
     parts: list[str] = []
     size = 0
     taken: set[Any] = set()

@@ -29,3 +29,13 @@ def test_bad_bytes_are_refused_not_raised(models) -> None:  # type: ignore[no-un
     wrong_shape = handle(json.dumps({"event_type": "parsed_article", "schema_version": 1}).encode())
     assert isinstance(wrong_shape, Rejected) and wrong_shape.reason == "invalid-schema"
     assert isinstance(handle(None), Rejected)
+
+
+def test_the_service_pool_recycles_workers_after_the_configured_count(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from services.enrichment.app import EnrichmentSettings, nlp_pool
+
+    assert nlp_pool(EnrichmentSettings()).recycle_after == 1000
+    monkeypatch.setenv("NEWSFLOW_ENRICHMENT_RECYCLE_AFTER", "0")
+    assert nlp_pool(EnrichmentSettings()).recycle_after is None, "0 means never"
+    monkeypatch.setenv("NEWSFLOW_ENRICHMENT_RECYCLE_AFTER", "250")
+    assert nlp_pool(EnrichmentSettings()).recycle_after == 250

@@ -264,3 +264,24 @@ async def test_changelog_topics_are_compacted_every_hour_not_every_week(stack: S
     for name in names:
         assert configs[name]["cleanup.policy"] == "compact" and configs[name]["segment.ms"] == "3600000", configs[name]
         assert configs[name]["retention.ms"] == "-1" and configs[name]["max.message.bytes"] == str(8 * 1024 * 1024)
+
+
+def test_a_second_process_cannot_open_a_partition_store_another_holds(tmp_path: Path) -> None:
+    # docs/operations.md: each scraper instance needs its own data directory; a second
+    # instance on the same one stops on RocksDB's lock instead of sharing the files.
+    import subprocess
+    import sys
+
+    path = tmp_path / "frontier-0"
+    first = RocksStore(path, RocksResources())
+    try:
+        other = subprocess.run(
+            [sys.executable, "-c",
+             "import sys; from pathlib import Path; from services.scraper.state import RocksResources, RocksStore; "
+             "RocksStore(Path(sys.argv[1]), RocksResources())", str(path)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+    finally:
+        first.close()
+    assert other.returncode != 0
+    assert "LOCK" in other.stderr and "lock" in other.stderr.lower()
