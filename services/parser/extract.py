@@ -42,7 +42,7 @@ from services.parser.visible import PUBLISH_HINT, UPDATE_HINT, VisibleMeta, read
 from services.parser.zones import SiteSignals, ZoneChoice, page_zone
 from schemas.sources import SiteRules
 
-EXTRACTOR_VERSION = "newsflow-parser/1.2.0"
+EXTRACTOR_VERSION = "newsflow-parser/1.3.0"
 
 MIN_BODY_CHARS = 250
 # An article's images beyond this many are galleries or bait; the event keeps the first ones.

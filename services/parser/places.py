@@ -9,7 +9,8 @@ it is: its host (krasnoyarsk-gorod.ru, denverledger.com), its name («Омски
 новосибирское»). This gazetteer turns those words into a zone.
 
 Each place has a country (so that a city in a `.uk` host is never read as Australia's
-Perth), Russian word stems (matched at the start of a capitalised word, so «Омский»,
+Perth), the abbreviations federal networks name their regional editions by (`ekb.`,
+`nsk.`, `irk.`, `khv.`: three letters, so they count only as a whole label), Russian word stems (matched at the start of a capitalised word, so «Омский»,
 «Омска», «Омск» all count and «Томск» is not «Омск») and Latin names (a host's label, or a
 capitalised word or phrase in English). Places whose name is also a common word or is
 shared by far-apart places (Portland, Victoria, Georgia, Birmingham) are left out.
