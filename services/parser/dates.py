@@ -196,7 +196,9 @@ def _tz_from_groups(abbr: str | None, offset: str | None, default_tz: tzinfo | N
 
 # A clock time printed before its date: «14:35, 3 декабря 2026», «14:35 03.12.2026»,
 # "2:35pm, 3 December 2026", "14:35 GMT, 3 December 2026".
-_TIME_BEFORE = re.compile(rf"(?<![\d.:/])(\d{{1,2}})[:.](\d{{2}})(?:[:.](\d{{2}}))?\s*(a\.?m\.?|p\.?m\.?)?{_ZONE_RE}\s*(?:{_SEP}|\s)\s*$", re.I)
+# A weekday may stand between them: "6:10 a.m. CT Thu, Dec 3, 2026", «14:35, чт, 3 декабря 2026».
+_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*|пн|вт|ср|чт|пт|сб|вс|понедельник|вторник|среда|четверг|пятница|суббота|воскресенье)\.?,?"
+_TIME_BEFORE = re.compile(rf"(?<![\d.:/])(\d{{1,2}})[:.](\d{{2}})(?:[:.](\d{{2}}))?\s*(a\.?m\.?|p\.?m\.?)?{_ZONE_RE}\s*(?:{_SEP}|\s)\s*(?:{_WEEKDAY}\s*)?$", re.I)
 
 
 def _clock(text: str, match: re.Match[str], first: int) -> tuple[str | None, ...]:

@@ -258,8 +258,10 @@ def read_publisher_address(root: etree._Element) -> dict[str, str] | None:
 
 # Apps that render in the browser ship the article as JSON in a script (window.__INITIAL_STATE__,
 # __NEXT_DATA__, __NUXT__): its publication time under one of these keys, as ISO 8601 or Unix time.
+# JSON quotes the keys; a JavaScript object (Nuxt 2's window.__NUXT__) may not.
+_STATE_KEYS = "publishedAt|published_at|datePublished|publishDate|publish_date|publishedDate|publicationDate|pubDate|firstPublishedAt"
 _STATE_DATE = re.compile(
-    r'"(publishedAt|published_at|datePublished|publishDate|publish_date|publishedDate|publicationDate|pubDate|firstPublishedAt)"'
+    rf'(?:"({_STATE_KEYS})"|(?<![\w$."])({_STATE_KEYS}))'
     r'\s*:\s*(?:"(\d{4}-\d{2}-\d{2}[T ][^"]{4,30})"|(\d{10}(?:\d{3})?)\b)')
 MAX_STATE_SCRIPT = 2_000_000
 MAX_STATE_DATES = 200
@@ -294,7 +296,7 @@ def read_state_date(root: etree._Element, headline: str | None) -> tuple[str, st
             match = found[0]
         else:
             continue
-        return match.group(1), match.group(2) or match.group(3)
+        return match.group(1) or match.group(2), match.group(3) or match.group(4)
     return None
 
 

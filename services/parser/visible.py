@@ -156,8 +156,8 @@ def read_visible(root: etree._Element) -> VisibleMeta:
     _add_machine_times(scope, meta, time_els)
     _add_date_lines_by_headline(leaves, h1_position, meta, date_els)
     headline = h1s[0] if h1s else None
-    meta.date_distances = [_distance(el, headline) for el in date_els]
-    meta.time_distances = [_distance(el, headline) for el in time_els]
+    meta.date_distances = [_distance(el, headline) + (TEASER_PENALTY if _dates_a_teaser(el) else 0) for el in date_els]
+    meta.time_distances = [_distance(el, headline) + (TEASER_PENALTY if _dates_a_teaser(el) else 0) for el in time_els]
     # Old-school pages: credits printed as a line right under the image.
     for img in scope.iter("img"):
         if img.get("src") and img.get("src") not in meta.image_urls:
@@ -225,9 +225,17 @@ def _title_instant(el: etree._Element) -> str | None:
 
 def _with_clock_nearby(el: etree._Element, text: str) -> str:
     """A printed day with its clock time when the page prints the two apart: in a tooltip
-    (uCoz: `<span class="ed-value" title="14:35">03.12.2026</span>`) or in the next element
-    (`<span class="date">3 декабря 2026</span> <span class="time">14:35</span>`,
-    "Thursday 3 December 2026" then "Published 9:05 AM GMT")."""
+    (uCoz: `<span class="ed-value" title="14:35">03.12.2026</span>`), in two children of the
+    date box, or in the next element (`<span class="date">3 декабря 2026</span> <span
+    class="time">14:35</span>`, "Thursday 3 December 2026" then "Published 9:05 AM GMT").
+    A tooltip that prints the whole date with its time ("2 hours ago" titled "Dec 3, 2026,
+    8:05 AM EST") is the date."""
+    for node in el.iter():
+        title = node.get("title") if isinstance(node.tag, str) else None
+        if title and len(title) <= 60 and _CLOCK.search(title) and not _ISO_INSTANT.fullmatch(title):
+            found = parse_text_date(title)
+            if found and (found[0].hour, found[0].minute) != (0, 0):
+                return normalize_space(title)
     parts = [text_of(child) for child in el if isinstance(child.tag, str)]
     days = [part for part in parts if _DAY.search(part) and not _CLOCK.search(part)]
     clocks = [c for c in (_only_clock(part) for part in parts) if c]
@@ -286,6 +294,26 @@ def _add_date_lines_by_headline(leaves: list[tuple[int, etree._Element]], h1_pos
         if found and (found[0].hour, found[0].minute) != (0, 0):
             meta.date_texts.append(("date line by the headline " + text, text))
             date_els.append(el)
+
+
+# Added to the distance of a date that belongs to a teaser: behind every date that does not.
+TEASER_PENALTY = 100
+TEASER_LINK_WORDS = 4
+TEASER_BOX_CHARS = 300
+
+
+def _dates_a_teaser(el: etree._Element) -> bool:
+    """A date printed beside a link to another story (a headline of four words or more, in the
+    date's own box or the box around it: a news-feed item, a "read also" box, a "most read"
+    entry) dates that story, not the page's (a byline's author link has fewer words)."""
+    for box in (el, el.getparent()):
+        # the box around the date, when it is a small one (an item of a list, not the article)
+        if box is None or tag_of(box) in ("body", "html", "article", "main") or len(text_of(box)) > TEASER_BOX_CHARS:
+            continue
+        for link in box.iter("a"):
+            if len(text_of(link).split()) >= TEASER_LINK_WORDS:
+                return True
+    return False
 
 
 def _distance(el: etree._Element, headline: etree._Element | None) -> int:

@@ -153,7 +153,8 @@ def _site_place(url: str | None, names: list[str], country: str | None) -> tuple
 PLACES_BY_LATIN: dict[str, tuple[Place, ...]] = {}
 for _place in PLACES:
     for _name in _place.latin:
-        PLACES_BY_LATIN[_name.replace("\\", "")] = PLACES_BY_LATIN.get(_name.replace("\\", ""), ()) + (_place,)
+        _plain = _name.replace("\\", "").lstrip("=")
+        PLACES_BY_LATIN[_plain] = PLACES_BY_LATIN.get(_plain, ()) + (_place,)
 
 
 def _locale_country(locale: str | None) -> str | None:

@@ -203,3 +203,12 @@ def test_unix_seconds_and_milliseconds_are_utc_instants_to_the_second(value: str
 @pytest.mark.parametrize("value", ["88121", "179627250", "17962797000", "2026-12-03", "", None, "1796279700 GMT"])
 def test_numbers_of_other_lengths_are_not_unix_time(value: str | None) -> None:
     assert parse_epoch(value) is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Published 6:10 a.m. CT Thu, Dec 3, 2026", datetime(2026, 12, 3, 12, 10, tzinfo=timezone.utc)),
+    ("14:35 MSK, чт, 3 декабря 2026", datetime(2026, 12, 3, 11, 35, tzinfo=timezone.utc)),
+])
+def test_a_weekday_between_a_time_printed_first_and_its_date(text: str, expected: datetime) -> None:
+    found = parse_text_date(text)
+    assert found is not None and found[0] == expected and found[1] is True

@@ -73,3 +73,13 @@ def test_json_ld_and_other_script_types_are_not_state() -> None:
     page = ('<html><body><script type="application/ld+json">{"datePublished":"2026-12-03T04:20:00Z"}</script>'
             '<script type="text/template">{"publishedAt":"2026-12-03T04:20:00Z"}</script></body></html>')
     assert read_state_date(root(page), None) is None
+
+
+def test_a_javascript_state_with_unquoted_keys_is_read() -> None:
+    title = "Ледовый городок открыли"
+    page = (f'<html><body><script>window.__NUXT__=(function(a){{return {{data:[{{article:{{title:"{title}",'
+            f'published_at:"2026-12-03T07:35:00Z"}},related:[{{title:"Другое",published_at:"2026-12-02T10:00:00Z"}}]}}]}}}}("x"));'
+            '</script></body></html>')
+    assert read_state_date(root(page), title) == ("published_at", "2026-12-03T07:35:00Z")
+    # a key inside another word or a property access is not one
+    assert read_state_date(root('<html><body><script>var x = {unpublished_at:"2026-12-03T07:35:00Z"};</script></body></html>'), None) is None

@@ -72,3 +72,18 @@ def test_a_date_in_the_headlines_container_is_nearer_than_one_in_a_side_column()
 def test_without_a_headline_every_date_is_as_near_as_any_other() -> None:
     meta = visible('<aside><time datetime="2026-12-03T21:40:00+06:00">21:40</time></aside><div class="date">3 декабря 2026, 10:05</div>')
     assert meta.time_distances == [0] and meta.date_distances == [0]
+
+
+def test_a_tooltip_that_prints_the_whole_date_is_the_date() -> None:
+    meta = visible('<h1>Headline</h1><span class="relative-time" title="Dec 3, 2026, 8:05 AM EST">2 hours ago</span>')
+    assert meta.date_texts[0][1] == "Dec 3, 2026, 8:05 AM EST"
+
+
+def test_a_date_beside_another_storys_headline_is_behind_every_other_date() -> None:
+    meta = visible('<article><h1>Гомельскі завод пачаў выпуск камбайнаў</h1>'
+                   '<div class="read-also"><a href="/a">Гомель атрымае новыя тралейбусы</a> <span class="date">2 снежня 2026, 19:20</span></div>'
+                   '<p>Тэкст артыкула.</p><div class="footer"><span class="date">3 снежня 2026, 11:40</span> <a href="/author/1">Іван Петрык</a></div>'
+                   '</article>')
+    assert [text for _, text in meta.date_texts] == ["2 снежня 2026, 19:20", "3 снежня 2026, 11:40"]
+    # both share the <article> with the headline; the teaser's is pushed behind
+    assert meta.date_distances[0] > meta.date_distances[1] == 1

@@ -298,3 +298,10 @@ def test_a_site_named_only_in_its_footers_copyright_line_is_placed_by_that_name(
     article = parse_page(raw_page(page, url="https://tlt-izv.ru/a/1"))
     assert article.published_at.utcoffset() == timedelta(hours=4)
     assert "«Тольяттинские известия»" in (article.provenance["published_at"].detail or "")
+
+
+def test_a_longer_abbreviation_counts_only_as_a_whole_label() -> None:
+    assert (choice(url="https://chel.nashi-novosti.ru/a").name, choice(url="https://chel.nashi-novosti.ru/a").origin) == ("Asia/Yekaterinburg", "site")
+    assert choice(url="https://chelsea-news.co.uk/a").origin == "domain"
+    assert choice(url="https://chelnoki.ru/a").origin == "domain"
+    assert places_in_name("Chel Media") == []
