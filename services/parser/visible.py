@@ -8,6 +8,7 @@ has (a JSON-LD headline that differs from the visible one loses to the visible o
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -86,6 +87,10 @@ photo boxes (a gallery dump, a hostile page) would otherwise cost a second per t
 
 
 def read_visible(root: etree._Element) -> VisibleMeta:
+    """Everything a reader sees that dates, names and illustrates the article. Dates come as
+    printed texts and as instants kept in attributes (`<time datetime>`, `data-timestamp`,
+    `<amp-timeago datetime>`, an ISO `title`), each with its distance from the headline (see
+    `VisibleMeta.date_distances`). Pure: reads the tree, never changes it."""
     meta = VisibleMeta()
     image_boxes = 0
     body = root.find("body")
@@ -99,7 +104,11 @@ def read_visible(root: etree._Element) -> VisibleMeta:
     author_links: list[tuple[int, etree._Element, str]] = []
     date_els: list[etree._Element] = []
     time_els: list[etree._Element] = []
-    leaves: list[tuple[int, etree._Element]] = []
+    # Short leaves with a clock time, only those that may be near the headline: the last few
+    # before it and the first few after it.
+    leaves: deque[tuple[int, etree._Element]] = deque(maxlen=DATE_LINE_REACH)
+    leaves_after: list[tuple[int, etree._Element]] = []
+    machine_els: list[etree._Element] = []  # elements other than <time> with an instant attribute
     for position, el in enumerate(scope.iter()):
         tag = tag_of(el)
         if not tag:
@@ -120,6 +129,10 @@ def read_visible(root: etree._Element) -> VisibleMeta:
                 bylines.append((position, el, text))
         elif tag == "a" and AUTHOR_HREF.search(el.get("href") or "") and 2 <= len(text_of(el)) <= 80 and not _credited(el):
             author_links.append((position, el, text_of(el)))
+        if tag != "time":
+            keys = el.keys()
+            if keys and not _MACHINE_TIME_NAMES.isdisjoint(keys):
+                machine_els.append(el)
         if tag == "time":
             value = el.get("datetime") or el.get("content")
             if value:
@@ -137,8 +150,10 @@ def read_visible(root: etree._Element) -> VisibleMeta:
                     time_els.append(el)
                 meta.date_texts.append((_hint_of(el) + " " + text, _with_clock_nearby(el, text)))
                 date_els.append(el)
-        elif len(el) == 0 and el.text and len(el.text) <= 60 and _CLOCK.search(el.text):
-            leaves.append((position, el))
+        elif (h1_position < 0 or position - h1_position <= DATE_LINE_REACH) and len(el) == 0:
+            text = el.text
+            if text and len(text) <= 60 and _CLOCK.search(text):
+                (leaves if h1_position < 0 else leaves_after).append((position, el))
         if (tag in ("figure", "amp-img") or "gallery" in words or "photo" in words) and image_boxes < MAX_IMAGE_BOXES:
             image_boxes += 1
             _collect_image(el, meta)
@@ -153,11 +168,14 @@ def read_visible(root: etree._Element) -> VisibleMeta:
             if crumbs:
                 meta.breadcrumbs = crumbs
     meta.byline = _first_cluster(bylines, h1_position) or _first_cluster(author_links, h1_position)
-    _add_machine_times(scope, meta, time_els)
-    _add_date_lines_by_headline(leaves, h1_position, meta, date_els)
-    headline = h1s[0] if h1s else None
-    meta.date_distances = [_distance(el, headline) + (TEASER_PENALTY if _dates_a_teaser(el) else 0) for el in date_els]
-    meta.time_distances = [_distance(el, headline) + (TEASER_PENALTY if _dates_a_teaser(el) else 0) for el in time_els]
+    _add_machine_times(machine_els, meta, time_els)
+    _add_date_lines_by_headline([*leaves, *leaves_after], h1_position, meta, date_els)
+    if len(date_els) + len(time_els) > 1:  # one date needs no ranking
+        nearness = _Nearness(h1s[0] if h1s else None)
+        meta.date_distances = [nearness.of(el) for el in date_els]
+        meta.time_distances = [nearness.of(el) for el in time_els]
+    else:
+        meta.date_distances, meta.time_distances = [0] * len(date_els), [0] * len(time_els)
     # Old-school pages: credits printed as a line right under the image.
     for img in scope.iter("img"):
         if img.get("src") and img.get("src") not in meta.image_urls:
@@ -191,7 +209,7 @@ _ISO_INSTANT = re.compile(r"\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*")
 # rendering it in the reader's clock: the server sends the element empty, or "3 hours ago".
 _MACHINE_TIME_ATTRIBUTES = ("datetime", "data-timestamp", "data-time", "data-date", "data-datetime", "data-published",
                             "data-pubdate", "data-publish-date", "data-published-at", "data-utime", "data-unixtime")
-_MACHINE_TIME_XPATH = ".//*[" + " or ".join(f"@{a}" for a in _MACHINE_TIME_ATTRIBUTES) + "]"
+_MACHINE_TIME_NAMES = frozenset(_MACHINE_TIME_ATTRIBUTES)
 _EPOCH_VALUE = re.compile(r"\s*(?:\d{10}|\d{13})(?:\.\d+)?\s*")
 
 
@@ -201,12 +219,12 @@ def _machine_time(value: str | None) -> bool:
     return bool(value) and bool(_EPOCH_VALUE.fullmatch(value) or _ISO_INSTANT.fullmatch(value))  # type: ignore[arg-type]
 
 
-def _add_machine_times(scope: etree._Element, meta: VisibleMeta, time_els: list[etree._Element]) -> None:
+def _add_machine_times(found: list[etree._Element], meta: VisibleMeta, time_els: list[etree._Element]) -> None:
     """Instants kept in attributes of elements other than <time>: `<amp-timeago datetime=…>`,
     `<span data-timestamp="1796272500">` (Unix seconds), `data-time` in milliseconds."""
-    for el in scope.xpath(_MACHINE_TIME_XPATH):
-        if tag_of(el) in ("time", "ins", "del") or not isinstance(el.tag, str):
-            continue  # <time> is read above; <ins>/<del> datetime dates an edit, not the page
+    for el in found:
+        if tag_of(el) in ("ins", "del"):
+            continue  # their datetime dates an edit, not the page
         attribute = next((a for a in _MACHINE_TIME_ATTRIBUTES if _machine_time(el.get(a))), None)
         if attribute:
             meta.time_elements.append((f"@{attribute} {_hint_of(el)}", el.get(attribute).strip()))  # type: ignore[union-attr]
@@ -230,21 +248,21 @@ def _with_clock_nearby(el: etree._Element, text: str) -> str:
     class="time">14:35</span>`, "Thursday 3 December 2026" then "Published 9:05 AM GMT").
     A tooltip that prints the whole date with its time ("2 hours ago" titled "Dec 3, 2026,
     8:05 AM EST") is the date."""
-    for node in el.iter():
-        title = node.get("title") if isinstance(node.tag, str) else None
-        if title and len(title) <= 60 and _CLOCK.search(title) and not _ISO_INSTANT.fullmatch(title):
+    titles = [t for t in (node.get("title") for node in el.iter() if isinstance(node.tag, str)) if t]
+    for title in titles:
+        if len(title) <= 60 and _CLOCK.search(title) and not _ISO_INSTANT.fullmatch(title):
             found = parse_text_date(title)
             if found and (found[0].hour, found[0].minute) != (0, 0):
                 return normalize_space(title)
-    parts = [text_of(child) for child in el if isinstance(child.tag, str)]
-    days = [part for part in parts if _DAY.search(part) and not _CLOCK.search(part)]
-    clocks = [c for c in (_only_clock(part) for part in parts) if c]
-    if len(days) == 1 and len(clocks) == 1:
-        return f"{days[0]}, {clocks[0]}"  # "Thursday 3 December 2026" + "Published 9:05 AM GMT"
+    if len(el) >= 2:
+        parts = [text_of(child) for child in el if isinstance(child.tag, str)]
+        days = [part for part in parts if _DAY.search(part) and not _CLOCK.search(part)]
+        clocks = [c for c in (_only_clock(part) for part in parts) if c]
+        if len(days) == 1 and len(clocks) == 1:
+            return f"{days[0]}, {clocks[0]}"  # "Thursday 3 December 2026" + "Published 9:05 AM GMT"
     if _CLOCK.search(text) or not _DAY.search(text):
         return text
-    for node in el.iter():
-        title = node.get("title") if isinstance(node.tag, str) else None
+    for title in titles:
         clock = _only_clock(title)
         if clock:
             return f"{text}, {clock}"
@@ -316,21 +334,27 @@ def _dates_a_teaser(el: etree._Element) -> bool:
     return False
 
 
-def _distance(el: etree._Element, headline: etree._Element | None) -> int:
-    """Levels from the headline up to the first ancestor it shares with `el` (0 when there is
-    no headline: every date is then as near as any other)."""
-    if headline is None:
-        return 0
-    # Keyed by the elements themselves: lxml keeps one proxy per live node, so they stay the same
-    # objects while the dict holds them (ids of freed proxies are reused).
-    chain = {node: depth for depth, node in enumerate([headline, *headline.iterancestors()])}
-    node: etree._Element | None = el
-    while node is not None:
-        depth = chain.get(node)
-        if depth is not None:
-            return depth
-        node = node.getparent()
-    return len(chain)
+class _Nearness:
+    """How near a date is to the headline: the levels from the headline up to the first
+    ancestor it shares with the date (0 for every date when there is no headline), plus
+    TEASER_PENALTY for a date that belongs to a teaser."""
+
+    def __init__(self, headline: etree._Element | None) -> None:
+        # Keyed by the elements themselves: lxml keeps one proxy per live node, so they stay
+        # the same objects while the dict holds them (ids of freed proxies are reused).
+        self.chain = {node: depth for depth, node in enumerate([headline, *headline.iterancestors()])} if headline is not None else {}
+
+    def of(self, el: etree._Element) -> int:
+        penalty = TEASER_PENALTY if _dates_a_teaser(el) else 0
+        if not self.chain:
+            return penalty
+        node: etree._Element | None = el
+        while node is not None:
+            depth = self.chain.get(node)
+            if depth is not None:
+                return depth + penalty
+            node = node.getparent()
+        return len(self.chain) + penalty
 
 
 def _byline_text(el: etree._Element) -> str:
