@@ -308,7 +308,7 @@ def _add_date_lines_by_headline(leaves: list[tuple[int, etree._Element]], h1_pos
         if abs(position - h1_position) > DATE_LINE_REACH or el in date_els:
             continue
         text = normalize_space(el.text or "")
-        found = parse_text_date(text) if len(text) <= 40 else None
+        found = parse_text_date(text) if len(text) <= 40 and _DAY.search(text) else None  # a bare «21:40» is no date line
         if found and (found[0].hour, found[0].minute) != (0, 0):
             meta.date_texts.append(("date line by the headline " + text, text))
             date_els.append(el)
