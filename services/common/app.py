@@ -293,15 +293,26 @@ async def stop_service(reason: str) -> None:
     await asyncio.Event().wait()
 
 
+async def run_until_stage_stops(work: Awaitable[None]) -> None:
+    """Await an agent's work; a `StageStopped` from its event path stops the service.
+
+    The event that was being finished stays unacknowledged (see services/common/stage.py).
+    """
+    from services.common.stage import StageStopped
+
+    try:
+        await work
+    except StageStopped as exc:
+        await stop_service(str(exc))
+
+
 async def run_stage_agent(runner: Any, stream: Any) -> None:
     """Run a `StageRunner` on a faust agent's stream, with explicit acks and the stop rule."""
-    from services.common.stage import StageStopped, faust_events
+    from services.common.stage import faust_events
 
     manual = stream.noack()
     try:
-        await runner.run(faust_events(manual), lambda event: manual.ack(event.source))
-    except StageStopped as exc:
-        await stop_service(str(exc))
+        await run_until_stage_stops(runner.run(faust_events(manual), lambda event: manual.ack(event.source)))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 - see below

@@ -30,7 +30,7 @@ from services.common.app import build_app, run_stage_agent, run_worker, start_po
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard
 from services.common.delivery import Publisher
 from services.common.settings import ServiceSettings
-from services.common.stage import StageLogic, StageRunner, inline, pooled
+from services.common.stage import EventPath, StageLogic, StageRunner, inline, pooled
 from services.common.workers import WorkerPool
 from services.enrichment.stories import StoryAssigner
 
@@ -91,12 +91,12 @@ def create_app(settings: EnrichmentSettings, pool: WorkerPool | None = None) -> 
     # One stop rule for the whole service: both steps' dead letters count towards it.
     stop_rule = InvalidRatioGuard(runtime.max_invalid_ratio, runtime.invalid_window)
     nlp_runner = StageRunner(
-        "enrichment", pooled(pool, "enrichment"), Publisher.for_faust_topic(stories_topic, "enrichment"),
-        dead_letters, stop_rule, window=2 * settings.workers,
+        EventPath("enrichment", dead_letters, stop_rule), pooled(pool, "enrichment"),
+        Publisher.for_faust_topic(stories_topic, "enrichment"), window=2 * settings.workers,
     )
     story_runner = StageRunner(
-        "enrichment-stories", inline(story), Publisher.for_faust_topic(enriched_topic, "enrichment"),
-        dead_letters, stop_rule,
+        EventPath("enrichment-stories", dead_letters, stop_rule), inline(story),
+        Publisher.for_faust_topic(enriched_topic, "enrichment"),
     )
 
     @app.agent(parsed_topic)

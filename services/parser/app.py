@@ -14,7 +14,7 @@ from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard
 from services.common.delivery import Publisher
 from services.common.service_catalogue import BY_NAME
 from services.common.settings import ServiceSettings
-from services.common.stage import StageRunner, pooled
+from services.common.stage import EventPath, StageRunner, pooled
 from services.common.workers import WorkerPool
 from services.parser.logic import SiteRuleBook
 from services.parser.metrics import record_quality
@@ -41,10 +41,10 @@ def create_app(settings: ParserSettings) -> faust.App:
         size=settings.workers, time_limit=settings.time_limit,
     )
     runtime = settings.runtime
+    path = EventPath("parser", DeadLetterSink("parser", Publisher.for_faust_topic(dlq_topic, "parser").deliver),
+                     InvalidRatioGuard(runtime.max_invalid_ratio, runtime.invalid_window))
     runner = StageRunner(
-        "parser", pooled(pool, "parser"), Publisher.for_faust_topic(parsed_topic, "parser"),
-        DeadLetterSink("parser", Publisher.for_faust_topic(dlq_topic, "parser").deliver),
-        InvalidRatioGuard(runtime.max_invalid_ratio, runtime.invalid_window),
+        path, pooled(pool, "parser"), Publisher.for_faust_topic(parsed_topic, "parser"),
         window=2 * settings.workers, on_outcome=record_quality,
     )
 
