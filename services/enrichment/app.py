@@ -5,7 +5,7 @@
                      both ──bad data──▶ news.deadletter.v1
 
 1. `enrich_articles` runs `logic.enrich` in a pool of NEWSFLOW_ENRICHMENT_WORKERS worker
-   processes forked from one zygote that loaded the models (services/enrichment/worker.py),
+   processes forked from one zygote that loaded the models (services/enrichment/pool_entry.py),
    each article under a time limit; the event loop only moves bytes, so heartbeats and
    commits never wait for NLP.
 2. `assign_stories` consumes the single-partition stories topic and keeps the story
@@ -64,7 +64,7 @@ class EnrichmentSettings(ServiceSettings):
 
 
 def nlp_pool(settings: EnrichmentSettings) -> WorkerPool:
-    return WorkerPool("enrichment", "services.enrichment.worker:prepare_worker", prepare_args=(settings.preload(),),
+    return WorkerPool("enrichment", "services.enrichment.pool_entry:prepare_worker", prepare_args=(settings.preload(),),
                       size=settings.workers, time_limit=settings.time_limit, recycle_after=settings.recycle_after or None)
 
 

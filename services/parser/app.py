@@ -16,7 +16,7 @@ from services.common.service_catalogue import BY_NAME
 from services.common.settings import ServiceSettings
 from services.common.stage import EventPath, StageRunner, pooled
 from services.common.workers import WorkerPool
-from services.parser.logic import SiteRuleBook
+from services.parser.pool_entry import SiteRuleBook
 from services.parser.metrics import record_quality
 
 
@@ -36,7 +36,7 @@ def create_app(settings: ParserSettings) -> faust.App:
     dlq_topic = topic(app, DEAD_LETTERS, settings)
     SiteRuleBook.from_sources_file(settings.sources_file)  # a broken sources file stops the start, here
     pool = WorkerPool(
-        "parser", "services.parser.logic:prepare_worker",
+        "parser", "services.parser.pool_entry:prepare_worker",
         (str(settings.sources_file) if settings.sources_file else None,),
         size=settings.workers, time_limit=settings.time_limit,
     )

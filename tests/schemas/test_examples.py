@@ -19,7 +19,7 @@ from services.common.stage import decode_model
 from services.enrichment.logic import enrich
 from services.indexer.batch_outcomes import Pending, build_items
 from services.indexer.bulk import BulkItem
-from services.parser.logic import SiteRuleBook, parse_event
+from services.parser.pool_entry import SiteRuleBook, parse_event
 from schemas.sources import parse_source
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
