@@ -49,6 +49,7 @@ from services.common.logs import bind_event, get_logger
 from services.common.metrics import (
     EVENTS_IN, EVENTS_OUT, INFRA_RETRIES, LAST_EVENT_TIMESTAMP, PROCESSING_SECONDS,
 )
+from services.common.ordered import run_ordered
 from services.common.outcomes import Rejected
 from services.common.retry import Backoff, is_infrastructure_error
 from services.common.workers import PoolUnavailable, WorkerCrashed, WorkerPool, WorkFailed, WorkTimedOut
@@ -311,33 +312,18 @@ class StageRunner:
         Up to `window` events are handled at once; each is finished (published, then acked)
         in the order it was read. The caller turns StageStopped into a stop of the service.
         """
-        queue: asyncio.Queue[tuple[RawEvent, asyncio.Task[Outcome], float] | None] = asyncio.Queue(max(1, self.window))
 
-        async def read() -> None:
-            async for event in events:
-                self.path.received(event)
-                await queue.put((event, asyncio.ensure_future(self.handle(event.value)), time.perf_counter()))
-            await queue.put(None)
+        async def start(event: RawEvent) -> tuple[Outcome, float]:
+            self.path.received(event)
+            started = time.perf_counter()
+            return await self.handle(event.value), started
 
-        async def finish() -> None:
-            while (item := await queue.get()) is not None:
-                event, task, started = item
-                await self._finish(event, await task, ack)
-                self.path.finished(started)
+        async def finish(event: RawEvent, handled: tuple[Outcome, float]) -> None:
+            outcome, started = handled
+            await self._finish(event, outcome, ack)
+            self.path.finished(started)
 
-        reader, finisher = asyncio.ensure_future(read()), asyncio.ensure_future(finish())
-        try:
-            done, _ = await asyncio.wait({reader, finisher}, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                task.result()  # re-raise the first failure
-            await finisher
-        finally:
-            for task in (reader, finisher):
-                task.cancel()
-            while not queue.empty():
-                item = queue.get_nowait()
-                if item is not None:
-                    item[1].cancel()
+        await run_ordered(events, start, finish, self.window)
 
     async def _finish(self, event: RawEvent, outcome: Outcome, ack: Callable[[RawEvent], Awaitable[Any]]) -> None:
         with bind_event(trace_id=outcome.trace_id, article_id=outcome.article_id):
