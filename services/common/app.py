@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Mapping
 
@@ -304,6 +305,24 @@ async def run_until_stage_stops(work: Awaitable[None]) -> None:
         await work
     except StageStopped as exc:
         await stop_service(str(exc))
+
+
+async def run_event_agent(stream: Any, handle: Callable[[Any, Callable[[], Awaitable[Any]]], Awaitable[None]]) -> None:
+    """Hand each event of a faust agent's stream to `handle(event, ack)`, one after the other.
+
+    `event` is a `RawEvent`; `ack()` acknowledges it, whenever the handler decides (the
+    scraper's crawler calls it when a task is done, long after `handle` returned). A
+    `StageStopped` from the handler stops the service (see `run_until_stage_stops`).
+    """
+    from services.common.stage import faust_events
+
+    manual = stream.noack()
+
+    async def handle_each() -> None:
+        async for event in faust_events(manual):
+            await handle(event, partial(manual.ack, event.source))
+
+    await run_until_stage_stops(handle_each())
 
 
 async def run_stage_agent(runner: Any, stream: Any) -> None:

@@ -32,7 +32,7 @@ from schemas.crawl_request_v1 import CrawlRequestV1
 from schemas.frontier_task_v1 import FrontierTaskV1
 from schemas.sources import SourcesFile, load_sources
 from schemas.topics import CRAWL_REQUESTS, DEAD_LETTERS, FRONTIER, RAW_PAGES
-from services.common.app import build_app, run_until_stage_stops, run_worker, running_consumer, stop_service, topic
+from services.common.app import build_app, run_event_agent, run_worker, running_consumer, stop_service, topic
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, dead_letter_record
 from services.common.delivery import DeliveryFailed, Publisher
 from services.common.logs import get_logger
@@ -40,7 +40,7 @@ from services.common.outcomes import Rejected
 from services.common.retry import Backoff, is_infrastructure_error
 from services.common.service_catalogue import BY_NAME
 from services.common.settings import ServiceSettings
-from services.common.stage import EventPath, faust_events
+from services.common.stage import EventPath, RawEvent
 from services.scraper.changelog import KafkaChangelogReader, ensure_state_changelogs
 from services.scraper.crawler import Crawler, CrawlerConfig, feed_tasks, page_task
 from services.scraper.fetch import FetchLimits
@@ -319,50 +319,46 @@ def create_app(settings: ScraperSettings) -> faust.App:
 
     @app.agent(frontier_topic)
     async def crawl_frontier(stream):  # type: ignore[no-untyped-def]
-        manual = stream.noack()
+        await run_event_agent(stream, submit_task)
 
-        async def submit_tasks() -> None:
-            # A task is acknowledged when the crawler calls `done`, not here: the path's stop
-            # rule counts it now, its time stamp is set when it is done.
-            async for event in faust_events(manual):
-                task = path.decode(FrontierTaskV1, event)
-                if isinstance(task, Rejected):
-                    await path.reject(event, task)
-                    await manual.ack(event.source)
-                    path.record(True)
-                    continue
-                path.record(False)
-                if not await state.wait_ready(event.partition):
-                    continue  # the partition went to another worker meanwhile; that one does the task
+    async def submit_task(event: RawEvent, ack: Callable[[], Awaitable[Any]]) -> None:
+        """Hand a frontier task to the crawler, which calls `done` when it is finished.
 
-                async def done(event=event) -> None:  # type: ignore[no-untyped-def]
-                    # The task's state changes are on Kafka before its offset may be committed.
-                    await state.flush()
-                    await manual.ack(event.source)
-                    path.finished()
+        The stop rule counts the task now; it is acknowledged, and its time stamped, only when done.
+        """
+        task = path.decode(FrontierTaskV1, event)
+        if isinstance(task, Rejected):
+            await path.reject(event, task)
+            await ack()
+            path.record(True)
+            return
+        path.record(False)
+        if not await state.wait_ready(event.partition):
+            return  # the partition went to another worker meanwhile; that one does the task
 
-                with state.handling(event.partition):
-                    await crawler.submit(task, done)
+        async def done() -> None:
+            # The task's state changes are on Kafka before its offset may be committed.
+            await state.flush()
+            await ack()
+            path.finished()
 
-        await run_until_stage_stops(submit_tasks())
+        with state.handling(event.partition):
+            await crawler.submit(task, done)
 
     @app.agent(requests_topic)
     async def handle_crawl_requests(stream):  # type: ignore[no-untyped-def]
-        manual = stream.noack()
+        await run_event_agent(stream, handle_crawl_request)
 
-        async def handle_requests() -> None:
-            async for event in faust_events(manual):
-                request = path.decode(CrawlRequestV1, event)
-                rejected = request if isinstance(request, Rejected) else await handle_crawl_request(request)
-                if rejected is not None:
-                    await path.reject(event, rejected)
-                await manual.ack(event.source)
-                # Only a request that does not decode is bad input; a refused change is an operator's slip.
-                path.record(isinstance(request, Rejected))
+    async def handle_crawl_request(event: RawEvent, ack: Callable[[], Awaitable[Any]]) -> None:
+        request = path.decode(CrawlRequestV1, event)
+        rejected = request if isinstance(request, Rejected) else await apply_crawl_request(request)
+        if rejected is not None:
+            await path.reject(event, rejected)
+        await ack()
+        # Only a request that does not decode is bad input; a refused change is an operator's slip.
+        path.record(isinstance(request, Rejected))
 
-        await run_until_stage_stops(handle_requests())
-
-    async def handle_crawl_request(request: CrawlRequestV1) -> Rejected | None:
+    async def apply_crawl_request(request: CrawlRequestV1) -> Rejected | None:
         """Act on a valid crawl request; a Rejected when the source change it asks for is refused."""
         if request.kind == "url":
             # Without a source name the crawler picks the source whose domains cover the URL.
