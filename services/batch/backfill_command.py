@@ -234,7 +234,8 @@ class Backfill:
                 elif after is None or record.offset > after:
                     yield _Item(archive, record.offset, record)
 
-        await run_ordered(iterate_in_thread(items()), self._start, self._finish, window=2 * jobs)
+        await run_ordered(iterate_in_thread(items(), size_of=lambda item: len(item.entry.payload) if item.entry else 0),
+                          self._start, self._finish, window=2 * jobs)
         await self._flush()
         entry.complete = True
         await asyncio.to_thread(self.state.save)

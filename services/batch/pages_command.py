@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from services.batch.jobs import (
     BrokenArchive, Done, FetchedPage, Job, PageFile, WorkConfig, broken_archive_done, count_page_files,
-    default_jobs, done_from_outcome, iterate_in_thread, list_jobs,
+    default_jobs, done_from_outcome, iterate_in_thread, job_size, list_jobs,
 )
 from services.batch.progress import Progress, Tally, reasons_text
 from services.batch.settings import ScraperLimits, default_time_limit
@@ -152,7 +152,7 @@ async def _run_batch(options: PagesOptions, start: Any, jobs_n: int, limits: Any
 
     jobs = list_jobs(options.targets, limits=limits)
     try:
-        await run_ordered(iterate_in_thread(jobs), start, finish, window=2 * jobs_n)
+        await run_ordered(iterate_in_thread(jobs, size_of=job_size), start, finish, window=2 * jobs_n)
     finally:
         progress.close()
     print(summary(command, tally), file=err, flush=True)

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from lxml import etree
 
-from services.parser.document import class_id, css, link_density, normalize_space, tag_of
+from services.parser.document import css, link_density, normalize_space, tag_of
 
 REMOVE_TAGS = {
     "script", "style", "noscript", "template", "iframe", "svg", "canvas", "form", "button", "input", "select",
@@ -109,14 +109,16 @@ class BodyResult:
 
 
 def class_words(el: etree._Element) -> frozenset[str]:
-    return _class_words(class_id(el))
+    """The words of an element's class and id, lowercased, split on -, _ and spaces (and joined)."""
+    return _class_words(el.get("class"), el.get("id"))
 
 
 @lru_cache(maxsize=4096)
-def _class_words(names: str) -> frozenset[str]:
-    # Pages repeat a few class strings over thousands of elements: split each once.
+def _class_words(class_attr: str | None, id_attr: str | None) -> frozenset[str]:
+    # Pages repeat a few class strings over thousands of elements: split each once (keyed by the
+    # raw attributes, so a repeat costs one dictionary look-up and no string building).
     words: set[str] = set()
-    for token in names.split():
+    for token in f"{class_attr or ''} {id_attr or ''}".lower().split():
         words.add(token.replace("-", "").replace("_", ""))
         words.update(w for w in _SPLIT_WORDS.split(token) if w)
     return frozenset(words)

@@ -204,10 +204,6 @@ def text_of(el: etree._Element | None) -> str:
         return normalize_space("".join(el.itertext()))
 
 
-def class_id(el: etree._Element) -> str:
-    return f"{el.get('class', '')} {el.get('id', '')}".lower()
-
-
 def tag_of(el: object) -> str:
     tag = getattr(el, "tag", None)
     return tag.lower() if isinstance(tag, str) else ""

@@ -49,3 +49,15 @@ def test_headers_are_bounded_in_number_and_size() -> None:
     assert isinstance(decoded(headers={f"x-{i}": "v" for i in range(65)}), Rejected)
     assert isinstance(decoded(headers={"content-type": "text/html; " + "a" * 9000}), Rejected)
     assert isinstance(decoded(headers={"content-type": "text/html; charset=utf-8"}), RawPageV1)
+
+
+def test_the_schemas_package_builds_a_model_only_when_it_is_asked_for() -> None:
+    # A parser worker needs two of the six models: importing one must not build the others.
+    import subprocess
+    import sys
+
+    probe = ("import sys, schemas.raw_page_v1, schemas; print(sorted(m for m in sys.modules if m.startswith('schemas.') "
+             "and m.endswith('_v1'))); print(schemas.ParsedArticleV1.__name__, len(schemas.EVENT_MODELS))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "['schemas.raw_page_v1']"
+    assert out[1] == "ParsedArticleV1 6"
