@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from lxml import etree
 
@@ -149,43 +149,47 @@ def _images(value: Any) -> list[str]:
     return urls
 
 
-def read_jsonld(root: etree._Element) -> list[JsonLdArticle]:
-    articles = []
+def _jsonld_objects(root: etree._Element) -> Iterator[dict[str, Any]]:
+    """Every object of every JSON-LD block of the page, nested ones included (see `_walk`)."""
     for script in root.iter("script"):
         if (script.get("type") or "").strip().lower() != "application/ld+json":
             continue
         data = _loads_lenient(script.text or "")
-        if data is None:
+        if data is not None:
+            yield from _walk(data)
+
+
+def read_jsonld(root: etree._Element) -> list[JsonLdArticle]:
+    articles = []
+    for obj in _jsonld_objects(root):
+        types = _types(obj)
+        kind = next((t for t in types if t in ARTICLE_TYPES), None)
+        if kind is None:
             continue
-        for obj in _walk(data):
-            types = _types(obj)
-            kind = next((t for t in types if t in ARTICLE_TYPES), None)
-            if kind is None:
-                continue
-            body = obj.get("articleBody")
-            updates = []
-            for update in obj.get("liveBlogUpdate") or []:
-                if isinstance(update, dict) and isinstance(update.get("articleBody"), str):
-                    updates.append(update["articleBody"])
-            publisher = obj.get("publisher")
-            articles.append(
-                JsonLdArticle(
-                    type=kind,
-                    headline=_string(obj.get("headline")) or _string(obj.get("name")),
-                    description=_string(obj.get("description")) or _string(obj.get("alternativeHeadline")),
-                    body=body.strip() if isinstance(body, str) and body.strip() else None,
-                    published=_string(obj.get("datePublished")) or _string(obj.get("coverageStartTime")) or _string(obj.get("dateCreated")),
-                    modified=_string(obj.get("dateModified")),
-                    authors=_names(obj.get("author")) or _names(obj.get("creator")),
-                    section=_string(obj.get("articleSection")),
-                    keywords=_keywords(obj.get("keywords")),
-                    images=_images(obj.get("image")),
-                    url=_string(obj.get("url")) or (_string(obj.get("mainEntityOfPage")) if isinstance(obj.get("mainEntityOfPage"), (str, dict)) else None),
-                    language=_string(obj.get("inLanguage")),
-                    publisher=(_names(publisher) or [None])[0] if publisher else None,
-                    live_updates=updates,
-                )
+        body = obj.get("articleBody")
+        updates = []
+        for update in obj.get("liveBlogUpdate") or []:
+            if isinstance(update, dict) and isinstance(update.get("articleBody"), str):
+                updates.append(update["articleBody"])
+        publisher = obj.get("publisher")
+        articles.append(
+            JsonLdArticle(
+                type=kind,
+                headline=_string(obj.get("headline")) or _string(obj.get("name")),
+                description=_string(obj.get("description")) or _string(obj.get("alternativeHeadline")),
+                body=body.strip() if isinstance(body, str) and body.strip() else None,
+                published=_string(obj.get("datePublished")) or _string(obj.get("coverageStartTime")) or _string(obj.get("dateCreated")),
+                modified=_string(obj.get("dateModified")),
+                authors=_names(obj.get("author")) or _names(obj.get("creator")),
+                section=_string(obj.get("articleSection")),
+                keywords=_keywords(obj.get("keywords")),
+                images=_images(obj.get("image")),
+                url=_string(obj.get("url")) or (_string(obj.get("mainEntityOfPage")) if isinstance(obj.get("mainEntityOfPage"), (str, dict)) else None),
+                language=_string(obj.get("inLanguage")),
+                publisher=(_names(publisher) or [None])[0] if publisher else None,
+                live_updates=updates,
             )
+        )
     # NewsArticle-like types first: a page often also carries a generic WebPage/Article.
     articles.sort(key=lambda a: 0 if "news" in a.type or a.type == "liveblogposting" else 1)
     return articles
@@ -198,24 +202,18 @@ def read_publisher_address(root: etree._Element) -> dict[str, str] | None:
     """The postal address a page's JSON-LD gives its publisher (an Organization or
     NewsMediaOrganization, on its own or as an article's `publisher`): addressLocality,
     addressRegion, postalCode and addressCountry as strings, or None."""
-    for script in root.iter("script"):
-        if (script.get("type") or "").strip().lower() != "application/ld+json":
-            continue
-        data = _loads_lenient(script.text or "")
-        if data is None:
-            continue
-        for obj in _walk(data):
-            candidates = [obj] if _types(obj) & _ORGANIZATION_TYPES else []
-            publisher = obj.get("publisher")
-            candidates += [p for p in (publisher if isinstance(publisher, list) else [publisher]) if isinstance(p, dict)]
-            for org in candidates:
-                address = org.get("address")
-                address = address[0] if isinstance(address, list) and address else address
-                if isinstance(address, dict):
-                    fields = {key: _string(address.get(key)) for key in ("addressLocality", "addressRegion", "postalCode", "addressCountry")}
-                    found = {k: v for k, v in fields.items() if v}
-                    if found:
-                        return found
+    for obj in _jsonld_objects(root):
+        candidates = [obj] if _types(obj) & _ORGANIZATION_TYPES else []
+        publisher = obj.get("publisher")
+        candidates += [p for p in (publisher if isinstance(publisher, list) else [publisher]) if isinstance(p, dict)]
+        for org in candidates:
+            address = org.get("address")
+            address = address[0] if isinstance(address, list) and address else address
+            if isinstance(address, dict):
+                fields = {key: _string(address.get(key)) for key in ("addressLocality", "addressRegion", "postalCode", "addressCountry")}
+                found = {k: v for k, v in fields.items() if v}
+                if found:
+                    return found
     return None
 
 
