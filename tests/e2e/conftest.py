@@ -10,13 +10,12 @@ import time
 import urllib.request
 import uuid
 from contextlib import contextmanager
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from elasticsearch import AsyncElasticsearch
 from prometheus_client.parser import text_string_to_metric_families
 
 from devtools.devstack.pipeline import Pipeline, free_port
@@ -88,14 +87,6 @@ SECRET_CANARY = f"canary{uuid.uuid4().hex[:12]}"
 def running_pipeline(stack: Stack, stack_config: StackConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeline]:
     with pipeline_running(stack_config, tmp_path_factory.mktemp("pipeline"), secret_marker=SECRET_CANARY) as running:
         yield running
-
-
-@pytest.fixture
-async def es(stack: Stack, stack_config: StackConfig) -> AsyncIterator[AsyncElasticsearch]:
-    """An Elasticsearch client of the test stack, as its administrator."""
-    client = AsyncElasticsearch(**stack_config.admin_es_kwargs(), request_timeout=30)
-    yield client
-    await client.close()
 
 
 @dataclass
