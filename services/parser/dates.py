@@ -48,6 +48,16 @@ MONTH_WORDS = {
     "januari": 1, "februari": 2, "maart": 3, "mei": 5, "augustus": 8,
     "ocak": 1, "şubat": 2, "nisan": 4, "mayıs": 5, "haziran": 6, "temmuz": 7, "ağustos": 8, "eylül": 9,
     "ekim": 10, "kasım": 11, "aralık": 12,
+    # Kazakh (one form: dates print the nominative, «3 желтоқсан 2026»)
+    "қаңтар": 1, "ақпан": 2, "наурыз": 3, "сәуір": 4, "мамыр": 5, "маусым": 6, "шілде": 7, "тамыз": 8,
+    "қыркүйек": 9, "қазан": 10, "қараша": 11, "желтоқсан": 12,
+}
+# Abbreviated month names other than Russian and English ones, as dates print them
+# («3 груд. 2026»): matched only with a dot or at a word's end, so «3 листи» is no date.
+MONTH_ABBREVIATIONS = {
+    # Ukrainian
+    "січ": 1, "лют": 2, "бер": 3, "квіт": 4, "трав": 5, "черв": 6, "лип": 7, "серп": 8, "вер": 9, "жовт": 10,
+    "лист": 11, "груд": 12,
 }
 EN_MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
@@ -99,8 +109,10 @@ EN_DATE_MDY = re.compile(
     re.I,
 )
 ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)\b")
+_OTHER_MONTHS = "|".join(sorted(MONTH_WORDS, key=len, reverse=True))
+_OTHER_ABBREVIATIONS = "|".join(sorted(MONTH_ABBREVIATIONS, key=len, reverse=True))
 OTHER_DATE = re.compile(
-    rf"(\d{{1,2}})\.?\s+(?:de\s+)?({'|'.join(sorted(MONTH_WORDS, key=len, reverse=True))})(?:\s+(?:de\s+)?(\d{{4}}))?(?:\s*(?:г\.|р\.|года|року|гады)?)?"
+    rf"(\d{{1,2}})\.?\s+(?:de\s+)?({_OTHER_MONTHS}|(?:{_OTHER_ABBREVIATIONS})(?:\.|(?![\w])))(?:\s+(?:de\s+)?(\d{{4}}))?(?:\s*(?:г\.|р\.|ж\.|года|року|гады|жыл)?)?"
     rf"(?:\s*(?:{_SEP}|a las|às|alle|à|um|в|о|а|o godz\.|godz\.|saat|kl\.|om)?\s*{_TIME_RE}{_ZONE_RE})?",
     re.I,
 )
@@ -131,6 +143,20 @@ def zone(name: str | None) -> tzinfo | None:
 # accepts printed dates it half understands ("03 Dec 2026, 14:35 GMT+3" as 14:35 with no
 # zone), so only this shape goes to it; the rest is read by parse_text_date.
 _RFC822 = re.compile(r"\s*(?:[A-Za-z]{3},?\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:[+-]\d{4}|[A-Za-z]{1,5}))?\s*")
+
+
+# Unix time as sites put it in data-timestamp / data-time attributes and state JSON: seconds
+# (10 digits) or milliseconds (13 digits), i.e. 2001-09-09 to 2286: no other number looks so.
+_EPOCH = re.compile(r"\s*(\d{10}|\d{13})(?:\.\d+)?\s*")
+
+
+def parse_epoch(value: str | None) -> datetime | None:
+    """Unix seconds or milliseconds (an absolute instant, so UTC-aware), or None."""
+    match = _EPOCH.fullmatch(value or "")
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return datetime.fromtimestamp(number / 1000 if len(match.group(1)) == 13 else number, tz=timezone.utc)
 
 
 def parse_iso(value: str | None, default_tz: tzinfo | None = None) -> datetime | None:
@@ -170,7 +196,9 @@ def _tz_from_groups(abbr: str | None, offset: str | None, default_tz: tzinfo | N
 
 # A clock time printed before its date: «14:35, 3 декабря 2026», «14:35 03.12.2026»,
 # "2:35pm, 3 December 2026", "14:35 GMT, 3 December 2026".
-_TIME_BEFORE = re.compile(rf"(?<![\d.:/])(\d{{1,2}})[:.](\d{{2}})(?:[:.](\d{{2}}))?\s*(a\.?m\.?|p\.?m\.?)?{_ZONE_RE}\s*(?:{_SEP}|\s)\s*$", re.I)
+# A weekday may stand between them: "6:10 a.m. CT Thu, Dec 3, 2026", «14:35, чт, 3 декабря 2026».
+_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*|пн|вт|ср|чт|пт|сб|вс|понедельник|вторник|среда|четверг|пятница|суббота|воскресенье)\.?,?"
+_TIME_BEFORE = re.compile(rf"(?<![\d.:/])(\d{{1,2}})[:.](\d{{2}})(?:[:.](\d{{2}}))?\s*(a\.?m\.?|p\.?m\.?)?{_ZONE_RE}\s*(?:{_SEP}|\s)\s*(?:{_WEEKDAY}\s*)?$", re.I)
 
 
 def _clock(text: str, match: re.Match[str], first: int) -> tuple[str | None, ...]:
@@ -288,7 +316,8 @@ def parse_text_date(
         if 1 <= month <= 12:
             add(match, day, month, match.group(4), 5)
     for match in OTHER_DATE.finditer(text):
-        add(match, int(match.group(1)), MONTH_WORDS.get(match.group(2).lower()), match.group(3), 4)
+        word = match.group(2).lower()
+        add(match, int(match.group(1)), MONTH_WORDS.get(word) or MONTH_ABBREVIATIONS.get(word.rstrip(".")), match.group(3), 4)
     for regex, order in ((EN_DATE_DMY, "dmy"), (EN_DATE_MDY, "mdy")):
         for match in regex.finditer(text):
             if order == "dmy":

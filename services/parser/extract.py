@@ -33,16 +33,16 @@ from schemas.raw_page_v1 import RawPageV1
 from services.common.outcomes import Rejected
 from services.parser.authors import clean_authors
 from services.parser.body import BodyResult, class_words, extract_body
-from services.parser.dates import TODAY, parse_iso, parse_text_date, strip_relative, zone
+from services.parser.dates import TODAY, parse_epoch, parse_iso, parse_text_date, strip_relative, zone
 from services.parser.document import Page, css, load_html, normalize_space, text_of
 from services.parser.structured import (
-    JsonLdArticle, MetaTags, Microdata, read_jsonld, read_meta, read_microdata, read_publisher_address,
+    JsonLdArticle, MetaTags, Microdata, read_jsonld, read_meta, read_microdata, read_publisher_address, read_state_date,
 )
 from services.parser.visible import PUBLISH_HINT, UPDATE_HINT, VisibleMeta, read_visible
 from services.parser.zones import SiteSignals, ZoneChoice, page_zone
 from schemas.sources import SiteRules
 
-EXTRACTOR_VERSION = "newsflow-parser/1.2.0"
+EXTRACTOR_VERSION = "newsflow-parser/1.3.0"
 
 MIN_BODY_CHARS = 250
 # An article's images beyond this many are galleries or bait; the event keeps the first ones.
@@ -183,6 +183,28 @@ def _site_contacts(root: Any) -> str:
     return "\n".join(parts)
 
 
+# «© 2026 «Тольяттинские известия»», "© 2008–2026 The Denver Daily Ledger.", «© Сетевое издание
+# «Омский вестник»»: the name after the sign, its years and a legal form («ООО», "LLC").
+_COPYRIGHT = re.compile(
+    r"(?:©|\(c\)|copyright)\s*(?:\d{4}(?:\s*[-–—]\s*\d{4})?\s*,?\s*)?"
+    r"(?:(?:сетевое издание|сми|ооо|оао|зао|ао|ано|мбу|гау|газета|издание|редакция|информационное агентство|иа)\s+)*"
+    r"(?!фото|photo|image|изображ|иллюстр|все права|all rights)"
+    r"(?:[«\"“„]([^»\"”“\n]{3,60})[»\"”“]|([A-ZА-ЯЁ][^.,|;©\n]{2,60}))", re.I)
+
+
+def copyright_names(contacts: str) -> list[str]:
+    """The site's name as its footer's copyright line prints it: a site whose logo is an image
+    without text may name itself nowhere else."""
+    names = []
+    for match in _COPYRIGHT.finditer(contacts[:MAX_CONTACT_TEXT]):
+        name = normalize_space(match.group(1) or match.group(2))
+        if name and name not in names:
+            names.append(name)
+        if len(names) >= 3:
+            break
+    return names
+
+
 def _own_hreflangs(root: Any, url: str, canonical: str | None) -> list[str]:
     """The hreflang a page gives its own address (`<link rel="alternate" hreflang="en-au"
     href="…this page…">`): the language and country it says it is for."""
@@ -299,6 +321,9 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
     # Read before the body extractor strips the page's chrome.
     contacts = _site_contacts(root)
     own_hreflangs = _own_hreflangs(root, url, f.values.get("canonical_url"))
+    # Only when no structured source dates the page: the scan reads every inline script.
+    dated = (r.ld and r.ld.published) or r.meta.first(*PUBLISHED_META) or r.micro.published
+    state_date = None if dated else read_state_date(root, r.visible.h1 or f.values.get("title"))
     body = _choose_body(f, r, page, cards, site_title)
     if isinstance(body, Rejected):
         return body
@@ -306,11 +331,11 @@ def _parse_tree(raw: RawPageV1, page: Page, rules: SiteRules | None) -> ParsedAr
     text = "\n\n".join(paragraphs)
 
     # Dates after the body: its dateline is one of the signals of the page's zone.
-    signals = SiteSignals(names=_site_name_texts(root, r.meta, r.ld, html_title, r.visible.h1),
+    signals = SiteSignals(names=_site_name_texts(root, r.meta, r.ld, html_title, r.visible.h1) + copyright_names(contacts),
                           dateline=paragraphs[0] if paragraphs else None, contacts=contacts,
                           geo_region=r.meta.first("geo.region"), geo_placename=r.meta.first("geo.placename"),
                           hreflangs=own_hreflangs, address=publisher_address)
-    zone_choice = _choose_dates(f, raw, root, rules, r.ld, r.meta, r.micro, r.visible, raw.timezone, lang, signals)
+    zone_choice = _choose_dates(f, raw, root, rules, r.ld, r.meta, r.micro, r.visible, raw.timezone, lang, signals, state_date)
 
     rejection = _not_an_article(r.ld, r.meta, text, paragraphs, f, body.extraction.container, cards)
     if rejection:
@@ -575,6 +600,16 @@ def _second_opinion(html: str, url: str) -> str | None:
         return None
 
 
+# The distance given to the fallback "first date after the headline": behind every dated element.
+FAR = 1_000
+# Meta tags that date a page, most common first: OpenGraph and its variants, Dublin Core,
+# Sailthru, Parse.ly, Mediator (Russian sites), schema.org properties put in <meta itemprop>.
+PUBLISHED_META = ("article:published_time", "og:published_time", "published_time", "pubdate", "publishdate", "date", "dc.date",
+                  "dc.date.issued", "dcterms.created", "sailthru.date", "parsely-pub-date", "article:published",
+                  "og:article:published_time", "mediator_published_time", "publish-date", "publish_date", "pub_date",
+                  "datepublished", "datecreated", "dcterms.issued")
+MODIFIED_META = ("article:modified_time", "og:updated_time", "last-modified", "dcterms.modified", "article:modified",
+                 "og:article:modified_time", "datemodified")
 # Dates outside this window are errors or bait (year 9999, year 1), not publication times.
 EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=timezone.utc)
 FUTURE_SLACK = timedelta(days=2)
@@ -607,6 +642,8 @@ class DateCandidate:
     has_time: bool
     label: str  # "published_at" | "modified_at"
     zone_inferred: bool = False  # printed without a zone, read in the page's zone
+    distance: int = 0  # levels from the headline to the ancestor it shares with the date (visible dates)
+    from_state: bool = False  # from a state script (window.__INITIAL_STATE__, __NEXT_DATA__): the last resort
 
 
 def _has_time(dt: datetime) -> bool:
@@ -620,9 +657,9 @@ def _parse_any(value: str | None, reference: datetime, local_zone: Any = None) -
     if not value:
         return None, False
     value = value[:MAX_DATE_TEXT]
-    dt = parse_iso(value)
+    dt = parse_iso(value) or parse_epoch(value)
     if dt is not None:
-        return dt, bool(re.search(r"\d[T ]\d{1,2}:\d{2}", value))
+        return dt, bool(re.search(r"\d[T ]\d{1,2}:\d{2}", value)) or parse_iso(value) is None
     found = (parse_text_date(strip_relative(value), now=reference)
              or parse_text_date(value, reference=reference, local_zone=local_zone, now=reference))
     return (found[0], _has_time(found[0])) if found else (None, False)
@@ -630,7 +667,7 @@ def _parse_any(value: str | None, reference: datetime, local_zone: Any = None) -
 
 def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None, ld: JsonLdArticle | None,
                   meta: Any, micro: Any, visible: Any, tz_name: str | None, language: str | None,
-                  signals: SiteSignals | None = None) -> ZoneChoice:
+                  signals: SiteSignals | None = None, state_date: tuple[str, str] | None = None) -> ZoneChoice:
     """Publication and modification times, from the most trusted source that has them.
 
     Structured dates (site rule, JSON-LD, meta, microdata) win; a structured date
@@ -640,7 +677,9 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
     zone is read in the zone `zones.page_zone` chooses, and its provenance says so; a
     structured UTC stamp that reads as the printed local clock is that local time
     mislabelled (`_local_time_labelled_utc`). Days printed without a year take the
-    fetch's (`dates.parse_text_date`, `now`).
+    fetch's (`dates.parse_text_date`, `now`). `state_date` is the publication time a
+    browser-rendered page keeps in its state script (`structured.read_state_date`), read
+    before the body extractor drops the scripts.
     """
     reference = raw.fetched_at
     values: list[tuple[str, str, str, float, str | None]] = []
@@ -654,17 +693,20 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
     if el is not None:
         add("published_at", el.get("datetime") or el.get("content") or text_of(el), "site-rule", 0.95, rules.published_at)  # type: ignore[union-attr]
     if ld:
-        add("published_at", ld.published, "jsonld", 0.9, "datePublished")
-        add("modified_at", ld.modified, "jsonld", 0.9, "dateModified")
-    add("published_at", meta.first("article:published_time", "og:published_time", "published_time", "pubdate", "publishdate",
-                                   "date", "dc.date", "dc.date.issued", "dcterms.created", "sailthru.date", "parsely-pub-date"), "meta", 0.85)
-    add("modified_at", meta.first("article:modified_time", "og:updated_time", "last-modified", "dcterms.modified"), "meta", 0.85)
+        add("published_at", ld.published, "jsonld", 0.9, ld.published_key)
+        add("modified_at", ld.modified, "jsonld", 0.9, ld.modified_key)
+    add("published_at", meta.first(*PUBLISHED_META), "meta", 0.85)
+    add("modified_at", meta.first(*MODIFIED_META), "meta", 0.85)
     add("published_at", micro.published, "microdata", 0.85, "datePublished")
     add("modified_at", micro.modified, "microdata", 0.85, "dateModified")
-    for hint, value in visible.time_elements:
+    nearness: dict[int, int] = {}  # index in `values` → distance from the headline
+    for (hint, value), distance in zip(visible.time_elements, visible.time_distances):
         label = "modified_at" if UPDATE_HINT.search(hint) and not PUBLISH_HINT.search(hint) else "published_at"
-        add(label, value, "visible", 0.8, "time[datetime]")
-    for hint, text in visible.date_texts:
+        nearness[len(values)] = distance
+        attribute = re.match(r"@([\w-]+)", hint)
+        add(label, value, "visible", 0.8, f"[{attribute.group(1)}]" if attribute else "time[datetime]")
+    for (hint, text), distance in zip(visible.date_texts, visible.date_distances):
+        nearness[len(values)] = distance
         label = "modified_at" if UPDATE_HINT.search(hint) and not PUBLISH_HINT.search(hint) else "published_at"
         if label == "published_at" and UPDATE_HINT.search(text):
             # "Обновлено: … Опубликовано: …" in one line: keep the part after "published".
@@ -674,18 +716,25 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
             else:
                 label = "modified_at"
         add(label, text, "visible", 0.7, "printed date")
+    # The last resort: a state script also holds other stories, and its date is matched to the
+    # article only by where the headline is spelled (`structured.read_state_date`). It fills
+    # in when the page prints no date, only a day, or only a date found in the text.
+    state_index = len(values)
+    if state_date is not None:
+        add("published_at", state_date[1], "meta", 0.75, f"{state_date[0]} in the page's state script")
     fallback_text = _text_after_headline(root, visible.h1 or f.values.get("title"))
     first = parse_text_date(strip_relative(fallback_text), prefer_time=True, now=reference) if fallback_text else None
 
-    def parse_all(local_zone: Any) -> list[tuple[str, datetime, bool, str, float, str | None]]:
-        """Every date found; «сегодня, 14:35» is a day in `local_zone` (the page's), not UTC's."""
+    def parse_all(local_zone: Any) -> list[tuple[str, datetime, bool, str, float, str | None, int]]:
+        """Every date found, with its index in `values` (-1: the first date after the headline);
+        «сегодня, 14:35» is a day in `local_zone` (the page's), not UTC's."""
         out = []
-        for label, value, source, confidence, detail in values:
+        for index, (label, value, source, confidence, detail) in enumerate(values):
             dt, has_time = _parse_any(value, reference, local_zone)
             if dt is not None:
-                out.append((label, dt, has_time, source, confidence, detail))
+                out.append((label, dt, has_time, source, confidence, detail, index))
         if first:
-            out.append(("published_at", first[0], _has_time(first[0]), "visible", 0.5, "first date after the headline"))
+            out.append(("published_at", first[0], _has_time(first[0]), "visible", 0.5, "first date after the headline", -1))
         return out
 
     found = parse_all(None)
@@ -694,14 +743,14 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
         given=tz_name, url=raw.final_url or raw.url,
         locales=[meta.first("og:locale"), meta.first("html:lang"), meta.first("content-language"),
                  *(signals.hreflangs if signals else [])], language=language,
-        aware_dates=[dt for _, dt, _, _, _, _ in found if dt.tzinfo is not None],
+        aware_dates=[dt for _, dt, _, _, _, _, _ in found if dt.tzinfo is not None],
         text=fallback_text or "",
         site=replace(base, clock=" ".join(t for _, t in visible.date_texts)),
     )
     if any(TODAY.search(value) for _, value, _, _, _ in values):
         found = parse_all(choice.tz)
     candidates: list[DateCandidate] = []
-    for label, dt, has_time, source, confidence, detail in found:
+    for label, dt, has_time, source, confidence, detail, index in found:
         zoned, factor = _aware(dt, choice)
         if zoned is None:
             continue
@@ -710,11 +759,14 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
             continue
         if factor != 1.0:
             detail = f"{detail}; zone {choice.reason}" if detail else f"zone {choice.reason}"
-        candidates.append(DateCandidate(zoned, source, confidence * factor, detail, has_time, label, factor != 1.0))
+        candidates.append(DateCandidate(zoned, source, confidence * factor, detail, has_time, label, factor != 1.0,
+                                        FAR if index < 0 else nearness.get(index, 0), index == state_index))
 
     for label in ("published_at", "modified_at"):
-        structured = [c for c in candidates if c.label == label and c.source != "visible"]
-        printed = [c for c in candidates if c.label == label and c.source == "visible"]
+        structured = [c for c in candidates if c.label == label and c.source != "visible" and not c.from_state]
+        # The date printed with the headline first: a news-feed column or a "most read" list
+        # may come before the article in the markup (stable: page order among equals).
+        printed = sorted((c for c in candidates if c.label == label and c.source == "visible"), key=lambda c: c.distance)
         best = structured[0] if structured else None
         if best is not None and not best.has_time:
             same_day = next((c for c in printed if c.has_time and c.value.date() == best.value.date()), None)
@@ -723,7 +775,14 @@ def _choose_dates(f: Fields, raw: RawPageV1, root: Any, rules: SiteRules | None,
         if best is not None:
             best = _local_time_labelled_utc(best, printed, choice)
         if best is None and printed:
-            best = next((c for c in printed if c.has_time), printed[0])
+            # A clock time elsewhere on the page may complete the nearest printed day, not
+            # replace it with another day's (a comment's or a related story's).
+            nearest = printed[0]
+            best = next((c for c in printed if c.has_time and (nearest.has_time or c.value.date() == nearest.value.date())), nearest)
+        from_state = next((c for c in candidates if c.label == label and c.from_state), None)
+        if from_state is not None and (best is None or best.distance == FAR
+                                       or not best.has_time and best.value.date() == from_state.value.date()):
+            best = from_state
         if best is not None:
             f.set(label, best.value, best.source, best.confidence, best.detail)
     if "published_at" not in f.values and raw.discovered_via and raw.discovered_via.published_at:

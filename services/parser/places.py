@@ -9,7 +9,9 @@ it is: its host (krasnoyarsk-gorod.ru, denverledger.com), its name («Омски
 новосибирское»). This gazetteer turns those words into a zone.
 
 Each place has a country (so that a city in a `.uk` host is never read as Australia's
-Perth), Russian word stems (matched at the start of a capitalised word, so «Омский»,
+Perth), the abbreviations federal networks name their regional editions by (`ekb.`,
+`nsk.`, `irk.`, `khv.`: three letters count only as a whole label, and so do longer ones
+marked `=`, `=chel` for `chel.` but not "chelsea"), Russian word stems (matched at the start of a capitalised word, so «Омский»,
 «Омска», «Омск» all count and «Томск» is not «Омск») and Latin names (a host's label, or a
 capitalised word or phrase in English). Places whose name is also a common word or is
 shared by far-apart places (Portland, Victoria, Georgia, Birmingham) are left out.
@@ -26,7 +28,7 @@ class Place:
     zone: str
     country: str
     ru: tuple[str, ...]  # stems, matched at the start of a capitalised word
-    latin: tuple[str, ...]  # names, lower case
+    latin: tuple[str, ...]  # names, lower case; "=chel": an abbreviation matched only as a whole host label
 
 
 def _p(zone: str, country: str, ru: str = "", latin: str = "") -> Place:
@@ -36,7 +38,7 @@ def _p(zone: str, country: str, ru: str = "", latin: str = "") -> Place:
 PLACES: tuple[Place, ...] = (
     # Russia, west to east. Moscow-zone cities are listed too, so that a site's own city
     # outweighs a city it merely mentions.
-    _p("Europe/Kaliningrad", "ru", "калининград|янтарн", "kaliningrad|klgd|koenig|kenig"),
+    _p("Europe/Kaliningrad", "ru", "калининград|янтарн", "kaliningrad|klgd|kgd|koenig|kenig"),
     _p("Europe/Moscow", "ru", "москв|московск|петербург|санкт-петербург|питер|ленинград|казан|нижегородск|нижн(?:ий|его|ем) новгород|"
        "воронеж|ростов|краснодар|кубан|сочи\\b|сочинск|ярославл|твер|курск|вологд|архангельск|мурманск|петрозаводск|карели|смоленск|"
        "брянск|тульск|тул[аыеу]\\b|рязан|саранск|пенз|чебоксар|чуваш|ставрополь|махачкал|дагестан|крым|севастопол|белгород|"
@@ -52,19 +54,19 @@ PLACES: tuple[Place, ...] = (
     _p("Europe/Astrakhan", "ru", "астрахан", "astrakhan"),
     _p("Asia/Yekaterinburg", "ru", "екатеринбург|свердловск|урал|челябинск|магнитогорск|тюмен|курган|перм|уф[аыеу]\\b|уфимск|"
        "башкир|башкорт|оренбург|сургут|ханты-мансийск|югр|ямал|салехард|нижневартовск|нижн(?:ий|его|ем) тагил",
-       "ekaterinburg|yekaterinburg|ekburg|sverdlovsk|ural|chelyabinsk|magnitogorsk|tyumen|kurgan|perm|ufa|"
+       "ekaterinburg|yekaterinburg|ekburg|ekb|tmn|sverdlovsk|ural|chelyabinsk|=chel|magnitogorsk|tyumen|kurgan|perm|ufa|"
        "bashkiria|bashkortostan|orenburg|surgut|ugra|yamal|salekhard|nizhnevartovsk"),
     _p("Asia/Omsk", "ru", "омск", "omsk"),
-    _p("Asia/Novosibirsk", "ru", "новосибирск|сибир|бердск|академгород", "novosibirsk|sibir|siberia|sib|berdsk"),
+    _p("Asia/Novosibirsk", "ru", "новосибирск|сибир|бердск|академгород", "novosibirsk|novosib|nsk|sibir|siberia|sib|berdsk"),
     _p("Asia/Barnaul", "ru", "барнаул|алтайск|алта[йя]\\b|горно-алтайск|бийск", "barnaul|altai|altay|biysk"),
     _p("Asia/Tomsk", "ru", "томск", "tomsk"),
     _p("Asia/Novokuznetsk", "ru", "кемеров|кузбас|новокузнецк", "kemerovo|kuzbass|novokuznetsk"),
     _p("Asia/Krasnoyarsk", "ru", "красноярск|норильск|хакас|абакан|тыв[аыеу]\\b|тувинск|кызыл", "krasnoyarsk|krsk|norilsk|khakassia|abakan|tuva|kyzyl"),
-    _p("Asia/Irkutsk", "ru", "иркутск|ангарск|братск|байкал|бурят|улан-удэ", "irkutsk|angarsk|bratsk|baikal|buryatia|ulan-ude"),
+    _p("Asia/Irkutsk", "ru", "иркутск|ангарск|братск|байкал|бурят|улан-удэ", "irkutsk|irk|angarsk|bratsk|baikal|buryatia|ulan-ude"),
     _p("Asia/Chita", "ru", "чит[аыеу]\\b|читинск|забайкал", "chita|zabaykalye|zabaikalye"),
-    _p("Asia/Yakutsk", "ru", "якут|благовещенск|амурск(?:ая|ой|ую) област|приамур", "yakutsk|yakutia|sakha|blagoveshchensk"),
+    _p("Asia/Yakutsk", "ru", "якут|благовещенск|амурск(?:ая|ой|ую) област|приамур", "yakutsk|ykt|yakutia|sakha|blagoveshchensk"),
     _p("Asia/Vladivostok", "ru", "владивосток|примор|хабаровск|находк|уссурийск|комсомольск-на-амуре|биробиджан|дальн(?:ий|его|ем|евосточн)",
-       "vladivostok|primorye|primamedia|khabarovsk|habarovsk|nakhodka|ussuriysk|birobidzhan|dalniy|dvostok"),
+       "vladivostok|primorye|primamedia|khabarovsk|habarovsk|khv|nakhodka|ussuriysk|birobidzhan|dalniy|dvostok"),
     _p("Asia/Magadan", "ru", "магадан|колым", "magadan|kolyma"),
     _p("Asia/Sakhalin", "ru", "сахалин|южно-сахалинск|курил", "sakhalin|kuril"),
     _p("Asia/Kamchatka", "ru", "камчат|петропавловск-камчатск", "kamchatka"),
@@ -124,7 +126,8 @@ def _ru_pattern(place: Place) -> re.Pattern[str] | None:
 def _latin_pattern(place: Place) -> re.Pattern[str] | None:
     if not place.latin:
         return None
-    return re.compile(r"(?<![A-Za-z])(?:" + "|".join(place.latin) + r")(?![a-z])", re.IGNORECASE)
+    names = [name for name in place.latin if not name.startswith("=")]  # abbreviations are not printed names
+    return re.compile(r"(?<![A-Za-z])(?:" + "|".join(names) + r")(?![a-z])", re.IGNORECASE) if names else None
 
 
 _COMPILED = [(place, _ru_pattern(place), _latin_pattern(place)) for place in PLACES]
@@ -161,10 +164,14 @@ def places_in_label(label: str) -> list[Place]:
         best: tuple[int, Place] | None = None
         for place in PLACES:
             for name in place.latin:
-                plain = name.replace("\\", "").replace(" ", "")
+                plain = name.replace("\\", "").replace(" ", "").lstrip("=")
                 if not plain.isalpha():
                     continue
                 whole = part == plain
+                if name.startswith("="):  # an abbreviation: a whole label only ("chel", not "chelsea")
+                    if whole and (best is None or len(plain) > best[0]):
+                        best = (len(plain), place)
+                    continue
                 # four letters are enough for a transliterated Russian name ("omskinform"), not for
                 # an English word ("renovation" is not Reno)
                 long_enough = len(plain) >= 5 or (len(plain) == 4 and place.country == "ru")

@@ -40,6 +40,8 @@ class JsonLdArticle:
     language: str | None = None
     publisher: str | None = None
     live_updates: list[str] = field(default_factory=list)
+    published_key: str = "datePublished"  # where `published` came from, for provenance
+    modified_key: str = "dateModified"
 
 
 # One left-to-right pass over JSON-ish text: strings (kept; an unclosed one runs to the
@@ -149,47 +151,83 @@ def _images(value: Any) -> list[str]:
     return urls
 
 
-def _jsonld_objects(root: etree._Element) -> Iterator[dict[str, Any]]:
-    """Every object of every JSON-LD block of the page, nested ones included (see `_walk`)."""
+_PAGE_TYPES = {"webpage", "itempage", "collectionpage", "aboutpage"}
+
+
+def _ids(value: Any) -> set[str]:
+    """The @id / url strings a JSON-LD reference names ("mainEntityOfPage": {"@id": …})."""
+    values = value if isinstance(value, list) else [value]
+    out = set()
+    for v in values:
+        if isinstance(v, str):
+            out.add(v.rstrip("/"))
+        elif isinstance(v, dict):
+            out.update(str(v[k]).rstrip("/") for k in ("@id", "url") if isinstance(v.get(k), str))
+    return out
+
+
+def _page_dates(nodes: list[dict[str, Any]], article: dict[str, Any]) -> tuple[str | None, str | None]:
+    """datePublished / dateModified of the WebPage node an article says it is the main entity
+    of (Yoast's @graph puts the dates there and not on the Article)."""
+    refs = _ids(article.get("mainEntityOfPage")) | _ids(article.get("isPartOf")) | _ids(article.get("url"))
+    for node in nodes:
+        if _types(node) & _PAGE_TYPES and (_ids(node.get("@id")) | _ids(node.get("url"))) & refs:
+            return _string(node.get("datePublished")), _string(node.get("dateModified"))
+    return None, None
+
+
+def _jsonld_blocks(root: etree._Element) -> Iterator[list[dict[str, Any]]]:
+    """The objects of each JSON-LD block of the page, block by block (nested ones included, see
+    `_walk`): a reference such as `mainEntityOfPage` points within its own block."""
     for script in root.iter("script"):
         if (script.get("type") or "").strip().lower() != "application/ld+json":
             continue
         data = _loads_lenient(script.text or "")
         if data is not None:
-            yield from _walk(data)
+            yield _walk(data)
 
 
 def read_jsonld(root: etree._Element) -> list[JsonLdArticle]:
     articles = []
-    for obj in _jsonld_objects(root):
-        types = _types(obj)
-        kind = next((t for t in types if t in ARTICLE_TYPES), None)
-        if kind is None:
-            continue
-        body = obj.get("articleBody")
-        updates = []
-        for update in obj.get("liveBlogUpdate") or []:
-            if isinstance(update, dict) and isinstance(update.get("articleBody"), str):
-                updates.append(update["articleBody"])
-        publisher = obj.get("publisher")
-        articles.append(
-            JsonLdArticle(
-                type=kind,
-                headline=_string(obj.get("headline")) or _string(obj.get("name")),
-                description=_string(obj.get("description")) or _string(obj.get("alternativeHeadline")),
-                body=body.strip() if isinstance(body, str) and body.strip() else None,
-                published=_string(obj.get("datePublished")) or _string(obj.get("coverageStartTime")) or _string(obj.get("dateCreated")),
-                modified=_string(obj.get("dateModified")),
-                authors=_names(obj.get("author")) or _names(obj.get("creator")),
-                section=_string(obj.get("articleSection")),
-                keywords=_keywords(obj.get("keywords")),
-                images=_images(obj.get("image")),
-                url=_string(obj.get("url")) or (_string(obj.get("mainEntityOfPage")) if isinstance(obj.get("mainEntityOfPage"), (str, dict)) else None),
-                language=_string(obj.get("inLanguage")),
-                publisher=(_names(publisher) or [None])[0] if publisher else None,
-                live_updates=updates,
+    for nodes in _jsonld_blocks(root):
+        for obj in nodes:
+            types = _types(obj)
+            kind = next((t for t in types if t in ARTICLE_TYPES), None)
+            if kind is None:
+                continue
+            body = obj.get("articleBody")
+            updates = []
+            for update in obj.get("liveBlogUpdate") or []:
+                if isinstance(update, dict) and isinstance(update.get("articleBody"), str):
+                    updates.append(update["articleBody"])
+            publisher = obj.get("publisher")
+            published = _string(obj.get("datePublished")) or _string(obj.get("coverageStartTime")) or _string(obj.get("dateCreated"))
+            modified = _string(obj.get("dateModified"))
+            keys = ("datePublished", "dateModified")
+            if published is None:
+                published, page_modified = _page_dates(nodes, obj)
+                modified = modified or page_modified
+                keys = ("datePublished of the WebPage", "dateModified" if _string(obj.get("dateModified")) else "dateModified of the WebPage")
+            articles.append(
+                JsonLdArticle(
+                    type=kind,
+                    headline=_string(obj.get("headline")) or _string(obj.get("name")),
+                    description=_string(obj.get("description")) or _string(obj.get("alternativeHeadline")),
+                    body=body.strip() if isinstance(body, str) and body.strip() else None,
+                    published=published,
+                    modified=modified,
+                    authors=_names(obj.get("author")) or _names(obj.get("creator")),
+                    section=_string(obj.get("articleSection")),
+                    keywords=_keywords(obj.get("keywords")),
+                    images=_images(obj.get("image")),
+                    url=_string(obj.get("url")) or (_string(obj.get("mainEntityOfPage")) if isinstance(obj.get("mainEntityOfPage"), (str, dict)) else None),
+                    language=_string(obj.get("inLanguage")),
+                    publisher=(_names(publisher) or [None])[0] if publisher else None,
+                    live_updates=updates,
+                    published_key=keys[0],
+                    modified_key=keys[1],
+                )
             )
-        )
     # NewsArticle-like types first: a page often also carries a generic WebPage/Article.
     articles.sort(key=lambda a: 0 if "news" in a.type or a.type == "liveblogposting" else 1)
     return articles
@@ -202,18 +240,63 @@ def read_publisher_address(root: etree._Element) -> dict[str, str] | None:
     """The postal address a page's JSON-LD gives its publisher (an Organization or
     NewsMediaOrganization, on its own or as an article's `publisher`): addressLocality,
     addressRegion, postalCode and addressCountry as strings, or None."""
-    for obj in _jsonld_objects(root):
-        candidates = [obj] if _types(obj) & _ORGANIZATION_TYPES else []
-        publisher = obj.get("publisher")
-        candidates += [p for p in (publisher if isinstance(publisher, list) else [publisher]) if isinstance(p, dict)]
-        for org in candidates:
-            address = org.get("address")
-            address = address[0] if isinstance(address, list) and address else address
-            if isinstance(address, dict):
-                fields = {key: _string(address.get(key)) for key in ("addressLocality", "addressRegion", "postalCode", "addressCountry")}
-                found = {k: v for k, v in fields.items() if v}
-                if found:
-                    return found
+    for nodes in _jsonld_blocks(root):
+        for obj in nodes:
+            candidates = [obj] if _types(obj) & _ORGANIZATION_TYPES else []
+            publisher = obj.get("publisher")
+            candidates += [p for p in (publisher if isinstance(publisher, list) else [publisher]) if isinstance(p, dict)]
+            for org in candidates:
+                address = org.get("address")
+                address = address[0] if isinstance(address, list) and address else address
+                if isinstance(address, dict):
+                    fields = {key: _string(address.get(key)) for key in ("addressLocality", "addressRegion", "postalCode", "addressCountry")}
+                    found = {k: v for k, v in fields.items() if v}
+                    if found:
+                        return found
+    return None
+
+
+# Apps that render in the browser ship the article as JSON in a script (window.__INITIAL_STATE__,
+# __NEXT_DATA__, __NUXT__): its publication time under one of these keys, as ISO 8601 or Unix time.
+# JSON quotes the keys; a JavaScript object (Nuxt 2's window.__NUXT__) may not.
+_STATE_KEYS = "publishedAt|published_at|datePublished|publishDate|publish_date|publishedDate|publicationDate|pubDate|firstPublishedAt"
+_STATE_DATE = re.compile(
+    rf'(?:"({_STATE_KEYS})"|(?<![\w$."])({_STATE_KEYS}))'
+    r'\s*:\s*(?:"(\d{4}-\d{2}-\d{2}[T ][^"]{4,30})"|(\d{10}(?:\d{3})?)\b)')
+MAX_STATE_SCRIPT = 2_000_000
+MAX_STATE_DATES = 200
+
+
+def read_state_date(root: etree._Element, headline: str | None) -> tuple[str, str] | None:
+    """(key, value) of the article's publication time in a page's state script, or None.
+
+    A state holds other stories too (related, trending), each with its date: with several
+    dates, the one nearest to where the state spells the headline is the article's; without
+    the headline, only a state with a single date is trusted."""
+    for script in root.iter("script"):
+        kind = (script.get("type") or "").strip().lower()
+        if kind not in ("", "text/javascript", "application/json", "module"):
+            continue
+        text = (script.text or "")[:MAX_STATE_SCRIPT]
+        if '"' not in text:
+            continue
+        found = []
+        for match in _STATE_DATE.finditer(text):
+            found.append(match)
+            if len(found) >= MAX_STATE_DATES:
+                break
+        if not found:
+            continue
+        spelled = text.find(json.dumps(headline, ensure_ascii=False)[1:-1]) if headline else -1
+        if spelled < 0 and headline:
+            spelled = text.find(json.dumps(headline)[1:-1])  # \u-escaped
+        if spelled >= 0:
+            match = min(found, key=lambda m: abs(m.start() - spelled))
+        elif len(found) == 1:
+            match = found[0]
+        else:
+            continue
+        return match.group(1) or match.group(2), match.group(3) or match.group(4)
     return None
 
 

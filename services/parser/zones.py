@@ -10,7 +10,8 @@ tell a reader how far to trust the time:
     page       an offset another date on the same page carries (+03:00)                     0.8
     clock      the local clock the page names («18:20 (время новосибирское)»)              0.75
     site       a city or region in the site's host, its name or a section of its URL
-               (krasnoyarsk-gorod.ru, «Омский вестник», «… — Вечерний Иркутск», /khabarovsk/)  0.65
+               (krasnoyarsk-gorod.ru, ekb.…, «Омский вестник», «… — Вечерний Иркутск»,
+               the footer's «© 2026 «Тольяттинские известия»», /khabarovsk/)                    0.65
     geo        the page's geo.placename / geo.region meta tags («Новосибирск», RU-NVS, US-IL)  0.65
     contacts   the publisher's postal address in the page's JSON-LD, else the site's footer,
                contact and imprint blocks: a city in its postal address
@@ -82,7 +83,7 @@ _SECOND_LEVEL = {"com", "net", "org", "co", "gov", "edu", "ac", "info", "media",
 @dataclass(frozen=True)
 class SiteSignals:
     """What the page says about where the site is: its name as printed (og:site_name, the
-    part of <title> after the headline, the logo), the body's first paragraph (for a
+    part of <title> after the headline, the logo, the footer's copyright line), the body's first paragraph (for a
     dateline), the printed date lines (for a named local clock), the text of its footer,
     contact and imprint blocks, its geo.region / geo.placename meta tags, the hreflang it
     gives its own address, and the publisher's postal address in its JSON-LD."""
@@ -153,7 +154,8 @@ def _site_place(url: str | None, names: list[str], country: str | None) -> tuple
 PLACES_BY_LATIN: dict[str, tuple[Place, ...]] = {}
 for _place in PLACES:
     for _name in _place.latin:
-        PLACES_BY_LATIN[_name.replace("\\", "")] = PLACES_BY_LATIN.get(_name.replace("\\", ""), ()) + (_place,)
+        _plain = _name.replace("\\", "").lstrip("=")
+        PLACES_BY_LATIN[_plain] = PLACES_BY_LATIN.get(_plain, ()) + (_place,)
 
 
 def _locale_country(locale: str | None) -> str | None:

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.parser.dates import parse_iso, parse_text_date
+from services.parser.dates import parse_epoch, parse_iso, parse_text_date
 
 MSK = ZoneInfo("Europe/Moscow")
 
@@ -173,3 +173,42 @@ def test_one_unit_ago_without_a_number(text: str, ago: timedelta) -> None:
 def test_a_slash_between_the_date_and_its_time() -> None:
     assert parse_text_date("03.12.2026 / 14:35") == (datetime(2026, 12, 3, 14, 35), False)
     assert parse_text_date("14:35 / 3 декабря 2026") == (datetime(2026, 12, 3, 14, 35), False)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("3 желтоқсан 2026, 14:35", datetime(2026, 12, 3, 14, 35)),
+    ("12 қаңтар 2026 ж. 09:10", datetime(2026, 1, 12, 9, 10)),
+    ("Опубліковано: 3 груд. 2026 08:40", datetime(2026, 12, 3, 8, 40)),
+    ("17 лист 2026, 18:05", datetime(2026, 11, 17, 18, 5)),
+])
+def test_kazakh_months_and_abbreviated_ukrainian_ones(text: str, expected: datetime) -> None:
+    found = parse_text_date(text)
+    assert found is not None and found[0] == expected
+
+
+def test_an_abbreviated_month_inside_a_longer_word_is_no_month() -> None:
+    assert parse_text_date("3 листи 2026 року") is None
+    assert parse_text_date("5 вересків 2026") is None
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("1796279700", datetime(2026, 12, 3, 6, 35, tzinfo=timezone.utc)),
+    ("1796279700000", datetime(2026, 12, 3, 6, 35, tzinfo=timezone.utc)),
+    (" 1796279700.25 ", datetime(2026, 12, 3, 6, 35, tzinfo=timezone.utc)),
+])
+def test_unix_seconds_and_milliseconds_are_utc_instants_to_the_second(value: str, expected: datetime) -> None:
+    assert parse_epoch(value) == expected
+
+
+@pytest.mark.parametrize("value", ["88121", "179627250", "17962797000", "2026-12-03", "", None, "1796279700 GMT"])
+def test_numbers_of_other_lengths_are_not_unix_time(value: str | None) -> None:
+    assert parse_epoch(value) is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Published 6:10 a.m. CT Thu, Dec 3, 2026", datetime(2026, 12, 3, 12, 10, tzinfo=timezone.utc)),
+    ("14:35 MSK, чт, 3 декабря 2026", datetime(2026, 12, 3, 11, 35, tzinfo=timezone.utc)),
+])
+def test_a_weekday_between_a_time_printed_first_and_its_date(text: str, expected: datetime) -> None:
+    found = parse_text_date(text)
+    assert found is not None and found[0] == expected and found[1] is True

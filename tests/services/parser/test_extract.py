@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from services.parser.extract import parse_page
 from tests.services.parser.helpers import raw_page
 
@@ -86,3 +88,92 @@ def test_a_utc_stamp_on_a_site_of_unknown_zone_is_kept() -> None:
     # no zone for the site: nothing says the stamp is a mislabelled local time
     assert article.published_at == datetime(2026, 12, 3, 14, 35, tzinfo=timezone.utc)
     assert article.provenance["published_at"].detail == "datePublished"
+
+
+# --- which of a page's dates is the article's ---
+
+ARTICLE_TEXT = """<p>Движение по Ленинградскому мосту закроют с 15 декабря: подрядчик начнёт замену пролётов и опор.</p>
+<p>Автобусы и троллейбусы перенаправят на соседний мост, для пешеходов оставят временный настил.</p>
+<p>Работы должны завершиться к маю, после чего мост откроют с обновлённым покрытием и освещением.</p>"""
+
+
+def _parse(page: str, url: str = "https://vestnik.ru/a/1"):  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    raw = raw_page(page, url=url)
+    return parse_page(raw.model_copy(update={"fetched_at": datetime(2026, 12, 3, 16, 0, tzinfo=timezone.utc)}))
+
+
+def test_a_news_feed_column_before_the_article_does_not_date_it() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    page = f"""<html lang="ru"><body><div class="container"><aside class="col-left"><div class="feed">
+<div class="feed__item"><time datetime="2026-12-03T21:40:00+06:00">21:40</time> <a href="/n/1">Ночью похолодает</a></div></div></aside>
+<main><article><h1>Мост закроют на реконструкцию</h1><div class="article__date">3 декабря 2026, 10:05</div>
+<div class="article__text">{ARTICLE_TEXT}</div></article></main></div></body></html>"""
+    article = _parse(page)
+    assert article.published_at == datetime(2026, 12, 3, 10, 5, tzinfo=timezone(timedelta(hours=6)))
+
+
+def test_a_clock_elsewhere_completes_the_nearest_printed_day_but_never_replaces_it() -> None:
+    page = f"""<html lang="ru"><body><div class="page"><article><h1>Мост закроют на реконструкцию</h1>
+<div class="article__date">2 декабря 2026</div><div class="article__text">{ARTICLE_TEXT}</div></article>
+<section class="comments"><div class="comment" data-timestamp="1796279700">Когда откроют?</div></section></div></body></html>"""
+    article = _parse(page)
+    assert article.published_at.date().isoformat() == "2026-12-02"
+
+
+@pytest.mark.parametrize("tag", [
+    '<meta name="mediator_published_time" content="2026-12-03T14:35:00+07:00">',
+    '<meta property="article:published" content="2026-12-03T14:35:00+07:00">',
+    '<meta itemprop="dateCreated" content="2026-12-03T14:35:00+07:00">',
+])
+def test_rarer_meta_tags_date_the_page(tag: str) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    page = f"""<html lang="ru"><head>{tag}</head><body><h1>Мост закроют на реконструкцию</h1>
+<div class="date">3 декабря 2026</div><div class="text">{ARTICLE_TEXT}</div></body></html>"""
+    article = _parse(page)
+    assert article.published_at == datetime(2026, 12, 3, 14, 35, tzinfo=timezone(timedelta(hours=7)))
+    assert article.provenance["published_at"].source == "meta"
+
+
+STATE_PAGE = """<html lang="ru"><body><h1>Мост закроют на реконструкцию</h1>{date}<div class="text">{text}</div>
+<script>window.__INITIAL_STATE__={{"article":{{"title":"Мост закроют на реконструкцию","publishedAt":"2026-12-03T04:20:00.000Z"}}}};</script>
+</body></html>"""
+
+
+def test_a_state_script_dates_a_page_that_prints_no_date() -> None:
+    from datetime import datetime, timezone
+
+    article = _parse(STATE_PAGE.format(date="", text=ARTICLE_TEXT))
+    assert article.published_at == datetime(2026, 12, 3, 4, 20, tzinfo=timezone.utc)
+    assert article.provenance["published_at"].detail == "publishedAt in the page's state script"
+
+
+def test_a_date_the_page_prints_wins_over_its_state_script() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    printed = '<time datetime="2026-12-03T11:25:00+07:00">3 декабря, 11:25</time>'
+    article = _parse(STATE_PAGE.format(date=printed, text=ARTICLE_TEXT))
+    assert article.published_at == datetime(2026, 12, 3, 11, 25, tzinfo=timezone(timedelta(hours=7)))
+    assert article.provenance["published_at"].source == "visible"
+
+
+def test_an_instant_in_a_data_attribute_dates_a_page_rendered_by_script() -> None:
+    from datetime import datetime, timezone
+
+    page = f"""<html lang="ru"><body><main><h1>Мост закроют на реконструкцию</h1>
+<div class="meta"><span class="date" data-timestamp="1796279700"></span></div><div class="text">{ARTICLE_TEXT}</div></main></body></html>"""
+    article = _parse(page)
+    assert article.published_at == datetime(2026, 12, 3, 6, 35, tzinfo=timezone.utc)
+    assert article.provenance["published_at"].detail == "[data-timestamp]"
+
+
+def test_copyright_names_are_the_names_after_the_sign() -> None:
+    from services.parser.extract import copyright_names
+
+    assert copyright_names("© 2008–2026 Сетевое издание «Городские вести». 18+") == ["Городские вести"]
+    assert copyright_names("Copyright © 2026 The Denver Daily Ledger. All rights reserved.") == ["The Denver Daily Ledger"]
+    assert copyright_names("© Фото: Иван Петров / Красноярск") == []
+    assert copyright_names("Контакты: 630099, г. Новосибирск") == []

@@ -277,3 +277,31 @@ def test_the_publishers_jsonld_address_sets_the_zone_of_a_printed_date() -> None
     article = parse_page(raw.model_copy(update={"fetched_at": datetime(2026, 12, 3, 15, 0, tzinfo=timezone.utc)}))
     assert article.published_at == datetime(2026, 12, 3, 14, 35, tzinfo=timezone(timedelta(hours=7)))
     assert "the publisher's address in the page's JSON-LD (Новосибирск, RU)" in (article.provenance["published_at"].detail or "")
+
+
+@pytest.mark.parametrize(("url", "zone"), [
+    ("https://ekb.gorodskie-vesti.ru/news/1", "Asia/Yekaterinburg"), ("https://nsk.dom-novostey.ru/a", "Asia/Novosibirsk"),
+    ("https://irk.example-media.ru/a", "Asia/Irkutsk"), ("https://khv.vesti-set.ru/a", "Asia/Vladivostok"),
+])
+def test_a_federal_sites_regional_subdomain_names_its_city(url: str, zone: str) -> None:
+    got = choice(url=url)
+    assert (got.name, got.origin) == (zone, "site")
+
+
+@pytest.mark.parametrize("url", ["https://minsk-news.by/a", "https://ekbtour-market.ru/a", "https://desk.vesti.ru/a"])
+def test_a_regional_abbreviation_counts_only_as_a_whole_label(url: str) -> None:
+    assert choice(url=url).origin == "domain"
+
+
+def test_a_site_named_only_in_its_footers_copyright_line_is_placed_by_that_name() -> None:
+    page = PAGE.replace("</body>", "<footer class=\"foot\"><p>© 2026 «Тольяттинские известия». Все права защищены.</p></footer></body>")
+    article = parse_page(raw_page(page, url="https://tlt-izv.ru/a/1"))
+    assert article.published_at.utcoffset() == timedelta(hours=4)
+    assert "«Тольяттинские известия»" in (article.provenance["published_at"].detail or "")
+
+
+def test_a_longer_abbreviation_counts_only_as_a_whole_label() -> None:
+    assert (choice(url="https://chel.nashi-novosti.ru/a").name, choice(url="https://chel.nashi-novosti.ru/a").origin) == ("Asia/Yekaterinburg", "site")
+    assert choice(url="https://chelsea-news.co.uk/a").origin == "domain"
+    assert choice(url="https://chelnoki.ru/a").origin == "domain"
+    assert places_in_name("Chel Media") == []
