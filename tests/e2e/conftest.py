@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from devtools.devstack.pipeline import Pipeline, free_port
-from devtools.devstack.processes import ManagedProcess, stop_all, wait_http_ok
+from devtools.devstack.processes import ManagedProcess, stop_all, wait_http_ok, wait_listening
 from devtools.devstack.stack import REPO_ROOT, Stack, StackConfig
 from devtools.samplesite.crowd import CrowdSite, plan_hosts, read_log
 from devtools.samplesite.server import Manifest, load_manifest
@@ -131,18 +130,6 @@ def crowd_running(stack_config: StackConfig, run_dir: Path, *, hosts: int, pages
         yield RunningCrowd(site, pipeline, log, run_dir)
     finally:
         stop_all(run_dir)
-
-
-def wait_listening(port: int, timeout: float) -> bool:
-    """True once something accepts connections on 127.0.0.1:`port` (the crowd answers only its own host names)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.2)
-    return False
 
 
 def newsflow(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
