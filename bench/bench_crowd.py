@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import tempfile
 import time
 import urllib.request
@@ -41,25 +40,13 @@ from services.common.admin import ensure_topics
 from services.common.ids import article_id
 from services.common.settings import KafkaSettings
 from devtools.devstack.pipeline import free_port
-from devtools.devstack.processes import ManagedProcess, stop_all, wait_http_ok
+from devtools.devstack.processes import ManagedProcess, stop_all, wait_http_ok, wait_listening
 from devtools.samplesite.crowd import CrowdSite, plan_hosts, read_log
 from services.scraper.decisions import dedup_key
 
 SLOW_HOSTS, SLOW_SECONDS, BURST_HOSTS = 2, 0.3, 3
 # Request arrival times at the site carry a few milliseconds of scheduling jitter.
 GAP_TOLERANCE = 0.05
-
-
-def wait_listening(port: int, timeout: float) -> bool:
-    """True once 127.0.0.1:`port` accepts connections (the crowd answers only its own host names)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.2)
-    return False
 
 
 async def wait_published(bootstrap: str, topic: str, wanted: set[str], timeout: float) -> float:

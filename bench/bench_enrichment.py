@@ -78,7 +78,7 @@ def sample_articles() -> list[Any]:
 async def _pool_run(articles: list[Any], processes: int, rounds: int) -> dict[str, Any]:
     from services.common.workers import WorkerPool
 
-    pool = WorkerPool("enrichment", "services.enrichment.worker:prepare_worker", size=processes, time_limit=300)
+    pool = WorkerPool("enrichment", "services.enrichment.pool_entry:prepare_worker", size=processes, time_limit=300)
     payloads = [a.model_dump_json().encode() for a in articles]
     started = time.perf_counter()
     pids = await pool.start()

@@ -5,7 +5,7 @@
 The pages are tests/hostile/pages.py's (bombs, quadratic traps, giant attributes, deep
 nesting, broken JSON-LD …), generated, never checked in. Two ways a page is parsed:
 
-1. **The service's way**: the parser's worker pool (`services.parser.logic:prepare_worker`,
+1. **The service's way**: the parser's worker pool (`services.parser.pool_entry:prepare_worker`,
    one worker, the service's default time limit). Each uncompressed page is run `rounds`
    times; the median seconds per page, the slowest page, and the worker's peak RSS
    (VmHWM) after the whole corpus, next to a fresh worker's peak after only the plain
@@ -48,7 +48,7 @@ async def _through_the_pool(events: list[tuple[str, bytes]], rounds: int) -> dic
     from services.common.workers import WorkError, WorkerPool
     from services.parser.app import ParserSettings
 
-    pool = WorkerPool("parser", "services.parser.logic:prepare_worker", (None,), size=1, time_limit=ParserSettings().time_limit)
+    pool = WorkerPool("parser", "services.parser.pool_entry:prepare_worker", (None,), size=1, time_limit=ParserSettings().time_limit)
     await pool.start()
     try:
         seconds: dict[str, float] = {}

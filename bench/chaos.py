@@ -172,7 +172,7 @@ def accepted_pages() -> list[Any]:
     """The corpus pages the parser turns into an article (so every one is expected in the index)."""
     from bench.bench_e2e import corpus, raw_value
     from services.common.outcomes import Rejected
-    from services.parser.logic import prepare_worker
+    from services.parser.pool_entry import prepare_worker
 
     handle = prepare_worker(None)
     return [page for page in corpus() if not isinstance(handle(raw_value(page, 0, "probe")[1]), Rejected)]

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from elasticsearch import AsyncElasticsearch
 
 from devtools.devstack.security import ADMIN_ROLE, CREDENTIAL_VARIABLES
 from devtools.devstack.stack import Stack, StackConfig
@@ -67,6 +68,14 @@ def stack(stack_config: StackConfig) -> Iterator[Stack]:
             os.environ[name] = value
     if os.environ.get("NEWSFLOW_KEEP_STACK") != "1":
         stack.stop()
+
+
+@pytest.fixture
+async def es(stack: Stack, stack_config: StackConfig) -> AsyncIterator[AsyncElasticsearch]:
+    """An Elasticsearch client of the test stack, as its administrator."""
+    client = AsyncElasticsearch(**stack_config.admin_es_kwargs(), request_timeout=30)
+    yield client
+    await client.close()
 
 
 def admin_credentials_env(stack_config: StackConfig) -> dict[str, str]:

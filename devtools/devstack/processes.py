@@ -8,6 +8,7 @@ SIGKILL) or killed outright to simulate a crash.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -104,6 +105,19 @@ def wait_http_ok(url: str, timeout: float = 60.0) -> bool:
         except OSError:
             pass
         time.sleep(0.3)
+    return False
+
+
+def wait_listening(port: int, timeout: float) -> bool:
+    """True once something accepts connections on 127.0.0.1:`port` (for servers with no health
+    page, such as the crowd site, which answers only its own host names)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
     return False
 
 

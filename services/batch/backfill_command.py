@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from services.batch.backfill import BackfillConfig, Prepared, decide
-from services.batch.jobs import default_jobs, iterate_in_thread, run_ordered
+from services.batch.jobs import default_jobs, iterate_in_thread
 from services.batch.pages import Filters, SourceBook, Skipped, select
 from services.batch.progress import Progress, Tally, reasons_text
 from services.batch.settings import ScraperLimits
 from services.batch.state import BackfillState, StateError
 from services.batch.warc import BrokenRegion, WarcEntry, is_warc, read_archive
+from services.common.ordered import run_ordered
 from services.common.outcomes import Rejected
 
 BATCH_RECORDS = 200

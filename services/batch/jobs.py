@@ -10,8 +10,9 @@ scraper's limits (services/common/bounded.py), charset detection, parsing, enric
 A job over the time limit is reported as `timeout` and its worker replaced; nothing a
 page does can hang the command or grow it past the size limit.
 
-Pure and picklable: the jobs, the worker's handler and its results. `run_ordered` is the
-small async loop that keeps `window` jobs in flight and hands results over in input order.
+Pure and picklable: the jobs, the worker's handler and its results. The commands keep
+`window` jobs in flight and hand results over in input order with `run_ordered`
+(services/common/ordered.py), the loop under every stage's window too.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 from urllib.parse import quote
 
 from services.batch.pages import Filters, SourceBook, Skipped, select, to_raw_page
@@ -294,41 +295,3 @@ async def iterate_in_thread(items: Iterator[Any], *, size_of: Callable[[Any], in
     while taken := await asyncio.to_thread(take):
         for item in taken:
             yield item
-
-
-async def run_ordered(
-    items: AsyncIterator[Any],
-    start: Callable[[Any], Awaitable[Any]],
-    finish: Callable[[Any, Any], Awaitable[None]],
-    window: int,
-) -> None:
-    """`start(item)` for up to `window` items at once; `finish(item, result)` strictly in input order.
-
-    Memory stays bounded by `window` items in flight, however long the input is. An
-    exception from `finish` stops everything (the pending starts are cancelled) and propagates.
-    """
-    queue: asyncio.Queue[tuple[Any, asyncio.Future[Any]] | None] = asyncio.Queue(max(1, window))
-
-    async def read() -> None:
-        async for item in items:
-            await queue.put((item, asyncio.ensure_future(start(item))))
-        await queue.put(None)
-
-    async def drain() -> None:
-        while (entry := await queue.get()) is not None:
-            item, future = entry
-            await finish(item, await future)
-
-    reader, drainer = asyncio.ensure_future(read()), asyncio.ensure_future(drain())
-    try:
-        done, _ = await asyncio.wait({reader, drainer}, return_when=asyncio.FIRST_EXCEPTION)
-        for task in done:
-            task.result()
-        await drainer
-    finally:
-        for task in (reader, drainer):
-            task.cancel()
-        while not queue.empty():
-            entry = queue.get_nowait()
-            if entry is not None:
-                entry[1].cancel()

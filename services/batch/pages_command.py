@@ -21,10 +21,11 @@ from typing import Any, TextIO
 
 from services.batch.jobs import (
     BrokenArchive, Done, FetchedPage, Job, PageFile, WorkConfig, broken_archive_done, count_page_files,
-    default_jobs, done_from_outcome, iterate_in_thread, job_size, list_jobs, run_ordered,
+    default_jobs, done_from_outcome, iterate_in_thread, job_size, list_jobs,
 )
 from services.batch.progress import Progress, Tally, reasons_text
 from services.batch.settings import ScraperLimits, default_time_limit
+from services.common.ordered import run_ordered
 
 LOUD_REASONS = ("timeout", "worker-crashed", "unexpected-error")
 """Rejections that are about the run, not the page's content: stderr says so as it happens."""

@@ -12,7 +12,6 @@ while Kafka is not reachable yet.
 from __future__ import annotations
 
 import asyncio
-import random
 from typing import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -20,9 +19,12 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExists
 
 from schemas.topics import CATALOGUE, TopicSpec, topic_name
 from services.common.logs import get_logger
+from services.common.retry import Backoff
 from services.common.settings import KafkaSettings
 
 log = get_logger(__name__)
+# Waiting for Kafka to become reachable at start-up.
+CONNECT_BACKOFF = Backoff(0.5, 10.0)
 
 
 class TopicShapeError(RuntimeError):
@@ -38,7 +40,7 @@ async def ensure_topics(
     """Create missing topics; return {name: partitions}. Retries while Kafka is unreachable."""
     specs = list(specs)
     deadline = asyncio.get_running_loop().time() + timeout
-    delay = 0.5
+    attempt = 0
     while True:
         admin = AIOKafkaAdminClient(**kafka.aiokafka_kwargs(), request_timeout_ms=10000)  # type: ignore[arg-type]
         try:
@@ -49,9 +51,10 @@ async def ensure_topics(
                 raise
             if asyncio.get_running_loop().time() > deadline:
                 raise
+            delay = CONNECT_BACKOFF.delay(attempt)
+            attempt += 1
             log.warning("kafka not reachable yet, retrying", error=repr(exc), retry_in=round(delay, 1))
-            await asyncio.sleep(delay + random.uniform(0, delay / 2))
-            delay = min(delay * 2, 10)
+            await asyncio.sleep(delay)
         finally:
             try:
                 await admin.close()

@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Mapping
 
@@ -293,15 +294,44 @@ async def stop_service(reason: str) -> None:
     await asyncio.Event().wait()
 
 
+async def run_until_stage_stops(work: Awaitable[None]) -> None:
+    """Await an agent's work; a `StageStopped` from its event path stops the service.
+
+    The event that was being finished stays unacknowledged (see services/common/stage.py).
+    """
+    from services.common.stage import StageStopped
+
+    try:
+        await work
+    except StageStopped as exc:
+        await stop_service(str(exc))
+
+
+async def run_event_agent(stream: Any, handle: Callable[[Any, Callable[[], Awaitable[Any]]], Awaitable[None]]) -> None:
+    """Hand each event of a faust agent's stream to `handle(event, ack)`, one after the other.
+
+    `event` is a `RawEvent`; `ack()` acknowledges it, whenever the handler decides (the
+    scraper's crawler calls it when a task is done, long after `handle` returned). A
+    `StageStopped` from the handler stops the service (see `run_until_stage_stops`).
+    """
+    from services.common.stage import faust_events
+
+    manual = stream.noack()
+
+    async def handle_each() -> None:
+        async for event in faust_events(manual):
+            await handle(event, partial(manual.ack, event.source))
+
+    await run_until_stage_stops(handle_each())
+
+
 async def run_stage_agent(runner: Any, stream: Any) -> None:
     """Run a `StageRunner` on a faust agent's stream, with explicit acks and the stop rule."""
-    from services.common.stage import StageStopped, faust_events
+    from services.common.stage import faust_events
 
     manual = stream.noack()
     try:
-        await runner.run(faust_events(manual), lambda event: manual.ack(event.source))
-    except StageStopped as exc:
-        await stop_service(str(exc))
+        await run_until_stage_stops(runner.run(faust_events(manual), lambda event: manual.ack(event.source)))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 - see below

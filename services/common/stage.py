@@ -23,6 +23,13 @@ Failure classes:
 - a write the broker refuses for good, or too many dead letters in a row (the stop rule):
   the service stops without acknowledging the event, with one clear log line, and exits
   non-zero so that the orchestrator backs off and an alert fires.
+
+`EventPath` is the part every stage shares, whatever its acknowledgement timing: counting
+what comes in and goes out, dead-lettering a Rejected with the original event's coordinates,
+the processing-time metrics and the stop rule, with a refused write or a tripped stop rule
+raised as `StageStopped`. `StageRunner` (parser, enrichment) uses it per event; the indexer
+uses it around a batch (acknowledged once Elasticsearch settled every item) and the scraper
+around its crawler (a frontier task is acknowledged by a callback when the crawl is done).
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from services.common.logs import bind_event, get_logger
 from services.common.metrics import (
     EVENTS_IN, EVENTS_OUT, INFRA_RETRIES, LAST_EVENT_TIMESTAMP, PROCESSING_SECONDS,
 )
+from services.common.ordered import run_ordered
 from services.common.outcomes import Rejected
 from services.common.retry import Backoff, is_infrastructure_error
 from services.common.workers import PoolUnavailable, WorkerCrashed, WorkerPool, WorkFailed, WorkTimedOut
@@ -209,17 +217,94 @@ class StageStopped(Exception):
 
 
 @dataclass
+class EventPath:
+    """What every stage does around its own work on an event, written once.
+
+    `name` labels the metrics (`stage`) and starts every stop message; the sink names the
+    stage in the dead-letter records. Several paths of one service may share a stop rule
+    (the enrichment's two steps count towards one). Acknowledging is the caller's: it comes
+    after `reject` or the output's delivery, and before `record`.
+    """
+
+    name: str
+    dead_letters: DeadLetterSink
+    stop_rule: InvalidRatioGuard
+
+    def received(self, event: RawEvent) -> None:
+        """Count an event read from its topic (`decode` does this itself)."""
+        EVENTS_IN.labels(self.name, event.topic).inc()
+
+    def decode(self, model: type[In], event: RawEvent) -> In | Rejected:
+        """Count the event in and decode it with the stage's input schema (see `decode_model`)."""
+        self.received(event)
+        return decode_model(model, event.value)
+
+    async def reject(self, event: RawEvent, rejected: Rejected, trace_id: str | None = None) -> None:
+        """Dead-letter `event` (its key, value, topic, partition and offset) with the rejection.
+
+        Returns once the broker confirmed the dead letter, so the caller may acknowledge the
+        event next. Raises StageStopped when the broker refuses it for good: the event must
+        then stay unacknowledged.
+        """
+        log.warning("dead-lettered", reason=rejected.reason, detail=rejected.detail[:300])
+        try:
+            await self.dead_letters.reject(
+                rejected, original_value=event.value, original_key=event.key, topic=event.topic,
+                partition=event.partition, offset=event.offset, trace_id=trace_id,
+            )
+        except DeliveryFailed as exc:
+            raise self.stopped(event, exc) from exc
+
+    async def emit(self, event: RawEvent, output: Publisher, key: bytes, value: bytes) -> None:
+        """Publish the output of `event` and count it; StageStopped when the broker refuses it."""
+        try:
+            await output.deliver(key, value)
+        except DeliveryFailed as exc:
+            raise self.stopped(event, exc) from exc
+        self.emitted(output.topic)
+
+    def emitted(self, topic: str, count: int = 1) -> None:
+        """Count outputs confirmed on `topic` (an Elasticsearch alias for the indexer)."""
+        EVENTS_OUT.labels(self.name, topic).inc(count)
+
+    def record(self, invalid: bool) -> None:
+        """Count one finished input for the stop rule; StageStopped when it trips.
+
+        Call it after the input was acknowledged: the event that trips the rule is done, the
+        ones after it are not read.
+        """
+        try:
+            self.stop_rule.record(invalid)
+        except TooManyInvalid as exc:
+            raise StageStopped(f"{self.name}: {exc}") from exc
+
+    def finished(self, started: float | None = None, events: int = 1) -> None:
+        """Mark inputs as handled: `newsflow_last_event_timestamp_seconds`, and with `started`
+        (a `time.perf_counter()` reading) the processing time, per event over `events`."""
+        if started is not None:
+            PROCESSING_SECONDS.labels(self.name).observe((time.perf_counter() - started) / max(1, events))
+        LAST_EVENT_TIMESTAMP.labels(self.name).set(time.time())
+
+    def stopped(self, event: RawEvent, cause: BaseException) -> StageStopped:
+        """The StageStopped for a write refused while `event` was being finished."""
+        return StageStopped(f"{self.name}: {cause}; the event at {event.topic}[{event.partition}]@{event.offset} "
+                            "is not acknowledged and will be redelivered")
+
+
+@dataclass
 class StageRunner:
     """Consumes events, runs the handler, publishes, acknowledges — in input order."""
 
-    name: str
+    path: EventPath
     handle: Handler
     output: Publisher
-    dead_letters: DeadLetterSink
-    stop_rule: InvalidRatioGuard
     window: int = 1
     on_outcome: Callable[[Outcome], None] | None = None
     """Called in the service process after each outcome is delivered (per-stage metrics)."""
+
+    @property
+    def name(self) -> str:
+        return self.path.name
 
     async def run(self, events: AsyncIterator[RawEvent], ack: Callable[[RawEvent], Awaitable[Any]]) -> None:
         """Returns when `events` ends; raises StageStopped when the stage must stop.
@@ -227,57 +312,29 @@ class StageRunner:
         Up to `window` events are handled at once; each is finished (published, then acked)
         in the order it was read. The caller turns StageStopped into a stop of the service.
         """
-        queue: asyncio.Queue[tuple[RawEvent, asyncio.Task[Outcome], float] | None] = asyncio.Queue(max(1, self.window))
 
-        async def read() -> None:
-            async for event in events:
-                EVENTS_IN.labels(self.name, event.topic).inc()
-                await queue.put((event, asyncio.ensure_future(self.handle(event.value)), time.perf_counter()))
-            await queue.put(None)
+        async def start(event: RawEvent) -> tuple[Outcome, float]:
+            self.path.received(event)
+            started = time.perf_counter()
+            return await self.handle(event.value), started
 
-        async def finish() -> None:
-            while (item := await queue.get()) is not None:
-                event, task, started = item
-                await self._finish(event, await task, ack)
-                PROCESSING_SECONDS.labels(self.name).observe(time.perf_counter() - started)
-                LAST_EVENT_TIMESTAMP.labels(self.name).set(time.time())
+        async def finish(event: RawEvent, handled: tuple[Outcome, float]) -> None:
+            outcome, started = handled
+            await self._finish(event, outcome, ack)
+            self.path.finished(started)
 
-        reader, finisher = asyncio.ensure_future(read()), asyncio.ensure_future(finish())
-        try:
-            done, _ = await asyncio.wait({reader, finisher}, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                task.result()  # re-raise the first failure
-            await finisher
-        finally:
-            for task in (reader, finisher):
-                task.cancel()
-            while not queue.empty():
-                item = queue.get_nowait()
-                if item is not None:
-                    item[1].cancel()
+        await run_ordered(events, start, finish, self.window)
 
     async def _finish(self, event: RawEvent, outcome: Outcome, ack: Callable[[RawEvent], Awaitable[Any]]) -> None:
         with bind_event(trace_id=outcome.trace_id, article_id=outcome.article_id):
-            try:
-                if isinstance(outcome, Rejected):
-                    log.warning("dead-lettered", reason=outcome.reason, detail=outcome.detail[:300])
-                    await self.dead_letters.reject(
-                        outcome, original_value=event.value, original_key=event.key, topic=event.topic,
-                        partition=event.partition, offset=event.offset, trace_id=outcome.trace_id,
-                    )
-                else:
-                    await self.output.deliver(outcome.key, outcome.value)
-                    EVENTS_OUT.labels(self.name, self.output.topic).inc()
-            except DeliveryFailed as exc:
-                raise StageStopped(f"{self.name}: {exc}; the event at {event.topic}[{event.partition}]@{event.offset} "
-                                   "is not acknowledged and will be redelivered") from exc
+            if isinstance(outcome, Rejected):
+                await self.path.reject(event, outcome, outcome.trace_id)
+            else:
+                await self.path.emit(event, self.output, outcome.key, outcome.value)
             if self.on_outcome is not None:
                 self.on_outcome(outcome)
             await ack(event)
-            try:
-                self.stop_rule.record(isinstance(outcome, Rejected))
-            except TooManyInvalid as exc:
-                raise StageStopped(f"{self.name}: {exc}") from exc
+            self.path.record(isinstance(outcome, Rejected))
 
 
 async def faust_events(stream: Any) -> AsyncIterator[RawEvent]:

@@ -5,7 +5,7 @@
                      both ──bad data──▶ news.deadletter.v1
 
 1. `enrich_articles` runs `logic.enrich` in a pool of NEWSFLOW_ENRICHMENT_WORKERS worker
-   processes forked from one zygote that loaded the models (services/enrichment/worker.py),
+   processes forked from one zygote that loaded the models (services/enrichment/pool_entry.py),
    each article under a time limit; the event loop only moves bytes, so heartbeats and
    commits never wait for NLP.
 2. `assign_stories` consumes the single-partition stories topic and keeps the story
@@ -30,7 +30,7 @@ from services.common.app import build_app, run_stage_agent, run_worker, start_po
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard
 from services.common.delivery import Publisher
 from services.common.settings import ServiceSettings
-from services.common.stage import StageLogic, StageRunner, inline, pooled
+from services.common.stage import EventPath, StageLogic, StageRunner, inline, pooled
 from services.common.workers import WorkerPool
 from services.enrichment.stories import StoryAssigner
 
@@ -64,7 +64,7 @@ class EnrichmentSettings(ServiceSettings):
 
 
 def nlp_pool(settings: EnrichmentSettings) -> WorkerPool:
-    return WorkerPool("enrichment", "services.enrichment.worker:prepare_worker", prepare_args=(settings.preload(),),
+    return WorkerPool("enrichment", "services.enrichment.pool_entry:prepare_worker", prepare_args=(settings.preload(),),
                       size=settings.workers, time_limit=settings.time_limit, recycle_after=settings.recycle_after or None)
 
 
@@ -91,12 +91,12 @@ def create_app(settings: EnrichmentSettings, pool: WorkerPool | None = None) -> 
     # One stop rule for the whole service: both steps' dead letters count towards it.
     stop_rule = InvalidRatioGuard(runtime.max_invalid_ratio, runtime.invalid_window)
     nlp_runner = StageRunner(
-        "enrichment", pooled(pool, "enrichment"), Publisher.for_faust_topic(stories_topic, "enrichment"),
-        dead_letters, stop_rule, window=2 * settings.workers,
+        EventPath("enrichment", dead_letters, stop_rule), pooled(pool, "enrichment"),
+        Publisher.for_faust_topic(stories_topic, "enrichment"), window=2 * settings.workers,
     )
     story_runner = StageRunner(
-        "enrichment-stories", inline(story), Publisher.for_faust_topic(enriched_topic, "enrichment"),
-        dead_letters, stop_rule,
+        EventPath("enrichment-stories", dead_letters, stop_rule), inline(story),
+        Publisher.for_faust_topic(enriched_topic, "enrichment"),
     )
 
     @app.agent(parsed_topic)

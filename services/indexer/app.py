@@ -18,22 +18,22 @@ from elasticsearch import ApiError, AsyncElasticsearch
 from schemas.common import utcnow
 from schemas.enriched_article_v1 import EnrichedArticleV1
 from schemas.topics import DEAD_LETTERS, ENRICHED_ARTICLES
-from services.common.app import build_app, run_worker, stop_service, topic
-from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, TooManyInvalid
-from services.common.delivery import DeliveryFailed, Publisher
+from services.common.app import build_app, run_until_stage_stops, run_worker, stop_service, topic
+from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard
+from services.common.delivery import Publisher
 from services.common.logs import get_logger
-from services.common.metrics import EVENTS_IN, EVENTS_OUT, LAST_EVENT_TIMESTAMP, PROCESSING_SECONDS
-from services.common.outcomes import Rejected
-from services.common.retry import is_transient_status
-from services.common.stage import decode_model
+from services.common.retry import Backoff, is_transient_status
+from services.common.stage import EventPath, RawEvent, faust_events
 from services.indexer import metrics
 from services.indexer.batch_outcomes import Pending, build_items, bulk_items, settle
 from services.indexer.batching import BatchLimits, Batcher
-from services.indexer.bulk import BulkWriter, RetryPolicy
+from services.indexer.bulk import BulkWriter
 from services.indexer.settings import IndexerSettings
 from services.indexer.templates import IndexNames, install
 
 log = get_logger(__name__)
+# Installing the index contract while Elasticsearch is not reachable yet.
+INSTALL_BACKOFF = Backoff(0.5, 30.0)
 
 
 class _Elasticsearch:
@@ -69,7 +69,7 @@ class _IndexContract:
     async def ensure(self) -> None:
         """Returns once installed: an outage is retried with backoff, a refusal stops the service."""
         names = self.names
-        delay = 0.5
+        attempt = 0
         while not self.installed.is_set():
             try:
                 created = await install(self.client(), names, replicas=self.replicas)
@@ -80,32 +80,28 @@ class _IndexContract:
                     # The cluster refused our templates: a bug, missing privileges or an
                     # incompatible cluster, not an outage.
                     await stop_service(f"indexer: Elasticsearch refused the index templates: {str(exc)[:500]}")
-                log.warning("cannot install index templates yet", error=repr(exc), retry_in=delay)
+                delay = INSTALL_BACKOFF.delay(attempt)
+                attempt += 1
+                log.warning("cannot install index templates yet", error=repr(exc), retry_in=round(delay, 2))
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 30)
 
 
-Acknowledge = Callable[[Any], Awaitable[Any]]
+Acknowledge = Callable[[RawEvent], Awaitable[Any]]
 
 
 def _batch_flusher(settings: IndexerSettings, client: _Elasticsearch, contract: _IndexContract,
-                   dead_letters: DeadLetterSink, acknowledge: Acknowledge) -> Callable[[list[Pending]], Awaitable[None]]:
+                   path: EventPath, acknowledge: Acknowledge) -> Callable[[list[Pending]], Awaitable[None]]:
     """The batcher's flush: write, act on every outcome, then acknowledge the whole batch.
 
-    Failures that must stop the indexer become a stop; the batch is then not acknowledged
+    Failures that must stop the indexer become a stop (a refused dead letter or the stop rule
+    through the event path, a refused bulk request here); the batch is then not acknowledged
     and Kafka redelivers it after the restart.
     """
     names = contract.names
-    guard = InvalidRatioGuard(settings.runtime.max_invalid_ratio, settings.runtime.invalid_window)
-
-    async def dead_letter(p: Pending, rejected: Rejected, trace_id: str | None = None) -> None:
-        message = p.event.message
-        await dead_letters.reject(rejected, original_value=p.raw_value, original_key=message.key, topic=message.topic,
-                                  partition=message.partition, offset=message.offset, trace_id=trace_id)
 
     async def flush(batch: list[Pending]) -> None:
         await contract.ensure()
-        writer = BulkWriter(client(), names, RetryPolicy(settings.retry_base, settings.retry_cap), refresh=settings.refresh)
+        writer = BulkWriter(client(), names, Backoff(settings.retry_base, settings.retry_cap), refresh=settings.refresh)
         started = time.perf_counter()
         # Serialising hundreds of articles is CPU work: keep it off the event loop.
         planned = await asyncio.to_thread(build_items, batch, utcnow())
@@ -113,25 +109,20 @@ def _batch_flusher(settings: IndexerSettings, client: _Elasticsearch, contract: 
         now = time.time()
         for outcome in settled:
             if outcome.rejected is not None:
-                await dead_letter(outcome.pending, outcome.rejected, outcome.trace_id)
+                await path.reject(outcome.pending.event, outcome.rejected, outcome.trace_id)
             elif outcome.indexed:
                 metrics.FRESHNESS.observe(max(0.0, now - outcome.pending.article.fetched_at.timestamp()))  # type: ignore[union-attr]
-                EVENTS_OUT.labels("indexer", names.write_alias).inc()
+                path.emitted(names.write_alias)
         # Acknowledge only now: every item of the batch has its outcome.
         for p in batch:
             await acknowledge(p.event)
-        PROCESSING_SECONDS.labels("indexer").observe((time.perf_counter() - started) / max(1, len(batch)))
-        LAST_EVENT_TIMESTAMP.labels("indexer").set(now)
+        path.finished(started, events=len(batch))
         for outcome in settled:
-            guard.record(outcome.invalid)
+            path.record(outcome.invalid)
 
     async def guarded_flush(batch: list[Pending]) -> None:
         try:
-            await flush(batch)
-        except TooManyInvalid as exc:
-            await stop_service(f"indexer: {exc}")
-        except DeliveryFailed as exc:
-            await stop_service(f"indexer: a dead letter could not be written ({exc}); the batch is not acknowledged")
+            await run_until_stage_stops(flush(batch))
         except ApiError as exc:
             # Not an outage (those are retried in BulkWriter): the cluster refuses the request
             # itself (401/403: credentials or privileges; 400; one document too large for a
@@ -149,14 +140,16 @@ def create_app(settings: IndexerSettings) -> faust.App:
     client = _Elasticsearch(settings)
     contract = _IndexContract(client, IndexNames(settings.es.alias), settings.replicas)
     app.health.extra_checks["elasticsearch"] = contract.ready
-    dead_letters = DeadLetterSink("indexer", Publisher.for_faust_topic(dlq_topic, "indexer").deliver)
+    runtime = settings.runtime
+    path = EventPath("indexer", DeadLetterSink("indexer", Publisher.for_faust_topic(dlq_topic, "indexer").deliver),
+                     InvalidRatioGuard(runtime.max_invalid_ratio, runtime.invalid_window))
     streams: list[Any] = []  # the agent's manual-ack stream, once it runs
 
-    async def acknowledge(event: Any) -> None:
-        await streams[0].ack(event)
+    async def acknowledge(event: RawEvent) -> None:
+        await streams[0].ack(event.source)
 
     batcher: Batcher[Pending] = Batcher(
-        _batch_flusher(settings, client, contract, dead_letters, acknowledge),
+        _batch_flusher(settings, client, contract, path, acknowledge),
         BatchLimits(settings.batch_max_items, settings.batch_max_bytes, settings.batch_max_wait),
         size_of=lambda p: p.size,
     )
@@ -165,11 +158,9 @@ def create_app(settings: IndexerSettings) -> faust.App:
     async def index_articles(stream):  # type: ignore[no-untyped-def]
         manual = stream.noack()
         streams[:] = [manual]
-        async for event in manual.events():
-            EVENTS_IN.labels("indexer", event.message.topic).inc()
-            value = event.message.value
-            article = decode_model(EnrichedArticleV1, value)
-            await batcher.add(Pending(event, article, value, len(value or b"")))
+        async for event in faust_events(manual):
+            article = path.decode(EnrichedArticleV1, event)
+            await batcher.add(Pending(event, article, len(event.value or b"")))
 
     @app.task
     async def flush_due_batches() -> None:

@@ -23,11 +23,11 @@ from services.indexer.documents import document_version, to_document
 
 @dataclass
 class Pending:
-    """One event of a batch: the faust event (to acknowledge), what it decoded to, its bytes."""
+    """One event of a batch: the consumed event (a `RawEvent`: to acknowledge or dead-letter),
+    what it decoded to, and its size in bytes."""
 
     event: Any
     article: EnrichedArticleV1 | Rejected
-    raw_value: bytes | None
     size: int
 
 

@@ -22,7 +22,6 @@ of appearing twice behind the read alias.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,12 +32,12 @@ from elasticsearch import ApiError, AsyncElasticsearch
 
 from services.common.logs import get_logger
 from services.common.metrics import INFRA_RETRIES
+from services.common.retry import Backoff, is_transient_status
 from services.indexer import metrics
 from services.indexer.templates import IndexNames
 
 log = get_logger(__name__)
 
-RETRYABLE_STATUS = {408, 429, 500, 502, 503, 504}
 # One item refused for lack of privilege says nothing about the document: never dead-letter it.
 # (A whole request refused with 401/403 is raised: the indexer stops, see services/indexer/app.py.)
 ITEM_AUTH_STATUS = {401, 403}
@@ -60,20 +59,10 @@ class ItemOutcome:
 
 
 @dataclass
-class RetryPolicy:
-    base: float = 0.5
-    cap: float = 30.0
-
-    def delay(self, attempt: int) -> float:
-        ceiling = min(self.cap, self.base * (2 ** min(attempt, 16)))
-        return random.uniform(ceiling / 2, ceiling)
-
-
-@dataclass
 class BulkWriter:
     es: AsyncElasticsearch
     names: IndexNames
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: Backoff = field(default_factory=Backoff)
     refresh: bool = False
 
     async def write(self, items: list[BulkItem]) -> list[ItemOutcome]:
@@ -116,7 +105,7 @@ class BulkWriter:
                 elif status == 409:
                     outcomes[i] = ItemOutcome("stale", "newer-version-indexed")
                     metrics.ITEMS.labels("stale").inc()
-                elif status in RETRYABLE_STATUS or status in ITEM_AUTH_STATUS or status >= 500:
+                elif is_transient_status(status) or status in ITEM_AUTH_STATUS:
                     retry_next.append(i)
                     metrics.ITEMS.labels("retried").inc()
                 else:
@@ -221,7 +210,7 @@ class BulkWriter:
             try:
                 return await call(), attempt
             except ApiError as exc:
-                if exc.meta.status in RETRYABLE_STATUS or exc.meta.status >= 500:
+                if is_transient_status(exc.meta.status):
                     attempt = await self._backoff(attempt, f"{what} answered {exc.meta.status}")
                     continue
                 raise

@@ -48,11 +48,12 @@ async def install_index_contract(es_settings, replicas: int, timeout: float) -> 
     """
     from elasticsearch import ApiError, AsyncElasticsearch
 
+    from services.common.retry import Backoff, is_transient_status
     from services.indexer.templates import IndexNames, install
 
     names = IndexNames(es_settings.alias)
     deadline = time.monotonic() + timeout
-    delay = 0.5
+    backoff, attempt = Backoff(0.5, 10.0), 0
     es = AsyncElasticsearch(**es_settings.client_kwargs())
     try:
         while True:
@@ -63,16 +64,17 @@ async def install_index_contract(es_settings, replicas: int, timeout: float) -> 
                 return await install(es, names, replicas=replicas)
             except ApiError as exc:
                 status = exc.meta.status
-                if 400 <= status < 500 and status not in (408, 429):
+                if not is_transient_status(status):
                     raise InitError(f"Elasticsearch refused the index contract ({status}): {exc}") from exc
                 error = f"{status}: {exc}"
             except Exception as exc:  # noqa: BLE001 - unreachable, timeout, red cluster: wait
                 error = repr(exc)
+            delay = backoff.delay(attempt)
+            attempt += 1
             if time.monotonic() + delay > deadline:
                 raise InitError(f"Elasticsearch at {es_settings.url} not usable within {timeout:.0f}s: {error}")
-            log.warning("elasticsearch not ready yet, retrying", error=error, retry_in=delay)
+            log.warning("elasticsearch not ready yet, retrying", error=error, retry_in=round(delay, 2))
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
     finally:
         await es.close()
 

@@ -14,9 +14,9 @@ from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard
 from services.common.delivery import Publisher
 from services.common.service_catalogue import BY_NAME
 from services.common.settings import ServiceSettings
-from services.common.stage import StageRunner, pooled
+from services.common.stage import EventPath, StageRunner, pooled
 from services.common.workers import WorkerPool
-from services.parser.logic import SiteRuleBook
+from services.parser.pool_entry import SiteRuleBook
 from services.parser.metrics import record_quality
 
 
@@ -36,15 +36,15 @@ def create_app(settings: ParserSettings) -> faust.App:
     dlq_topic = topic(app, DEAD_LETTERS, settings)
     SiteRuleBook.from_sources_file(settings.sources_file)  # a broken sources file stops the start, here
     pool = WorkerPool(
-        "parser", "services.parser.logic:prepare_worker",
+        "parser", "services.parser.pool_entry:prepare_worker",
         (str(settings.sources_file) if settings.sources_file else None,),
         size=settings.workers, time_limit=settings.time_limit,
     )
     runtime = settings.runtime
+    path = EventPath("parser", DeadLetterSink("parser", Publisher.for_faust_topic(dlq_topic, "parser").deliver),
+                     InvalidRatioGuard(runtime.max_invalid_ratio, runtime.invalid_window))
     runner = StageRunner(
-        "parser", pooled(pool, "parser"), Publisher.for_faust_topic(parsed_topic, "parser"),
-        DeadLetterSink("parser", Publisher.for_faust_topic(dlq_topic, "parser").deliver),
-        InvalidRatioGuard(runtime.max_invalid_ratio, runtime.invalid_window),
+        path, pooled(pool, "parser"), Publisher.for_faust_topic(parsed_topic, "parser"),
         window=2 * settings.workers, on_outcome=record_quality,
     )
 

@@ -3,7 +3,7 @@
 An operator alerts on the share of a source's articles that come out without a date,
 without authors or with a suspiciously short body (see deploy/prometheus/rules.yml).
 Parsing runs in worker processes; what these counters need travels back with each
-outcome (`services.parser.logic.quality_notes`) and is counted in the service process.
+outcome (`services.parser.pool_entry.quality_notes`) and is counted in the service process.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from lxml import etree
 
@@ -176,15 +176,20 @@ def _page_dates(nodes: list[dict[str, Any]], article: dict[str, Any]) -> tuple[s
     return None, None
 
 
-def read_jsonld(root: etree._Element) -> list[JsonLdArticle]:
-    articles = []
+def _jsonld_blocks(root: etree._Element) -> Iterator[list[dict[str, Any]]]:
+    """The objects of each JSON-LD block of the page, block by block (nested ones included, see
+    `_walk`): a reference such as `mainEntityOfPage` points within its own block."""
     for script in root.iter("script"):
         if (script.get("type") or "").strip().lower() != "application/ld+json":
             continue
         data = _loads_lenient(script.text or "")
-        if data is None:
-            continue
-        nodes = _walk(data)
+        if data is not None:
+            yield _walk(data)
+
+
+def read_jsonld(root: etree._Element) -> list[JsonLdArticle]:
+    articles = []
+    for nodes in _jsonld_blocks(root):
         for obj in nodes:
             types = _types(obj)
             kind = next((t for t in types if t in ARTICLE_TYPES), None)
@@ -235,13 +240,8 @@ def read_publisher_address(root: etree._Element) -> dict[str, str] | None:
     """The postal address a page's JSON-LD gives its publisher (an Organization or
     NewsMediaOrganization, on its own or as an article's `publisher`): addressLocality,
     addressRegion, postalCode and addressCountry as strings, or None."""
-    for script in root.iter("script"):
-        if (script.get("type") or "").strip().lower() != "application/ld+json":
-            continue
-        data = _loads_lenient(script.text or "")
-        if data is None:
-            continue
-        for obj in _walk(data):
+    for nodes in _jsonld_blocks(root):
+        for obj in nodes:
             candidates = [obj] if _types(obj) & _ORGANIZATION_TYPES else []
             publisher = obj.get("publisher")
             candidates += [p for p in (publisher if isinstance(publisher, list) else [publisher]) if isinstance(p, dict)]

@@ -32,16 +32,15 @@ from schemas.crawl_request_v1 import CrawlRequestV1
 from schemas.frontier_task_v1 import FrontierTaskV1
 from schemas.sources import SourcesFile, load_sources
 from schemas.topics import CRAWL_REQUESTS, DEAD_LETTERS, FRONTIER, RAW_PAGES
-from services.common.app import build_app, run_worker, running_consumer, stop_service, topic
-from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, TooManyInvalid, dead_letter_record
+from services.common.app import build_app, run_event_agent, run_worker, running_consumer, stop_service, topic
+from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, dead_letter_record
 from services.common.delivery import DeliveryFailed, Publisher
 from services.common.logs import get_logger
-from services.common.metrics import EVENTS_IN, EVENTS_OUT, LAST_EVENT_TIMESTAMP
 from services.common.outcomes import Rejected
 from services.common.retry import Backoff, is_infrastructure_error
 from services.common.service_catalogue import BY_NAME
 from services.common.settings import ServiceSettings
-from services.common.stage import decode_model
+from services.common.stage import EventPath, RawEvent
 from services.scraper.changelog import KafkaChangelogReader, ensure_state_changelogs
 from services.scraper.crawler import Crawler, CrawlerConfig, feed_tasks, page_task
 from services.scraper.fetch import FetchLimits
@@ -94,19 +93,21 @@ class ScraperSettings(ServiceSettings):
 
 
 class _Outputs:
-    """The scraper's confirmed writes: raw pages, frontier tasks, dead letters.
+    """The crawler's confirmed writes: raw pages, frontier tasks, dead letters of fetched pages.
 
     Every write waits for the broker's confirmation; one it refuses for good stops the
     scraper without acknowledging the frontier task, which is then redone after the restart.
+    (The crawler writes from its own tasks, outside the agents' event path: it stops the
+    service itself rather than raising StageStopped.)
     """
 
-    def __init__(self, raw_topic: faust.TopicT, frontier_topic: faust.TopicT, dlq_topic: faust.TopicT) -> None:
+    def __init__(self, raw_topic: faust.TopicT, frontier_topic: faust.TopicT, dlq: Publisher, path: EventPath) -> None:
         self.raw_name = raw_topic.get_topic_name()
         self.frontier_name = frontier_topic.get_topic_name()
         self.raw = Publisher.for_faust_topic(raw_topic, "scraper")
         self.frontier = Publisher.for_faust_topic(frontier_topic, "scraper")
-        dlq = Publisher.for_faust_topic(dlq_topic, "scraper")
         self.dead_letters = DeadLetterSink("scraper", lambda k, v: self.confirmed(dlq, k, v))
+        self.path = path
 
     @staticmethod
     async def confirmed(publisher: Publisher, key: bytes | None, value: bytes) -> None:
@@ -117,7 +118,7 @@ class _Outputs:
 
     async def publish_raw(self, key: bytes, value: bytes) -> None:
         await self.confirmed(self.raw, key, value)
-        EVENTS_OUT.labels("scraper", self.raw_name).inc()
+        self.path.emitted(self.raw_name)
 
     async def publish_task(self, task: FrontierTaskV1) -> None:
         await self.confirmed(self.frontier, task.host.encode(), task.model_dump_json().encode())
@@ -128,11 +129,6 @@ class _Outputs:
             original_key=task.host.encode(), topic=self.frontier_name, trace_id=task.trace_id,
         )
         await self.dead_letters.publish(record)
-
-    async def reject_event(self, rejected: Rejected, event) -> None:  # type: ignore[no-untyped-def]
-        """Dead-letter an input event that is bad data, with its topic, partition and offset."""
-        await self.dead_letters.reject(rejected, original_value=event.message.value, original_key=event.message.key,
-                                       topic=event.message.topic, partition=event.message.partition, offset=event.message.offset)
 
 
 def open_crawl_state(app: faust.App, settings: ScraperSettings) -> tuple[CrawlState, dict[str, str]]:
@@ -277,7 +273,13 @@ def create_app(settings: ScraperSettings) -> faust.App:
     app.conf.stream_wait_empty = False
     requests_topic = topic(app, CRAWL_REQUESTS, settings)
     frontier_topic = topic(app, FRONTIER, settings)
-    out = _Outputs(topic(app, RAW_PAGES, settings), frontier_topic, topic(app, DEAD_LETTERS, settings))
+    dlq = Publisher.for_faust_topic(topic(app, DEAD_LETTERS, settings), "scraper")
+    # The stop rule counts the scraper's input messages that are not valid (frontier tasks and
+    # crawl requests that do not decode): a bad deploy upstream. Fetch failures are the web's
+    # state, not bad input, and have their own per-source alerts.
+    path = EventPath("scraper", DeadLetterSink("scraper", dlq.deliver),
+                     InvalidRatioGuard(settings.runtime.max_invalid_ratio, settings.runtime.invalid_window))
+    out = _Outputs(topic(app, RAW_PAGES, settings), frontier_topic, dlq, path)
 
     # Run-time source changes: a global table, so every worker applies them to its tasks. JSON
     # keys and values: str keys must come back as str when it is rebuilt from its changelog.
@@ -285,17 +287,6 @@ def create_app(settings: ScraperSettings) -> faust.App:
     source_changes = app.GlobalTable("sources", partitions=CRAWL_REQUESTS.partitions, schema=schema, recovery_buffer_size=1)
 
     state, changelog_topics = open_crawl_state(app, settings)
-    # The stop rule counts the scraper's input messages that are not valid (frontier tasks and
-    # crawl requests that do not decode): a bad deploy upstream. Fetch failures are the web's
-    # state, not bad input, and have their own per-source alerts.
-    stop_rule = InvalidRatioGuard(settings.runtime.max_invalid_ratio, settings.runtime.invalid_window)
-
-    async def check_input(valid: bool) -> None:
-        try:
-            stop_rule.record(not valid)
-        except TooManyInvalid as exc:
-            await stop_service(f"scraper: {exc}")
-
     crawler = Crawler(
         _crawler_config(settings, sources),
         sources,
@@ -328,51 +319,54 @@ def create_app(settings: ScraperSettings) -> faust.App:
 
     @app.agent(frontier_topic)
     async def crawl_frontier(stream):  # type: ignore[no-untyped-def]
-        manual = stream.noack()
-        async for event in manual.events():
-            EVENTS_IN.labels("scraper", event.message.topic).inc()
-            task = decode_model(FrontierTaskV1, event.message.value)
-            if isinstance(task, Rejected):
-                await out.reject_event(task, event)
-                await manual.ack(event)
-                await check_input(False)
-                continue
-            await check_input(True)
-            partition = event.message.partition
-            if not await state.wait_ready(partition):
-                continue  # the partition went to another worker meanwhile; that one does the task
+        await run_event_agent(stream, submit_task)
 
-            async def done(event=event) -> None:  # type: ignore[no-untyped-def]
-                # The task's state changes are on Kafka before its offset may be committed.
-                await state.flush()
-                await manual.ack(event)
-                LAST_EVENT_TIMESTAMP.labels("scraper").set(time.time())
+    async def submit_task(event: RawEvent, ack: Callable[[], Awaitable[Any]]) -> None:
+        """Hand a frontier task to the crawler, which calls `done` when it is finished.
 
-            with state.handling(partition):
-                await crawler.submit(task, done)
+        The stop rule counts the task now; it is acknowledged, and its time stamped, only when done.
+        """
+        task = path.decode(FrontierTaskV1, event)
+        if isinstance(task, Rejected):
+            await path.reject(event, task)
+            await ack()
+            path.record(True)
+            return
+        path.record(False)
+        if not await state.wait_ready(event.partition):
+            return  # the partition went to another worker meanwhile; that one does the task
+
+        async def done() -> None:
+            # The task's state changes are on Kafka before its offset may be committed.
+            await state.flush()
+            await ack()
+            path.finished()
+
+        with state.handling(event.partition):
+            await crawler.submit(task, done)
 
     @app.agent(requests_topic)
     async def handle_crawl_requests(stream):  # type: ignore[no-untyped-def]
-        manual = stream.noack()
-        async for event in manual.events():
-            EVENTS_IN.labels("scraper", event.message.topic).inc()
-            await handle_crawl_request(event)
-            await manual.ack(event)
+        await run_event_agent(stream, handle_crawl_request)
 
-    async def handle_crawl_request(event) -> None:  # type: ignore[no-untyped-def]
-        request = decode_model(CrawlRequestV1, event.message.value)
-        await check_input(not isinstance(request, Rejected))
-        if isinstance(request, Rejected):
-            await out.reject_event(request, event)
-            return
+    async def handle_crawl_request(event: RawEvent, ack: Callable[[], Awaitable[Any]]) -> None:
+        request = path.decode(CrawlRequestV1, event)
+        rejected = request if isinstance(request, Rejected) else await apply_crawl_request(request)
+        if rejected is not None:
+            await path.reject(event, rejected)
+        await ack()
+        # Only a request that does not decode is bad input; a refused change is an operator's slip.
+        path.record(isinstance(request, Rejected))
+
+    async def apply_crawl_request(request: CrawlRequestV1) -> Rejected | None:
+        """Act on a valid crawl request; a Rejected when the source change it asks for is refused."""
         if request.kind == "url":
             # Without a source name the crawler picks the source whose domains cover the URL.
             await out.publish_task(page_task(request.url or "", request.source_name or "adhoc", force=request.force))
-            return
+            return None
         change = source_change(request, active=crawler.sources, inactive=crawler.inactive, recorded=source_changes, at=utcnow())
         if isinstance(change, Rejected):
-            await out.reject_event(change, event)
-            return
+            return change
         if change.poll_now:
             polls.forget(change.name)
         # Recorded only: the poll timer polls it on its next tick, once.
@@ -382,6 +376,7 @@ def create_app(settings: ScraperSettings) -> faust.App:
         else:
             log.info("source changed at run time", source=change.name, state=change.state)
         sync_sources()
+        return None
 
     @app.timer(settings.schedule_tick)
     async def schedule_polls() -> None:

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
 from contextlib import contextmanager
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from elasticsearch import AsyncElasticsearch
 from prometheus_client.parser import text_string_to_metric_families
 
 from devtools.devstack.pipeline import Pipeline, free_port
-from devtools.devstack.processes import ManagedProcess, stop_all, wait_http_ok
+from devtools.devstack.processes import ManagedProcess, stop_all, wait_http_ok, wait_listening
 from devtools.devstack.stack import REPO_ROOT, Stack, StackConfig
 from devtools.samplesite.crowd import CrowdSite, plan_hosts, read_log
 from devtools.samplesite.server import Manifest, load_manifest
@@ -90,14 +88,6 @@ def running_pipeline(stack: Stack, stack_config: StackConfig, tmp_path_factory: 
         yield running
 
 
-@pytest.fixture
-async def es(stack: Stack, stack_config: StackConfig) -> AsyncIterator[AsyncElasticsearch]:
-    """An Elasticsearch client of the test stack, as its administrator."""
-    client = AsyncElasticsearch(**stack_config.admin_es_kwargs(), request_timeout=30)
-    yield client
-    await client.close()
-
-
 @dataclass
 class RunningCrowd:
     """The crowd site (devtools/samplesite/crowd.py) and services crawling it."""
@@ -140,18 +130,6 @@ def crowd_running(stack_config: StackConfig, run_dir: Path, *, hosts: int, pages
         yield RunningCrowd(site, pipeline, log, run_dir)
     finally:
         stop_all(run_dir)
-
-
-def wait_listening(port: int, timeout: float) -> bool:
-    """True once something accepts connections on 127.0.0.1:`port` (the crowd answers only its own host names)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.2)
-    return False
 
 
 def newsflow(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:

@@ -44,7 +44,7 @@ def peak_rss_kib(pid: int) -> int:
 
 @pytest.fixture(scope="module")
 async def parser_pool():  # type: ignore[no-untyped-def]
-    pool = WorkerPool("parser", "services.parser.logic:prepare_worker", (None,), size=1,
+    pool = WorkerPool("parser", "services.parser.pool_entry:prepare_worker", (None,), size=1,
                       time_limit=ParserSettings().time_limit)
     await pool.start()
     yield pool
@@ -71,7 +71,7 @@ async def test_a_hostile_page_ends_as_an_article_or_a_rejection(page: HostilePag
 
 
 def test_what_the_hostile_pages_must_not_leave_in_an_article() -> None:
-    from services.parser.logic import SiteRuleBook, parse_event
+    from services.parser.pool_entry import SiteRuleBook, parse_event
     from schemas.raw_page_v1 import RawPageV1
 
     bidi = parse_event(RawPageV1.model_validate_json(raw_event(next(p for p in PAGES if p.name == "bidi-controls"))), SiteRuleBook())

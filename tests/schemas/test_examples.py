@@ -19,7 +19,7 @@ from services.common.stage import decode_model
 from services.enrichment.logic import enrich
 from services.indexer.batch_outcomes import Pending, build_items
 from services.indexer.bulk import BulkItem
-from services.parser.logic import SiteRuleBook, parse_event
+from services.parser.pool_entry import SiteRuleBook, parse_event
 from schemas.sources import parse_source
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
@@ -65,7 +65,7 @@ def test_enriched_article_examples_become_documents(path: Path) -> None:
     article = EnrichedArticleV1.model_validate_json(path.read_bytes())
     from datetime import datetime, timezone
 
-    [(pending, item)] = build_items([Pending(None, article, path.read_bytes(), 1)], datetime.now(timezone.utc))
+    [(pending, item)] = build_items([Pending(None, article, 1)], datetime.now(timezone.utc))
     assert isinstance(item, BulkItem)
     assert item.id == article.id and item.document["title"] == article.title
 

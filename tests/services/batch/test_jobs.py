@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from services.batch.jobs import ArchivedPage, FetchedPage, PageFile, iterate_in_thread, job_size, list_jobs, run_ordered
+from services.batch.jobs import ArchivedPage, FetchedPage, PageFile, iterate_in_thread, job_size, list_jobs
 from services.batch.warc import WarcEntry
 from services.common.bounded import PageLimits
+from services.common.ordered import run_ordered
 
 
 async def _collect(items) -> list:  # type: ignore[no-untyped-def]

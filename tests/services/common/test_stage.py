@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError, NotEnoughReplicasError
+from prometheus_client import REGISTRY
 
 from schemas.dead_letter_v1 import DeadLetterV1
 from schemas.raw_page_v1 import RawPageV1
@@ -16,7 +18,7 @@ from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard, TooM
 from services.common.delivery import DeliveryFailed, Publisher
 from services.common.outcomes import Rejected
 from services.common.retry import Backoff
-from services.common.stage import Emit, RawEvent, StageLogic, StageRunner, StageStopped, decode_model, inline, pooled
+from services.common.stage import Emit, EventPath, RawEvent, StageLogic, StageRunner, StageStopped, decode_model, inline, pooled
 from services.common.workers import WorkerPool
 
 RAW = (Path(__file__).resolve().parents[3] / "schemas/examples/raw_page.v1/seed-ru.json").read_bytes()
@@ -77,8 +79,8 @@ class Topic:
 
 
 def runner(handle: Any, out: Topic, dlq: Topic, *, window: int = 4, ratio: float = 1.0, size: int = 10) -> StageRunner:
-    return StageRunner("parser", handle, out.publisher(), DeadLetterSink("parser", dlq.publisher().deliver),
-                       InvalidRatioGuard(ratio, size), window=window)
+    path = EventPath("parser", DeadLetterSink("parser", dlq.publisher().deliver), InvalidRatioGuard(ratio, size))
+    return StageRunner(path, handle, out.publisher(), window=window)
 
 
 async def feed(values: list[bytes | None]):  # type: ignore[no-untyped-def]
@@ -240,3 +242,91 @@ async def test_pooled_work_over_the_limit_or_killing_its_worker_becomes_a_dead_l
         assert len(out.written) == 1  # the good page after them went through
     finally:
         pool.close()
+
+
+# EventPath: the part of the path every stage shares, whatever its acknowledgement timing.
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def event_path(dlq: Topic, *, name: str = "path-test", ratio: float = 1.0, size: int = 10,
+               guard: InvalidRatioGuard | None = None) -> EventPath:
+    return EventPath(name, DeadLetterSink("indexer", dlq.publisher().deliver), guard or InvalidRatioGuard(ratio, size))
+
+
+def test_decode_counts_the_event_in_and_names_what_is_wrong() -> None:
+    path = event_path(Topic("dlq"), name="path-decode")
+    good = path.decode(RawPageV1, RawEvent(b"k", page(), "news.in", 0, 1))
+    bad = path.decode(RawPageV1, RawEvent(b"k", b"{nope", "news.in", 0, 2))
+    assert isinstance(good, RawPageV1) and good.article_id == GOOD["article_id"]
+    assert isinstance(bad, Rejected) and bad.reason == "invalid-json"
+    assert sample("newsflow_events_in_total", stage="path-decode", topic="news.in") == 2
+
+
+async def test_reject_dead_letters_the_original_event_with_its_coordinates() -> None:
+    dlq = Topic("dlq")
+    path = event_path(dlq, name="path-reject")
+    before = sample("newsflow_events_dead_lettered_total", stage="indexer", reason="not-ok")
+    event = RawEvent(key=b"the-key", value=b"the bytes", topic="news.in", partition=3, offset=41)
+    await path.reject(event, Rejected("not-ok", "why", article_id="a1", trace_id="in-the-rejection"), "trace-7")
+    await path.reject(event, Rejected("not-ok", "again"))
+    [(key, value), (_, second)] = dlq.written
+    record = DeadLetterV1.model_validate_json(value)
+    assert key == b"a1"
+    assert (record.stage, record.reason, record.detail) == ("indexer", "not-ok", "why")
+    assert (record.source_topic, record.source_partition, record.source_offset) == ("news.in", 3, 41)
+    assert record.original_value() == b"the bytes" and record.original_key_b64 == "dGhlLWtleQ=="
+    # The trace id is the one the caller names (each stage says which one its records carry);
+    # without one the record gets a fresh id of its own.
+    assert record.trace_id == "trace-7"
+    assert DeadLetterV1.model_validate_json(second).trace_id not in (None, "trace-7", "in-the-rejection")
+    assert sample("newsflow_events_dead_lettered_total", stage="indexer", reason="not-ok") == before + 2
+
+
+async def test_a_dead_letter_the_broker_refuses_stops_the_stage_naming_the_event() -> None:
+    path = event_path(Topic("dlq", fail_with=MessageSizeTooLargeError()), name="path-refused")
+    with pytest.raises(StageStopped, match=r"^path-refused: .*news\.in\[2\]@9 is not acknowledged"):
+        await path.reject(RawEvent(b"k", b"v", "news.in", 2, 9), Rejected("bad", "bad"))
+
+
+async def test_emit_delivers_and_counts_only_what_the_broker_confirmed() -> None:
+    good, refused = Topic("out"), Topic("out-refused", fail_with=MessageSizeTooLargeError())
+    path = event_path(Topic("dlq"), name="path-emit")
+    event = RawEvent(b"k", b"v", "news.in", 0, 5)
+    await path.emit(event, good.publisher(), b"key", b"value")
+    assert good.written == [(b"key", b"value")]
+    with pytest.raises(StageStopped, match=r"news\.in\[0\]@5"):
+        await path.emit(event, refused.publisher(), b"key", b"value")
+    assert sample("newsflow_events_out_total", stage="path-emit", topic="out") == 1
+    assert sample("newsflow_events_out_total", stage="path-emit", topic="out-refused") == 0
+    path.emitted("articles-write", 3)  # what the indexer counts after a bulk write
+    assert sample("newsflow_events_out_total", stage="path-emit", topic="articles-write") == 3
+
+
+def test_the_stop_rule_of_the_path_stops_the_stage_when_the_window_is_mostly_bad() -> None:
+    path = event_path(Topic("dlq"), name="path-rule", ratio=0.5, size=4)
+    for invalid in (False, False, True, False, True):  # at most half of the last four
+        path.record(invalid)
+    with pytest.raises(StageStopped, match=r"^path-rule: .*dead-lettered"):
+        path.record(True)  # three of the last four
+
+
+def test_two_paths_sharing_a_stop_rule_count_towards_it_together() -> None:
+    guard = InvalidRatioGuard(0.5, 4)
+    nlp, stories = event_path(Topic("d1"), name="path-a", guard=guard), event_path(Topic("d2"), name="path-b", guard=guard)
+    nlp.record(True)
+    stories.record(True)
+    nlp.record(False)
+    with pytest.raises(StageStopped, match="^path-b: "):
+        stories.record(True)
+
+
+def test_finished_stamps_the_time_and_observes_the_time_per_event() -> None:
+    path = event_path(Topic("dlq"), name="path-finished")
+    path.finished()  # the scraper's way: a time stamp, no processing time
+    assert sample("newsflow_processing_seconds_count", stage="path-finished") == 0
+    assert abs(sample("newsflow_last_event_timestamp_seconds", stage="path-finished") - time.time()) < 5
+    path.finished(time.perf_counter() - 2.0, events=4)  # a batch of four that took two seconds
+    assert sample("newsflow_processing_seconds_count", stage="path-finished") == 1
+    assert 0.5 <= sample("newsflow_processing_seconds_sum", stage="path-finished") < 0.6

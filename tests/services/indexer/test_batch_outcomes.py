@@ -18,11 +18,11 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 def pending(n: int) -> Pending:
     a = article(n)
     raw = a.model_dump_json().encode()
-    return Pending(event=f"event-{n}", article=a, raw_value=raw, size=len(raw))
+    return Pending(event=f"event-{n}", article=a, size=len(raw))
 
 
 def refused(n: int) -> Pending:
-    return Pending(event=f"event-{n}", article=Rejected("invalid-json", "not JSON"), raw_value=b"{", size=1)
+    return Pending(event=f"event-{n}", article=Rejected("invalid-json", "not JSON"), size=1)
 
 
 def test_build_items_keeps_input_order_and_passes_rejections_through() -> None:

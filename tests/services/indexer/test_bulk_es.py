@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 
 from elasticsearch import AsyncElasticsearch
 
+from services.common.retry import Backoff
 from services.indexer import metrics
-from services.indexer.bulk import BulkItem, BulkWriter, RetryPolicy
+from services.indexer.bulk import BulkItem, BulkWriter
 from services.indexer.documents import document_version, to_document
 from services.indexer.migrate import indices_behind, migrate
 from services.indexer.templates import IndexNames, rollover
@@ -115,7 +116,7 @@ async def test_a_write_block_pauses_the_writer_and_the_pause_ends_when_writes_go
     disk sets): the writer waits and says it is paused; once writes go through the pause gauge
     is back to 0, so the paused alert stops (it used to stay at 1 for good)."""
     es, names = es_index
-    writer = BulkWriter(es, names, RetryPolicy(0.05, 0.2))
+    writer = BulkWriter(es, names, Backoff(0.05, 0.2))
     await writer.write([item(article(1))])  # the write index exists
     block = {"index.blocks.read_only_allow_delete": True}
     await es.indices.put_settings(index=f"{names.alias}-v*", settings=block)

@@ -7,8 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-
 from pathlib import Path
 
 import pytest
@@ -38,13 +36,6 @@ def log_events(stderr: str) -> list[dict]:  # type: ignore[type-arg]
         except ValueError:
             continue
     return events
-
-
-@pytest.fixture
-async def es(stack: Stack, stack_config: StackConfig) -> AsyncIterator[AsyncElasticsearch]:
-    client = AsyncElasticsearch(**stack_config.admin_es_kwargs(), request_timeout=30)
-    yield client
-    await client.close()
 
 
 async def test_init_creates_every_topic_and_the_index_contract_idempotently(

@@ -1,4 +1,4 @@
-"""What the enrichment's pool processes run: one pure handler from the parsed event's bytes to an outcome."""
+"""What the enrichment's pool processes run (pool_entry.py): one pure handler from the parsed event's bytes to an outcome."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from schemas.enriched_article_v1 import EnrichedArticleV1
 from services.common.outcomes import Rejected
 from services.common.stage import Emit
-from services.enrichment.worker import nlp_logic
+from services.enrichment.pool_entry import nlp_logic
 from tests.services.enrichment.conftest import corpus_article
 
 

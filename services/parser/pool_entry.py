@@ -1,4 +1,9 @@
-"""The parser stage as a pure function over events, plus the site rules it needs."""
+"""The parser's entry into its worker pool: `parse_page` as the stage's pure function over events.
+
+The extraction itself is `extract.parse_page`; this module adapts it to the event path: the
+site rules of the sources file (`SiteRuleBook`), the per-source quality notes, the
+`StageLogic` and `prepare_worker`, which the pool's zygote runs once (services/common/workers.py).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""What the enrichment's worker processes run: the models, loaded once, and the NLP step.
+"""The enrichment's entry into its worker pool: the models, loaded once, and the NLP step.
 
-The service runs this in a `WorkerPool` (services/common/workers.py): `prepare_worker`
+The NLP logic itself is `logic.enrich`; this module only makes it the `StageLogic` the pool
+runs. The service runs it in a `WorkerPool` (services/common/workers.py): `prepare_worker`
 runs once in the pool's zygote and loads every model (a few seconds); the workers are forks
 of it, so they share the models' memory and a replaced worker is ready at once. Each call
 is under the pool's time limit: an article over it is dead-lettered as `timeout` and its
