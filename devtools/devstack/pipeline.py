@@ -34,10 +34,44 @@ from services.ops.access import ES_ROLES, KAFKA_ROLES, ROLES, kafka_acls, kafka_
 
 
 
+# Where `free_port` looks: below the kernel's usual ephemeral range (32768–60999) and below the
+# fixed ports of the local stacks (19092 and up).
+_PORT_RANGE = (12000, 19000)
+_handed_out: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that is free now, for a process started next to bind.
+
+    Not `bind(0)`: the kernel answers that from its ephemeral range, the range every outgoing
+    connection (Kafka and Elasticsearch clients, dozens of them in a test session) also takes
+    its local port from, so between this call and the service's own bind a client could take
+    the port ("address already in use" at start-up). Ports outside that range are only ever
+    taken by an explicit bind; each is handed out once per process.
+    """
+    import random
+
+    low, high = _PORT_RANGE
+    ephemeral = _ephemeral_range()
+    candidates = [p for p in range(low, high) if not ephemeral[0] <= p <= ephemeral[1] and p not in _handed_out]
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free TCP port in {low}–{high} outside the ephemeral range {ephemeral}")
 
 
 @dataclass
