@@ -347,11 +347,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     stack = sub.add_parser("stack", help="the local Kafka + Elasticsearch: start, stop, status, env (credentials), rotate-keys, broker")
     stack.set_defaults(func=cmd_stack)
-    try:  # development tooling: in a source checkout, not in the container image
-        if not wanted("stack"):
-            raise ImportError  # its options are not needed to run another command
-        from devtools.devstack.__main__ import add_arguments as stack_arguments
-    except ImportError:
+    stack_arguments = None
+    if wanted("stack"):  # its options are not needed to run another command
+        try:  # development tooling: in a source checkout, not in the container image
+            from devtools.devstack.__main__ import add_arguments as stack_arguments
+        except ImportError:
+            pass
+    if stack_arguments is None:
         stack.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     else:
         stack_arguments(stack)
