@@ -18,12 +18,12 @@ from elasticsearch import ApiError, AsyncElasticsearch
 from schemas.common import utcnow
 from schemas.enriched_article_v1 import EnrichedArticleV1
 from schemas.topics import DEAD_LETTERS, ENRICHED_ARTICLES
-from services.common.app import build_app, run_until_stage_stops, run_worker, stop_service, topic
+from services.common.app import build_app, run_event_agent, run_until_stage_stops, run_worker, stop_service, topic
 from services.common.dead_letters import DeadLetterSink, InvalidRatioGuard
 from services.common.delivery import Publisher
 from services.common.logs import get_logger
 from services.common.retry import Backoff, is_transient_status
-from services.common.stage import EventPath, RawEvent, faust_events
+from services.common.stage import EventPath, RawEvent
 from services.indexer import metrics
 from services.indexer.batch_outcomes import Pending, build_items, bulk_items, settle
 from services.indexer.batching import BatchLimits, Batcher
@@ -86,11 +86,12 @@ class _IndexContract:
                 await asyncio.sleep(delay)
 
 
-Acknowledge = Callable[[RawEvent], Awaitable[Any]]
+Batched = tuple[Pending, Callable[[], Awaitable[Any]]]
+"""An event of a batch and how to acknowledge it (through the stream that read it)."""
 
 
 def _batch_flusher(settings: IndexerSettings, client: _Elasticsearch, contract: _IndexContract,
-                   path: EventPath, acknowledge: Acknowledge) -> Callable[[list[Pending]], Awaitable[None]]:
+                   path: EventPath) -> Callable[[list[Batched]], Awaitable[None]]:
     """The batcher's flush: write, act on every outcome, then acknowledge the whole batch.
 
     Failures that must stop the indexer become a stop (a refused dead letter or the stop rule
@@ -99,12 +100,12 @@ def _batch_flusher(settings: IndexerSettings, client: _Elasticsearch, contract: 
     """
     names = contract.names
 
-    async def flush(batch: list[Pending]) -> None:
+    async def flush(batch: list[Batched]) -> None:
         await contract.ensure()
         writer = BulkWriter(client(), names, Backoff(settings.retry_base, settings.retry_cap), refresh=settings.refresh)
         started = time.perf_counter()
         # Serialising hundreds of articles is CPU work: keep it off the event loop.
-        planned = await asyncio.to_thread(build_items, batch, utcnow())
+        planned = await asyncio.to_thread(build_items, [p for p, _ in batch], utcnow())
         settled = settle(planned, await writer.write(bulk_items(planned)))
         now = time.time()
         for outcome in settled:
@@ -114,13 +115,13 @@ def _batch_flusher(settings: IndexerSettings, client: _Elasticsearch, contract: 
                 metrics.FRESHNESS.observe(max(0.0, now - outcome.pending.article.fetched_at.timestamp()))  # type: ignore[union-attr]
                 path.emitted(names.write_alias)
         # Acknowledge only now: every item of the batch has its outcome.
-        for p in batch:
-            await acknowledge(p.event)
+        for _, ack in batch:
+            await ack()
         path.finished(started, events=len(batch))
         for outcome in settled:
             path.record(outcome.invalid)
 
-    async def guarded_flush(batch: list[Pending]) -> None:
+    async def guarded_flush(batch: list[Batched]) -> None:
         try:
             await run_until_stage_stops(flush(batch))
         except ApiError as exc:
@@ -143,24 +144,20 @@ def create_app(settings: IndexerSettings) -> faust.App:
     runtime = settings.runtime
     path = EventPath("indexer", DeadLetterSink("indexer", Publisher.for_faust_topic(dlq_topic, "indexer").deliver),
                      InvalidRatioGuard(runtime.max_invalid_ratio, runtime.invalid_window))
-    streams: list[Any] = []  # the agent's manual-ack stream, once it runs
-
-    async def acknowledge(event: RawEvent) -> None:
-        await streams[0].ack(event.source)
-
-    batcher: Batcher[Pending] = Batcher(
-        _batch_flusher(settings, client, contract, path, acknowledge),
+    batcher: Batcher[Batched] = Batcher(
+        _batch_flusher(settings, client, contract, path),
         BatchLimits(settings.batch_max_items, settings.batch_max_bytes, settings.batch_max_wait),
-        size_of=lambda p: p.size,
+        size_of=lambda item: item[0].size,
     )
+
+    async def add_to_batch(event: RawEvent, ack: Callable[[], Awaitable[Any]]) -> None:
+        # Acknowledged by the flush, once Elasticsearch settled the whole batch.
+        article = path.decode(EnrichedArticleV1, event)
+        await batcher.add((Pending(event, article, len(event.value or b"")), ack))
 
     @app.agent(enriched_topic)
     async def index_articles(stream):  # type: ignore[no-untyped-def]
-        manual = stream.noack()
-        streams[:] = [manual]
-        async for event in faust_events(manual):
-            article = path.decode(EnrichedArticleV1, event)
-            await batcher.add(Pending(event, article, len(event.value or b"")))
+        await run_event_agent(stream, add_to_batch)
 
     @app.task
     async def flush_due_batches() -> None:
